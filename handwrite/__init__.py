@@ -1,0 +1,30 @@
+"""handwrite: read connected handwriting from pen strokes or line images.
+
+    import handwrite
+    model = handwrite.load_model()            # the bundled online model, or a path
+    ink = handwrite.read_ink("line.inkml")    # .inkml, IAM-OnDB .xml, .json
+    result = model.recognize(ink)             # Result: .text, .confidence, .alternatives
+"""
+
+__version__ = "0.1.0"
+
+from handwrite.errors import FormatError, HandwriteError, InkError, ModelFileError
+from handwrite.formats import read_ink, write_ink
+from handwrite.ink import Ink
+from handwrite.recognizer import Alternative, Recognizer, Result, Word, load_model
+
+__all__ = [
+    "Alternative",
+    "FormatError",
+    "HandwriteError",
+    "Ink",
+    "InkError",
+    "ModelFileError",
+    "Recognizer",
+    "Result",
+    "Word",
+    "__version__",
+    "load_model",
+    "read_ink",
+    "write_ink",
+]

@@ -1,0 +1,140 @@
+"""The `handwrite` command: transcribe, eval, train."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from handwrite.errors import HandwriteError
+
+    try:
+        return args.handler(args)
+    except HandwriteError as exc:
+        print(f"handwrite: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED_INPUT
+    except KeyboardInterrupt:
+        print("handwrite: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from handwrite import __version__
+
+    parser = argparse.ArgumentParser(prog="handwrite", description="Read connected handwriting from ink or images.")
+    parser.add_argument("--version", action="version", version=f"handwrite {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_transcribe(commands)
+    _add_eval(commands)
+    _add_train(commands)
+    return parser
+
+
+def _add_decoding_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", "--model", help="model file (default: the bundled model for the input kind)")
+    parser.add_argument("--beam", type=int, default=1, metavar="N", help="beam width (1 = greedy; default 1)")
+    parser.add_argument("--lm", nargs="?", const=True, default=False, metavar="FILE",
+                        help="decode with a character language model (default: the bundled English one)")
+
+
+def _add_transcribe(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("transcribe", help="transcribe ink files and folders",
+                            description="Transcribe .inkml, IAM-OnDB .xml and ink .json files (folders searched "
+                                        "recursively). Exit status 1 if any input failed.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _add_decoding_options(p)
+    p.add_argument("-f", "--format", choices=("txt", "json", "jsonl", "csv"), default="txt")
+    p.add_argument("-o", "--output-dir", metavar="OUTDIR",
+                   help="write one output file per input here (txt/json), or results.jsonl/.csv")
+    p.add_argument("-j", "--workers", type=int, default=0, metavar="N",
+                   help="worker processes (default: 1, or 2 for large batches on 2+ cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    def run(args: argparse.Namespace) -> int:
+        from handwrite.transcribe import run_transcribe
+
+        return run_transcribe(args)
+
+    p.set_defaults(handler=run)
+
+
+def _add_eval(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("eval", help="CER / WER against ground truth",
+                            description="Score labelled files (InkML truth, ink JSON text, IAM-OnDB line files "
+                                        "with their ascii/ tree), or an IAM-OnDB split with --iam-ondb.")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    _add_decoding_options(p)
+    p.add_argument("--iam-ondb", metavar="DIR", help="IAM-OnDB folder (lineStrokes/ascii or their .tar.gz)")
+    p.add_argument("--split", default="testset_t", help="IAM-OnDB split with --iam-ondb (default testset_t)")
+    p.add_argument("--errors", metavar="FILE", help="write every reference/hypothesis pair to this JSONL file")
+
+    def run(args: argparse.Namespace) -> int:
+        from handwrite.evaluate import run_eval
+
+        return run_eval(args)
+
+    p.set_defaults(handler=run)
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    from handwrite.train import TrainOptions
+
+    d = TrainOptions(output="", work_dir="")
+    p = commands.add_parser("train", help="train a model from datasets",
+                            description="Train an online model on IAM-OnDB and/or labelled ink files, with "
+                                        "synthetic Hershey ink. Keeps the best model by validation CER.")
+    p.add_argument("-o", "--output", required=True, help="the best model file")
+    p.add_argument("--work-dir", default="runs/train", help="checkpoints, metrics.jsonl, learning-curve.png")
+    p.add_argument("--iam-ondb", metavar="DIR", help="IAM-OnDB folder: trainset for training, testset_v to select")
+    p.add_argument("--train", nargs="*", default=[], metavar="PATH", help="labelled ink files or folders")
+    p.add_argument("--valid", nargs="*", default=[], metavar="PATH", help="labelled validation files or folders")
+    p.add_argument("--valid-lines", type=int, default=d.valid_lines, help="validation lines scored (0 = all)")
+    p.add_argument("--synthetic-fraction", type=float, default=d.synthetic_fraction)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--max-minutes", type=float, help="stop (and finish the LR decay) after this long")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.learning_rate)
+    p.add_argument("--eval-every", type=int, default=d.eval_every, help="steps between evaluations (0 = per epoch)")
+    p.add_argument("--rnn", choices=("lstm", "gru"), default=d.rnn)
+    p.add_argument("--hidden", type=int, default=d.hidden)
+    p.add_argument("--layers", type=int, default=d.layers)
+    p.add_argument("--dropout", type=float, default=d.dropout)
+    p.add_argument("--step", type=float, default=d.step, help="resampling step in writing heights")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--threads", type=int, help="torch threads per process")
+    p.add_argument("--limit-train", type=int, help="use only this many training lines")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run (optimizer, step, ...)")
+    start.add_argument("--load", metavar="MODEL", help="start from this model file's weights (a new run)")
+    p.add_argument("--no-progress", action="store_true")
+
+    def run(args: argparse.Namespace) -> int:
+        from handwrite.train import TrainOptions, train
+
+        options = TrainOptions(
+            output=args.output, work_dir=args.work_dir, iam_ondb=args.iam_ondb, train_files=args.train,
+            valid_files=args.valid, valid_lines=args.valid_lines, synthetic_fraction=args.synthetic_fraction,
+            epochs=args.epochs, max_minutes=args.max_minutes, batch_size=args.batch_size, learning_rate=args.lr,
+            eval_every=args.eval_every, rnn=args.rnn, hidden=args.hidden, layers=args.layers,
+            dropout=args.dropout, step=args.step, seed=args.seed, resume=args.resume, load=args.load,
+            limit_train=args.limit_train, threads=args.threads, progress=not args.no_progress,
+        )
+        result = train(options)
+        if result is not None:
+            print(f"best validation CER {result.cer:.2%} -> {args.output}" if result else "", file=sys.stderr)
+        return EXIT_OK
+
+    p.set_defaults(handler=run)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

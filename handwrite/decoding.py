@@ -1,0 +1,144 @@
+"""CTC decoding: greedy (best path) and prefix beam search with an optional
+character language model. Both return text with per-character confidences."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from handwrite.codec import BLANK, Codec
+from handwrite.lm import CharNgramModel
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    beam_size: int = 1  # 1 = greedy
+    alternatives: int = 3  # n-best lines kept (beam search only)
+    lm: CharNgramModel | None = None
+    lm_weight: float = 0.5
+    insertion_bonus: float = 0.5  # per character, balances the LM's preference for short text
+    prune_log_prob: float = -8.0  # characters less likely than this in a frame are not extended
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    text: str
+    score: float  # log-probability (with LM terms when an LM is used)
+    char_confidences: tuple[float, ...] = field(default=())
+    empty_confidence: float | None = None  # only for an empty text
+
+    @property
+    def confidence(self) -> float:
+        """Mean peak posterior of the characters (for empty text: of "nothing")."""
+        if self.char_confidences:
+            return float(np.mean(self.char_confidences))
+        return self.empty_confidence if self.empty_confidence is not None else 0.0
+
+
+GREEDY = DecodingOptions()
+
+
+def decode(log_probs: np.ndarray, codec: Codec, options: DecodingOptions = GREEDY) -> list[Hypothesis]:
+    """(T, C) log-probabilities of one line -> n-best hypotheses, best first."""
+    if options.beam_size <= 1 and options.lm is None:
+        return [greedy_decode(log_probs, codec)]
+    return beam_search(log_probs, codec, options)
+
+
+def greedy_decode(log_probs: np.ndarray, codec: Codec) -> Hypothesis:
+    best = log_probs.argmax(axis=1)
+    probs = np.exp(log_probs[np.arange(len(best)), best])
+    labels: list[int] = []
+    confidences: list[float] = []
+    previous = BLANK
+    for label, p in zip(best.tolist(), probs.tolist(), strict=True):
+        if label != BLANK and label == previous:
+            confidences[-1] = max(confidences[-1], p)
+        elif label != BLANK:
+            labels.append(label)
+            confidences.append(p)
+        previous = label
+    return Hypothesis(codec.decode(labels), float(log_probs.max(axis=1).sum()), tuple(confidences),
+                      _empty_confidence(log_probs) if not labels else None)
+
+
+def _empty_confidence(log_probs: np.ndarray) -> float:
+    """For an empty transcription: how sure the model is that nothing was written."""
+    return float(np.exp(log_probs[:, BLANK]).mean()) if len(log_probs) else 1.0
+
+
+@dataclass
+class _Beam:
+    """One prefix in the beam: probability of ending in blank / in its last
+    character, its language-model score, and each character's peak posterior."""
+
+    blank: float = -math.inf
+    char: float = -math.inf
+    lm: float = 0.0
+    confidences: tuple[float, ...] = ()
+
+    def total(self) -> float:
+        return _logsumexp(self.blank, self.char)
+
+    def score(self) -> float:
+        return self.total() + self.lm
+
+    def saw(self, probability: float) -> None:
+        if self.confidences and probability > self.confidences[-1]:
+            self.confidences = (*self.confidences[:-1], probability)
+
+
+def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -> list[Hypothesis]:
+    """CTC prefix beam search, optionally scored with a character language model."""
+    beams: dict[tuple[int, ...], _Beam] = {(): _Beam(blank=0.0)}
+    for frame in log_probs:
+        candidates = [int(c) for c in np.nonzero(frame > options.prune_log_prob)[0] if c != BLANK]
+        following: dict[tuple[int, ...], _Beam] = {}
+        for prefix, beam in beams.items():
+            same = following.setdefault(prefix, _Beam(lm=beam.lm, confidences=beam.confidences))
+            same.blank = _logsumexp(same.blank, beam.total() + float(frame[BLANK]))
+            if prefix and beam.char > -math.inf:  # the last character held for another frame
+                same.char = _logsumexp(same.char, beam.char + float(frame[prefix[-1]]))
+                same.saw(math.exp(frame[prefix[-1]]))
+            for label in candidates:
+                extended = (*prefix, label)
+                probability = math.exp(frame[label])
+                if extended not in following:
+                    following[extended] = _Beam(lm=beam.lm + _lm_term(prefix, label, codec, options),
+                                                confidences=(*beam.confidences, probability))
+                target = following[extended]
+                # a repeated character needs a blank between its two occurrences
+                source = beam.blank if prefix and label == prefix[-1] else beam.total()
+                target.char = _logsumexp(target.char, source + float(frame[label]))
+                target.saw(probability)
+        ranked = sorted(following.items(), key=lambda item: -item[1].score())
+        beams = dict(ranked[: max(options.beam_size, 1)])
+    if options.lm:
+        for prefix, beam in beams.items():
+            beam.lm += options.lm_weight * options.lm.log_prob(_context(prefix, codec), options.lm.END)
+    ranked = sorted(beams.items(), key=lambda item: -item[1].score())[: max(1, options.alternatives)]
+    empty = _empty_confidence(log_probs)
+    return [Hypothesis(codec.decode(prefix), beam.score(), beam.confidences, None if prefix else empty)
+            for prefix, beam in ranked]
+
+
+def _lm_term(prefix: tuple[int, ...], label: int, codec: Codec, options: DecodingOptions) -> float:
+    if options.lm is None:
+        return 0.0
+    char = codec.alphabet[label - 1]
+    return options.lm_weight * options.lm.log_prob(_context(prefix, codec), char) + options.insertion_bonus
+
+
+def _context(prefix: tuple[int, ...], codec: Codec) -> str:
+    return "".join(codec.alphabet[i - 1] for i in prefix[-12:])
+
+
+def _logsumexp(a: float, b: float) -> float:
+    if a == -math.inf:
+        return b
+    if b == -math.inf:
+        return a
+    hi, lo = (a, b) if a > b else (b, a)
+    return hi + math.log1p(math.exp(lo - hi))

@@ -1,0 +1,115 @@
+"""Online preprocessing: make ink from a whiteboard, a tablet and a mouse canvas
+look alike, then turn it into one feature vector per resampled point.
+
+1. Scale: the writing's own height, measured robustly as the spread of y over
+   points spaced evenly along the pen path (so slow, dense pen movement does not
+   weigh more), not the bounding box, which one long descender would stretch.
+2. Resample every stroke at a fixed arc-length step in those units, so the
+   sequence length follows how much was written, not the digitiser's rate.
+3. Per point: movement (dx, dy), its direction (cos, sin), the change of
+   direction (curvature), pen-up (the move into this point was in the air),
+   and height relative to the line's middle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from handwrite.ink import Ink
+
+FEATURE_NAMES = ("dx", "dy", "cos", "sin", "dcos", "dsin", "pen_up", "y")
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Preprocessing settings; stored in every model file so inference matches training."""
+
+    step: float = 0.1  # resampling distance, in units of the writing height
+    height_low: float = 20.0  # percentiles of y whose spread defines the writing height
+    height_high: float = 80.0
+    max_jump: float = 6.0  # clip pen-up moves (in writing heights) so a far-away stroke cannot dominate
+
+    @property
+    def num_features(self) -> int:
+        return len(FEATURE_NAMES)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> FeatureSettings:
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+def normalize(ink: Ink, settings: FeatureSettings) -> list[np.ndarray]:
+    """Strokes (x, y only) shifted and scaled so the writing height is 1 and the
+    middle of the line is y = 0."""
+    strokes = [s[:, :2] for s in ink.strokes if len(s)]
+    if not strokes:
+        return []
+    even = np.concatenate([_resample(s, _provisional_step(strokes)) for s in strokes])
+    low, mid, high = np.percentile(even[:, 1], [settings.height_low, 50.0, settings.height_high])
+    height = high - low
+    if height <= 1e-9:  # a horizontal line or a dot: fall back to the extent
+        extent = float(np.ptp(even, axis=0).max())
+        height = extent if extent > 1e-9 else 1.0
+    origin = np.array([even[:, 0].min(), mid])
+    return [(s - origin) / height for s in strokes]
+
+
+def resample_strokes(strokes: list[np.ndarray], step: float) -> list[np.ndarray]:
+    return [_resample(s, step) for s in strokes]
+
+
+def featurize(ink: Ink, settings: FeatureSettings = FeatureSettings()) -> np.ndarray:
+    """Ink -> float32 array (n, num_features); (0, num_features) for an empty ink."""
+    strokes = resample_strokes(normalize(ink, settings), settings.step)
+    return features_from_strokes(strokes, settings)
+
+
+def features_from_strokes(strokes: list[np.ndarray], settings: FeatureSettings) -> np.ndarray:
+    if not strokes:
+        return np.zeros((0, settings.num_features), dtype=np.float32)
+    points = np.concatenate(strokes)
+    pen_up = np.zeros(len(points))
+    starts = np.cumsum([0] + [len(s) for s in strokes[:-1]])
+    pen_up[starts] = 1.0
+    delta = np.diff(points, axis=0, prepend=points[:1])
+    delta = np.clip(delta, -settings.max_jump, settings.max_jump)
+    length = np.hypot(delta[:, 0], delta[:, 1])
+    safe = np.where(length > 1e-9, length, 1.0)
+    cos = np.where(length > 1e-9, delta[:, 0] / safe, 0.0)
+    sin = np.where(length > 1e-9, delta[:, 1] / safe, 0.0)
+    # curvature: rotation from the previous direction (cos/sin of the angle difference)
+    prev_cos = np.concatenate([[1.0], cos[:-1]])
+    prev_sin = np.concatenate([[0.0], sin[:-1]])
+    dcos = cos * prev_cos + sin * prev_sin
+    dsin = sin * prev_cos - cos * prev_sin
+    scale = 1.0 / settings.step  # in-stroke moves become ~1
+    feats = np.stack(
+        [delta[:, 0] * scale / 4, delta[:, 1] * scale / 4, cos, sin, dcos, dsin, pen_up, points[:, 1]], axis=1
+    )
+    return feats.astype(np.float32)
+
+
+def _provisional_step(strokes: list[np.ndarray]) -> float:
+    """A step fine enough to measure the height: 1/50 of the larger extent."""
+    points = np.concatenate(strokes)
+    extent = float(np.ptp(points, axis=0).max()) if len(points) > 1 else 0.0
+    return extent / 50.0 if extent > 0 else 1.0
+
+
+def _resample(stroke: np.ndarray, step: float) -> np.ndarray:
+    """Points evenly spaced `step` apart along the stroke (always keeps its start and end)."""
+    if len(stroke) < 2:
+        return stroke[:1].copy()
+    seg = np.hypot(*np.diff(stroke, axis=0).T)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    total = arc[-1]
+    if total < step:
+        return stroke[[0, -1]] if total > step / 2 else stroke[:1].copy()
+    count = int(np.ceil(total / step)) + 1
+    targets = np.linspace(0.0, total, count)
+    return np.stack([np.interp(targets, arc, stroke[:, 0]), np.interp(targets, arc, stroke[:, 1])], axis=1)

@@ -1,0 +1,78 @@
+"""Reading and writing ink files; the format is chosen by suffix (and, for
+.xml, by the root element: InkML or an IAM-OnDB line file)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from handwrite.errors import FormatError, InkError
+from handwrite.fileio import atomic_write_text
+from handwrite.formats.iamondb import parse_line_strokes, transcription_for
+from handwrite.formats.inkml import format_inkml, parse_inkml
+from handwrite.formats.jsonink import format_json_ink, parse_json_ink
+from handwrite.ink import Ink
+
+INK_SUFFIXES = (".inkml", ".xml", ".json")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+MAX_INK_FILE_BYTES = 256 * 1024 * 1024
+
+
+def read_ink(path: str | os.PathLike[str]) -> Ink:
+    """Read an .inkml, IAM-OnDB .xml or ink .json file into an Ink.
+
+    Raises FormatError (naming the file) for anything unreadable.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json":
+            ink = parse_json_ink(data, str(path))
+        elif suffix == ".inkml":
+            ink = parse_inkml(data, str(path))
+        elif suffix == ".xml":
+            ink = _parse_xml_ink(data, path)
+        else:
+            raise FormatError(f"{path}: unknown ink format {suffix!r} (expected one of {', '.join(INK_SUFFIXES)})")
+    except InkError as exc:
+        raise FormatError(f"{path}: {exc}") from exc
+    ink.source = str(path)
+    return ink
+
+
+def write_ink(ink: Ink, path: str | os.PathLike[str]) -> None:
+    """Write an Ink atomically as .inkml or .json (by suffix)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".inkml":
+        atomic_write_text(path, format_inkml(ink))
+    elif suffix == ".json":
+        atomic_write_text(path, format_json_ink(ink))
+    else:
+        raise FormatError(f"{path}: can write .inkml or .json ink, not {suffix!r}")
+
+
+def _parse_xml_ink(data: bytes, path: Path) -> Ink:
+    head = data[:4096].decode("latin-1")
+    if "<ink" in head:
+        return parse_inkml(data, str(path))
+    ink = parse_line_strokes(data, str(path))
+    ink.text = transcription_for(path)
+    return ink
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_INK_FILE_BYTES:
+            raise FormatError(f"{path}: file is {size} bytes, larger than the {MAX_INK_FILE_BYTES} accepted")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FormatError(f"{path}: is a folder, not an ink file") from None
+    except PermissionError:
+        raise FormatError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc

@@ -1,0 +1,75 @@
+"""The Ink type: strokes of (x, y, t) points, and the checks every reader relies on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from handwrite.errors import InkError
+
+# A line of IAM-OnDB has ~600 points; a page of writing a few 10^4. Anything far
+# beyond this is not handwriting and would only exhaust memory downstream.
+MAX_POINTS = 2_000_000
+
+
+@dataclass
+class Ink:
+    """Pen strokes; each stroke is a float64 array of shape (n, 3): x, y, t.
+
+    y grows downward (screen and whiteboard convention). t is in seconds and
+    may be all zeros when the source has no timing.
+    """
+
+    strokes: list[np.ndarray] = field(default_factory=list)
+    text: str | None = None
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        self.strokes = [_as_stroke(s, i) for i, s in enumerate(self.strokes)]
+        self.strokes = [s for s in self.strokes if len(s)]
+        total = self.num_points
+        if total > MAX_POINTS:
+            raise InkError(f"ink has {total} points, more than the {MAX_POINTS} this reader accepts")
+
+    @classmethod
+    def from_points(cls, strokes: Iterable[Sequence[Sequence[float]]], text: str | None = None) -> Ink:
+        """Build an Ink from nested lists: strokes of [x, y] or [x, y, t] points."""
+        return cls([np.asarray(s, dtype=np.float64) for s in strokes], text=text)
+
+    @property
+    def num_points(self) -> int:
+        return int(sum(len(s) for s in self.strokes))
+
+    def is_empty(self) -> bool:
+        return self.num_points == 0
+
+    def points(self) -> np.ndarray:
+        """All points as one (n, 3) array."""
+        if not self.strokes:
+            return np.zeros((0, 3))
+        return np.concatenate(self.strokes)
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(min_x, min_y, max_x, max_y); zeros for an empty ink."""
+        if self.is_empty():
+            return (0.0, 0.0, 0.0, 0.0)
+        p = self.points()
+        return (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
+
+    def with_strokes(self, strokes: list[np.ndarray]) -> Ink:
+        return Ink(strokes, text=self.text, source=self.source)
+
+
+def _as_stroke(stroke: object, index: int) -> np.ndarray:
+    arr = np.asarray(stroke, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] not in (2, 3):
+        if arr.size == 0:
+            return np.zeros((0, 3))
+        raise InkError(f"stroke {index} must be a list of [x, y] or [x, y, t] points, got shape {arr.shape}")
+    if arr.shape[1] == 2:
+        arr = np.concatenate([arr, np.zeros((len(arr), 1))], axis=1)
+    if not np.isfinite(arr).all():
+        raise InkError(f"stroke {index} has NaN or infinite coordinates")
+    return arr

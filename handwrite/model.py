@@ -1,0 +1,132 @@
+"""Networks: a strided 1-D convolutional front end, a stack of bidirectional
+LSTM or GRU layers, and a linear CTC head over the codec's classes.
+
+The backward direction of each layer reverses every sequence within its own
+length (an index gather) instead of packing: packed RNNs are ~40x slower on
+this class of CPU, and reversing within the length keeps padding out of the
+backward states, so a line gives the same output alone or in a batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+RNN_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    num_features: int
+    num_classes: int
+    rnn: str = "lstm"  # or "gru"
+    hidden: int = 128
+    layers: int = 3
+    conv_channels: int = 128
+    dropout: float = 0.25
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelConfig:
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+class ConvFront(nn.Module):
+    """Three 1-D convolutions, two of stride 2: the RNN sees a quarter of the steps.
+
+    Frames past each line's length are zeroed after every block, exactly as the
+    convolution's own zero padding would be for that line alone.
+    """
+
+    STRIDES = (1, 2, 2)
+
+    def __init__(self, num_features: int, channels: int) -> None:
+        super().__init__()
+        widths = (num_features, channels // 2, channels, channels)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Conv1d(c_in, c_out, 5, stride=stride, padding=2), nn.BatchNorm1d(c_out), nn.ReLU())
+            for stride, c_in, c_out in zip(self.STRIDES, widths, widths[1:], strict=False)
+        )
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, F) -> (B, T', C) and the lengths T'."""
+        x = x.transpose(1, 2)
+        for stride, block in zip(self.STRIDES, self.blocks, strict=True):
+            x = block(x)
+            lengths = (lengths - 1) // stride + 1
+            if x.size(0) > 1:
+                steps = torch.arange(x.size(2), device=x.device)
+                x = x * (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(1)
+        return x.transpose(1, 2), lengths
+
+    @classmethod
+    def output_lengths(cls, lengths: torch.Tensor) -> torch.Tensor:
+        for stride in cls.STRIDES:
+            lengths = (lengths - 1) // stride + 1
+        return lengths
+
+
+class BiRNNLayer(nn.Module):
+    def __init__(self, rnn: str, input_size: int, hidden: int) -> None:
+        super().__init__()
+        cell = RNN_TYPES[rnn]
+        self.forward_rnn = cell(input_size, hidden, batch_first=True)
+        self.backward_rnn = cell(input_size, hidden, batch_first=True)
+
+    def forward(self, x: torch.Tensor, reverse_index: torch.Tensor) -> torch.Tensor:
+        fwd, _ = self.forward_rnn(x)
+        rev = x.gather(1, reverse_index.expand(-1, -1, x.size(2)))
+        bwd, _ = self.backward_rnn(rev)
+        bwd = bwd.gather(1, reverse_index.expand(-1, -1, bwd.size(2)))
+        return torch.cat([fwd, bwd], dim=2)
+
+
+class InkRecognizerNet(nn.Module):
+    """(B, T, F) features + lengths -> (T', B, C) log-probabilities and T' lengths."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        if config.rnn not in RNN_TYPES:
+            raise ValueError(f"rnn must be one of {sorted(RNN_TYPES)}, not {config.rnn!r}")
+        self.config = config
+        self.front = ConvFront(config.num_features, config.conv_channels)
+        sizes = [config.conv_channels] + [2 * config.hidden] * (config.layers - 1)
+        self.layers = nn.ModuleList(BiRNNLayer(config.rnn, size, config.hidden) for size in sizes)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(2 * config.hidden, config.num_classes)
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, out_lengths = self.front(features, lengths.clamp(min=1))
+        reverse_index = _reverse_index(out_lengths, x.size(1))
+        for layer in self.layers:
+            x = layer(self.dropout(x), reverse_index)
+        logits = self.head(self.dropout(x))
+        return logits.log_softmax(dim=2).transpose(0, 1), out_lengths
+
+    def grow_classes(self, num_classes: int) -> None:
+        """Add outputs for new characters; old outputs keep their weights. New
+        rows start as copies of the mean character row with a low bias, so they
+        begin unlikely but trainable rather than random."""
+        old = self.head
+        if num_classes <= old.out_features:
+            return
+        new = nn.Linear(old.in_features, num_classes)
+        with torch.no_grad():
+            new.weight[: old.out_features] = old.weight
+            new.bias[: old.out_features] = old.bias
+            new.weight[old.out_features :] = old.weight[1:].mean(dim=0)
+            new.bias[old.out_features :] = old.bias[1:].min() - 1.0
+        self.head = new
+        self.config = ModelConfig.from_dict({**self.config.to_dict(), "num_classes": num_classes})
+
+
+def _reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(B, T, 1) gather index reversing each row within its length (padding stays put)."""
+    steps = torch.arange(max_len, device=lengths.device).unsqueeze(0)
+    lengths = lengths.unsqueeze(1)
+    index = torch.where(steps < lengths, lengths - 1 - steps, steps)
+    return index.unsqueeze(2)

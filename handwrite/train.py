@@ -1,0 +1,373 @@
+"""Training: IAM-OnDB and/or labelled files, plus synthetic Hershey ink;
+augmentation; length-bucketed padded batches; AdamW with warmup and cosine
+decay; checkpoints (--resume continues a run, --load starts from a model's
+weights); the best model by CER on the validation set is kept; a metrics log
+and a learning-curve plot. Runs data-parallel under torchrun (gloo on CPU,
+NCCL on GPU)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from handwrite.codec import PRINTABLE_ASCII, Codec
+from handwrite.data.augment import Augmentation
+from handwrite.data.batching import bucketed_batches, pad_features
+from handwrite.data.datasets import load_iam_split, load_labelled_inks, spread_subset
+from handwrite.data.synthetic import TextSampler, common_words, render_text
+from handwrite.decoding import greedy_decode
+from handwrite.errors import HandwriteError
+from handwrite.evaluate import ErrorRates, error_rates
+from handwrite.features import FeatureSettings, featurize
+from handwrite.fileio import atomic_open, atomic_write_text
+from handwrite.ink import Ink
+from handwrite.model import InkRecognizerNet, ModelConfig
+from handwrite.modelfile import ModelFile, load_model_file, save_model_file
+
+IAM_CITATION = ("M. Liwicki and H. Bunke, 'IAM-OnDB - an On-Line English Sentence Database Acquired from "
+                "Handwritten Text on a Whiteboard', ICDAR 2005. Non-commercial research use only.")
+
+
+@dataclass
+class TrainOptions:
+    output: str  # the best model file
+    work_dir: str  # checkpoints, metrics log, plot
+    iam_ondb: str | None = None
+    train_files: list[str] = field(default_factory=list)
+    valid_files: list[str] = field(default_factory=list)
+    valid_lines: int = 400  # validation subset evaluated during training (0 = all)
+    synthetic_fraction: float = 0.1
+    epochs: int = 30
+    max_minutes: float | None = None
+    batch_size: int = 24
+    learning_rate: float = 2e-3
+    warmup_steps: int = 200
+    weight_decay: float = 0.01
+    eval_every: int = 0  # steps; 0 = once per epoch
+    rnn: str = "lstm"
+    hidden: int = 192
+    layers: int = 3
+    dropout: float = 0.25
+    step: float = 0.2
+    seed: int = 1
+    resume: str | None = None
+    load: str | None = None
+    limit_train: int | None = None
+    threads: int | None = None
+    progress: bool = True
+
+
+@dataclass
+class Sample:
+    ink: Ink
+    labels: list[int]
+    length: int  # un-augmented feature length, for bucketing
+
+
+class Trainer:
+    def __init__(self, options: TrainOptions) -> None:
+        self.options = options
+        self.rank, self.world_size = _init_distributed()
+        self.device = torch.device(f"cuda:{self.rank % torch.cuda.device_count()}" if torch.cuda.is_available()
+                                   else "cpu")
+        torch.set_num_threads(options.threads or max(1, (os.cpu_count() or 1) // self.world_size))
+        self.rng = random.Random(options.seed * 1000 + self.rank)
+        torch.manual_seed(options.seed)
+        self.work_dir = Path(options.work_dir)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.features = FeatureSettings(step=options.step)
+        self.augment = Augmentation()
+        self.base_info: dict = {}
+        self.codec, self.net = self._build_network()
+        self.train_set = self._samples(self._load_train())
+        self.valid_set = self._load_valid()
+        self.sampler = TextSampler([s.ink.text or "" for s in self.train_set], common_words(), self.rng)
+        self.model = self.net.to(self.device)
+        if self.world_size > 1:
+            self.model = nn.parallel.DistributedDataParallel(self.net)
+        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=options.learning_rate,
+                                           weight_decay=options.weight_decay)
+        self.ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+        self.step = 0
+        self.epoch = 0
+        self.best_cer = math.inf
+        self.elapsed_before = 0.0  # minutes trained before a resume
+        self._started = time.monotonic()
+        self.history: list[dict] = []
+        if options.resume:
+            self._restore(options.resume)
+
+    # ---- data -------------------------------------------------------------
+    def _build_network(self) -> tuple[Codec, InkRecognizerNet]:
+        o = self.options
+        if o.load:
+            base = load_model_file(o.load)
+            self.base_info = {"base_model": str(o.load)}
+            self.features = FeatureSettings.from_dict(base.preprocessing.get("features", {}))
+            return base.codec, base.build_network().train()
+        codec = Codec(PRINTABLE_ASCII)
+        config = ModelConfig(self.features.num_features, len(codec), o.rnn, o.hidden, o.layers, dropout=o.dropout)
+        return codec, InkRecognizerNet(config)
+
+    def _load_train(self) -> list[Ink]:
+        o = self.options
+        inks = load_labelled_inks(o.train_files) if o.train_files else []
+        if o.iam_ondb:
+            inks += load_iam_split(o.iam_ondb, "trainset")
+        if o.limit_train:
+            inks = inks[: o.limit_train]
+        if not inks:
+            raise HandwriteError("no training data: give --iam-ondb and/or labelled files")
+        return inks
+
+    def _load_valid(self) -> list[Sample]:
+        o = self.options
+        inks = load_labelled_inks(o.valid_files) if o.valid_files else []
+        if o.iam_ondb and not o.valid_files:
+            inks = load_iam_split(o.iam_ondb, "testset_v")
+        if not inks:  # no validation set given: hold out every 10th training line
+            inks = [s.ink for s in self.train_set[::10]]
+            self.train_set = [s for i, s in enumerate(self.train_set) if i % 10]
+        if o.valid_lines:
+            inks = spread_subset(inks, o.valid_lines)
+        return self._samples(inks)
+
+    def _samples(self, inks: list[Ink]) -> list[Sample]:
+        samples = []
+        for ink in inks:
+            try:
+                labels = self.codec.encode(ink.text or "")
+            except ValueError:
+                continue  # characters the model cannot output: not trainable
+            length = len(featurize(ink, self.features))
+            if labels and length:
+                samples.append(Sample(ink, labels, length))
+        return samples
+
+    def _synthetic_samples(self, count: int) -> list[Sample]:
+        """Fresh synthetic lines each epoch. Hershey glyphs take a longer pen path
+        than handwriting, so lines longer than 95% of the real ones are dropped:
+        they would cost several real batches each."""
+        if count <= 0:
+            return []
+        longest = float(np.percentile([s.length for s in self.train_set], 95))
+        samples = self._samples([render_text(self.sampler.sample(), self.rng) for _ in range(count)])
+        return [s for s in samples if s.length <= longest]
+
+    # ---- training -----------------------------------------------------------
+    def run(self) -> ErrorRates | None:
+        o = self.options
+        steps_per_epoch = self._steps_per_epoch()
+        self.total_steps = max(1, steps_per_epoch * o.epochs)
+        self._started = time.monotonic() - 60 * self.elapsed_before
+        progress = self._progress_bar()
+        result = None
+        while self.epoch < o.epochs:
+            epoch_set = self.train_set + self._synthetic_samples(int(len(self.train_set) * o.synthetic_fraction))
+            batches = bucketed_batches([s.length for s in epoch_set], o.batch_size, self.rng,
+                                       self.rank, self.world_size)
+            for batch in batches:
+                loss = self._train_step([epoch_set[i] for i in batch])
+                if progress:
+                    progress.update(1)
+                    progress.set_postfix(loss=f"{loss:.3f}", epoch=self.epoch)
+                if o.eval_every and self.step % o.eval_every == 0:
+                    result = self._evaluate_and_save()
+                if o.max_minutes and self._elapsed_minutes() > o.max_minutes:
+                    self.epoch = o.epochs  # time budget spent: stop after this evaluation
+                    break
+            else:
+                self.epoch += 1
+            if not o.eval_every or self.epoch >= o.epochs:
+                result = self._evaluate_and_save()
+        if progress:
+            progress.close()
+        if self.world_size > 1:
+            dist.destroy_process_group()
+        return result
+
+    def _elapsed_minutes(self) -> float:
+        return (time.monotonic() - self._started) / 60
+
+    def _steps_per_epoch(self) -> int:
+        n = len(self.train_set) * (1 + self.options.synthetic_fraction)
+        return math.ceil(n / self.options.batch_size / self.world_size)
+
+    def _train_step(self, batch: list[Sample]) -> float:
+        self.model.train()
+        features = [featurize(self.augment(s.ink, self.rng), self.features) for s in batch]
+        x, lengths = pad_features(features)
+        targets = torch.tensor([label for s in batch for label in s.labels], dtype=torch.long)
+        target_lengths = torch.tensor([len(s.labels) for s in batch], dtype=torch.long)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._learning_rate()
+        log_probs, out_lengths = self.model(x.to(self.device), lengths.to(self.device))
+        loss = self.ctc(log_probs, targets.to(self.device), out_lengths, target_lengths.to(self.device))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
+        self.optimizer.step()
+        self.step += 1
+        value = loss.item()
+        self._running_loss = 0.98 * getattr(self, "_running_loss", value) + 0.02 * value
+        return value
+
+    def _learning_rate(self) -> float:
+        o = self.options
+        if self.step < o.warmup_steps:
+            return o.learning_rate * (self.step + 1) / o.warmup_steps
+        progress = min(1.0, (self.step - o.warmup_steps) / max(1, self.total_steps - o.warmup_steps))
+        if o.max_minutes:  # a time budget: decay to the floor by the end of it, whichever ends first
+            progress = max(progress, min(1.0, self._elapsed_minutes() / o.max_minutes))
+        return o.learning_rate * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    # ---- evaluation and saving ----------------------------------------------
+    def _evaluate_and_save(self) -> ErrorRates | None:
+        result = None
+        if self.rank == 0:
+            result = evaluate_network(self.net, self.codec, self.features, self.valid_set, self.device)
+            improved = result.cer < self.best_cer
+            if improved:
+                self.best_cer = result.cer
+                save_model_file(self._model_file(result), self.options.output)
+            self._log(result, improved)
+            self._save_checkpoint()
+        if self.world_size > 1:
+            dist.barrier()
+        return result
+
+    def _model_file(self, result: ErrorRates) -> ModelFile:
+        o = self.options
+        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        info = {
+            **self.base_info,
+            "training": {
+                "data": (["IAM-OnDB trainset"] if o.iam_ondb else []) + [str(p) for p in o.train_files]
+                + ([f"synthetic Hershey ink ({o.synthetic_fraction:.0%} of lines)"] if o.synthetic_fraction else []),
+                "citation": IAM_CITATION if o.iam_ondb else None,
+                "selected_on": "IAM-OnDB testset_v" if o.iam_ondb and not o.valid_files else "validation files",
+                "steps": self.step,
+                "epochs": self.epoch,
+                "options": asdict(o),
+            },
+            "metrics": {"validation": {"cer": result.cer, "wer": result.wer, "lines": result.lines,
+                                       "decoding": "greedy"}},
+        }
+        return ModelFile("ink", self.codec, self.net.config, {"features": self.features.to_dict()}, state, info)
+
+    def _log(self, result: ErrorRates, improved: bool) -> None:
+        entry = {"step": self.step, "epoch": self.epoch, "loss": round(getattr(self, "_running_loss", 0.0), 4),
+                 "cer": round(result.cer, 5), "wer": round(result.wer, 5), "best": improved,
+                 "time": datetime.datetime.now().isoformat(timespec="seconds")}
+        self.history.append(entry)
+        with open(self.work_dir / "metrics.jsonl", "a", encoding="utf-8") as log:
+            log.write(json.dumps(entry) + "\n")
+        print(json.dumps(entry), flush=True)
+        plot_learning_curve(self.history, self.work_dir / "learning-curve.png")
+
+    def _save_checkpoint(self) -> None:
+        checkpoint = {
+            "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
+            "epoch": self.epoch, "best_cer": self.best_cer, "elapsed_minutes": self._elapsed_minutes(),
+            "history": json.dumps(self.history),
+            "config": json.dumps(self.net.config.to_dict()), "features": json.dumps(self.features.to_dict()),
+            "alphabet": self.codec.alphabet,
+        }
+        with atomic_open(self.work_dir / "checkpoint.pt", "wb") as handle:
+            torch.save(checkpoint, handle)
+
+    def _restore(self, path: str) -> None:
+        try:
+            checkpoint = torch.load(path, map_location=self.device, weights_only=True)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise HandwriteError(f"{path}: cannot resume from this checkpoint ({exc})") from exc
+        if checkpoint["alphabet"] != self.codec.alphabet:
+            raise HandwriteError(f"{path}: checkpoint alphabet differs from this run's")
+        self.net.load_state_dict(checkpoint["net"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.step, self.epoch = int(checkpoint["step"]), int(checkpoint["epoch"])
+        self.best_cer = float(checkpoint["best_cer"])
+        self.elapsed_before = float(checkpoint.get("elapsed_minutes", 0.0))
+        self.history = json.loads(checkpoint["history"])
+
+    def _progress_bar(self):
+        if self.rank != 0 or not self.options.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self._steps_per_epoch() * self.options.epochs, initial=self.step, unit="step",
+                    dynamic_ncols=True)
+
+
+@torch.inference_mode()
+def evaluate_network(net: InkRecognizerNet, codec: Codec, features: FeatureSettings, samples: list[Sample],
+                     device: torch.device | str = "cpu", batch_size: int = 32) -> ErrorRates:
+    """Greedy-decoded CER/WER of a network on labelled samples."""
+    net.eval()
+    order = sorted(range(len(samples)), key=lambda i: samples[i].length)
+    pairs = []
+    for start in range(0, len(order), batch_size):
+        chunk = [samples[i] for i in order[start : start + batch_size]]
+        x, lengths = pad_features([featurize(s.ink, features) for s in chunk])
+        log_probs, out_lengths = net(x.to(device), lengths.to(device))
+        log_probs = log_probs.float().cpu().numpy()
+        for row, sample in enumerate(chunk):
+            text = greedy_decode(log_probs[: out_lengths[row], row], codec).text
+            pairs.append((sample.ink.text or "", text))
+    return error_rates(pairs)
+
+
+def plot_learning_curve(history: list[dict], path: Path) -> None:
+    """Validation CER and training loss against steps (skipped without matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    steps = [h["step"] for h in history]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(steps, [100 * h["cer"] for h in history], "o-", label="validation CER %")
+    ax.set_xlabel("step")
+    ax.set_ylabel("CER %")
+    ax.grid(alpha=0.3)
+    twin = ax.twinx()
+    twin.plot(steps, [h["loss"] for h in history], "s--", color="tab:orange", label="training loss")
+    twin.set_ylabel("CTC loss")
+    fig.legend(loc="upper right")
+    fig.tight_layout()
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=90)
+    plt.close(fig)
+
+
+def _init_distributed() -> tuple[int, int]:
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return 0, 1
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(backend=backend)
+    return dist.get_rank(), world_size
+
+
+def train(options: TrainOptions) -> ErrorRates | None:
+    return Trainer(options).run()
+
+
+def write_options(options: TrainOptions, path: Path) -> None:
+    atomic_write_text(path, json.dumps(asdict(options), indent=2))
+
+
+__all__ = ["TrainOptions", "Trainer", "evaluate_network", "np", "train"]

@@ -1,0 +1,39 @@
+import torch
+
+from handwrite.model import ConvFront, InkRecognizerNet, ModelConfig
+
+
+def make(rnn: str = "lstm") -> InkRecognizerNet:
+    torch.manual_seed(0)
+    return InkRecognizerNet(ModelConfig(8, 10, rnn=rnn, hidden=16, layers=2, conv_channels=16)).eval()
+
+
+def test_a_line_gives_the_same_output_alone_and_padded_in_a_batch():
+    for rnn in ("lstm", "gru"):
+        net = make(rnn)
+        short, long = torch.randn(1, 37, 8), torch.randn(1, 90, 8)
+        alone, alone_len = net(short, torch.tensor([37]))
+        batch = torch.zeros(2, 90, 8)
+        batch[0, :37], batch[1] = short[0], long[0]
+        together, lengths = net(batch, torch.tensor([37, 90]))
+        assert lengths[0] == alone_len[0]
+        torch.testing.assert_close(together[: lengths[0], 0], alone[:, 0], atol=1e-5, rtol=1e-4)
+
+
+def test_output_is_log_probabilities_over_a_quarter_of_the_steps():
+    net = make()
+    out, lengths = net(torch.randn(3, 100, 8), torch.tensor([100, 57, 1]))
+    assert out.shape == (25, 3, 10)
+    assert lengths.tolist() == ConvFront.output_lengths(torch.tensor([100, 57, 1])).tolist() == [25, 15, 1]
+    torch.testing.assert_close(out.exp().sum(2), torch.ones(25, 3))
+
+
+def test_growing_classes_keeps_old_outputs():
+    net = make()
+    x, lengths = torch.randn(1, 40, 8), torch.tensor([40])
+    before, _ = net(x, lengths)
+    net.grow_classes(13)
+    after, _ = net(x, lengths)
+    assert after.shape[2] == 13 and net.config.num_classes == 13
+    # old logits unchanged, so old classes keep their relative probabilities
+    torch.testing.assert_close((before[:, :, 1] - before[:, :, 2]), (after[:, :, 1] - after[:, :, 2]))
