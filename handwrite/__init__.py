@@ -1,9 +1,9 @@
 """handwrite: read connected handwriting from pen strokes or line images.
 
-    import handwrite
-    model = handwrite.load_model()            # the bundled online model, or a path
-    ink = handwrite.read_ink("line.inkml")    # .inkml, IAM-OnDB .xml, .json
-    result = model.recognize(ink)             # Result: .text, .confidence, .alternatives
+import handwrite
+model = handwrite.load_model()            # the bundled online model, or a path
+ink = handwrite.read_ink("line.inkml")    # .inkml, IAM-OnDB .xml, .json
+result = model.recognize(ink)             # Result: .text, .confidence, .alternatives
 """
 
 __version__ = "0.1.0"

@@ -36,27 +36,47 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transcribe(commands)
     _add_eval(commands)
     _add_train(commands)
+    _add_gui(commands)
     return parser
 
 
 def _add_decoding_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--model", help="model file (default: the bundled model for the input kind)")
     parser.add_argument("--beam", type=int, default=1, metavar="N", help="beam width (1 = greedy; default 1)")
-    parser.add_argument("--lm", nargs="?", const=True, default=False, metavar="FILE",
-                        help="decode with a character language model (default: the bundled English one)")
+    parser.add_argument(
+        "--lm",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="FILE",
+        help="decode with a character language model (default: the bundled English one)",
+    )
 
 
 def _add_transcribe(commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser("transcribe", help="transcribe ink files and folders",
-                            description="Transcribe .inkml, IAM-OnDB .xml and ink .json files (folders searched "
-                                        "recursively). Exit status 1 if any input failed.")
+    p = commands.add_parser(
+        "transcribe",
+        help="transcribe ink files and folders",
+        description="Transcribe .inkml, IAM-OnDB .xml and ink .json files (folders searched "
+        "recursively). Exit status 1 if any input failed.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH")
     _add_decoding_options(p)
     p.add_argument("-f", "--format", choices=("txt", "json", "jsonl", "csv"), default="txt")
-    p.add_argument("-o", "--output-dir", metavar="OUTDIR",
-                   help="write one output file per input here (txt/json), or results.jsonl/.csv")
-    p.add_argument("-j", "--workers", type=int, default=0, metavar="N",
-                   help="worker processes (default: 1, or 2 for large batches on 2+ cores)")
+    p.add_argument(
+        "-o",
+        "--output-dir",
+        metavar="OUTDIR",
+        help="write one output file per input here (txt/json), or results.jsonl/.csv",
+    )
+    p.add_argument(
+        "-j",
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="worker processes (default: 1, or 2 for large batches on 2+ cores)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     def run(args: argparse.Namespace) -> int:
@@ -68,9 +88,12 @@ def _add_transcribe(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_eval(commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser("eval", help="CER / WER against ground truth",
-                            description="Score labelled files (InkML truth, ink JSON text, IAM-OnDB line files "
-                                        "with their ascii/ tree), or an IAM-OnDB split with --iam-ondb.")
+    p = commands.add_parser(
+        "eval",
+        help="CER / WER against ground truth",
+        description="Score labelled files (InkML truth, ink JSON text, IAM-OnDB line files "
+        "with their ascii/ tree), or an IAM-OnDB split with --iam-ondb.",
+    )
     p.add_argument("paths", nargs="*", metavar="PATH")
     _add_decoding_options(p)
     p.add_argument("--iam-ondb", metavar="DIR", help="IAM-OnDB folder (lineStrokes/ascii or their .tar.gz)")
@@ -89,9 +112,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     from handwrite.train import TrainOptions
 
     d = TrainOptions(output="", work_dir="")
-    p = commands.add_parser("train", help="train a model from datasets",
-                            description="Train an online model on IAM-OnDB and/or labelled ink files, with "
-                                        "synthetic Hershey ink. Keeps the best model by validation CER.")
+    p = commands.add_parser(
+        "train",
+        help="train a model from datasets",
+        description="Train an online model on IAM-OnDB and/or labelled ink files, with "
+        "synthetic Hershey ink. Keeps the best model by validation CER.",
+    )
     p.add_argument("-o", "--output", required=True, help="the best model file")
     p.add_argument("--work-dir", default="runs/train", help="checkpoints, metrics.jsonl, learning-curve.png")
     p.add_argument("--iam-ondb", metavar="DIR", help="IAM-OnDB folder: trainset for training, testset_v to select")
@@ -121,17 +147,52 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         from handwrite.train import TrainOptions, train
 
         options = TrainOptions(
-            output=args.output, work_dir=args.work_dir, iam_ondb=args.iam_ondb, train_files=args.train,
-            valid_files=args.valid, valid_lines=args.valid_lines, synthetic_fraction=args.synthetic_fraction,
-            epochs=args.epochs, max_minutes=args.max_minutes, batch_size=args.batch_size, learning_rate=args.lr,
-            eval_every=args.eval_every, rnn=args.rnn, hidden=args.hidden, layers=args.layers,
-            dropout=args.dropout, step=args.step, seed=args.seed, resume=args.resume, load=args.load,
-            limit_train=args.limit_train, threads=args.threads, progress=not args.no_progress,
+            output=args.output,
+            work_dir=args.work_dir,
+            iam_ondb=args.iam_ondb,
+            train_files=args.train,
+            valid_files=args.valid,
+            valid_lines=args.valid_lines,
+            synthetic_fraction=args.synthetic_fraction,
+            epochs=args.epochs,
+            max_minutes=args.max_minutes,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            eval_every=args.eval_every,
+            rnn=args.rnn,
+            hidden=args.hidden,
+            layers=args.layers,
+            dropout=args.dropout,
+            step=args.step,
+            seed=args.seed,
+            resume=args.resume,
+            load=args.load,
+            limit_train=args.limit_train,
+            threads=args.threads,
+            progress=not args.no_progress,
         )
         result = train(options)
         if result is not None:
             print(f"best validation CER {result.cer:.2%} -> {args.output}" if result else "", file=sys.stderr)
         return EXIT_OK
+
+    p.set_defaults(handler=run)
+
+
+def _add_gui(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("gui", help="the drawing app", description="Write with mouse or pen; read live.")
+    p.add_argument("--replay", metavar="INK", help="feed this ink's strokes through the pen input path")
+    p.add_argument("--screenshot", metavar="PNG", help="with --replay: save a screenshot, print the text, exit")
+
+    def run(args: argparse.Namespace) -> int:
+        from gui.app import main as gui_main
+
+        return gui_main(
+            [
+                *(["--replay", args.replay] if args.replay else []),
+                *(["--screenshot", args.screenshot] if args.screenshot else []),
+            ]
+        )
 
     p.set_defaults(handler=run)
 

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 BLANK = 0
 
 # Typographic variants users type or paste, mapped to what the models are trained on.
-_EQUIVALENTS = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
-                              "\u00a0": " ", "\t": " "})
+_EQUIVALENTS = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u00a0": " ", "\t": " "}
+)
 
 PRINTABLE_ASCII = "".join(chr(c) for c in range(32, 127))
 

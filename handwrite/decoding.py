@@ -60,8 +60,12 @@ def greedy_decode(log_probs: np.ndarray, codec: Codec) -> Hypothesis:
             labels.append(label)
             confidences.append(p)
         previous = label
-    return Hypothesis(codec.decode(labels), float(log_probs.max(axis=1).sum()), tuple(confidences),
-                      _empty_confidence(log_probs) if not labels else None)
+    return Hypothesis(
+        codec.decode(labels),
+        float(log_probs.max(axis=1).sum()),
+        tuple(confidences),
+        _empty_confidence(log_probs) if not labels else None,
+    )
 
 
 def _empty_confidence(log_probs: np.ndarray) -> float:
@@ -106,8 +110,10 @@ def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -
                 extended = (*prefix, label)
                 probability = math.exp(frame[label])
                 if extended not in following:
-                    following[extended] = _Beam(lm=beam.lm + _lm_term(prefix, label, codec, options),
-                                                confidences=(*beam.confidences, probability))
+                    following[extended] = _Beam(
+                        lm=beam.lm + _lm_term(prefix, label, codec, options),
+                        confidences=(*beam.confidences, probability),
+                    )
                 target = following[extended]
                 # a repeated character needs a blank between its two occurrences
                 source = beam.blank if prefix and label == prefix[-1] else beam.total()
@@ -120,8 +126,10 @@ def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -
             beam.lm += options.lm_weight * options.lm.log_prob(_context(prefix, codec), options.lm.END)
     ranked = sorted(beams.items(), key=lambda item: -item[1].score())[: max(1, options.alternatives)]
     empty = _empty_confidence(log_probs)
-    return [Hypothesis(codec.decode(prefix), beam.score(), beam.confidences, None if prefix else empty)
-            for prefix, beam in ranked]
+    return [
+        Hypothesis(codec.decode(prefix), beam.score(), beam.confidences, None if prefix else empty)
+        for prefix, beam in ranked
+    ]
 
 
 def _lm_term(prefix: tuple[int, ...], label: int, codec: Codec, options: DecodingOptions) -> float:

@@ -84,9 +84,13 @@ def run_eval(args) -> int:  # noqa: ANN001 - argparse.Namespace
     pairs = [(ink.text or "", result.text) for ink, result in zip(inks, results, strict=True)]
     rates = error_rates(pairs)
     if args.errors:
-        atomic_write_text(args.errors, "".join(
-            json.dumps({"source": ink.source, "reference": ref, "hypothesis": hyp}, ensure_ascii=False) + "\n"
-            for ink, (ref, hyp) in zip(inks, pairs, strict=True)))
+        atomic_write_text(
+            args.errors,
+            "".join(
+                json.dumps({"source": ink.source, "reference": ref, "hypothesis": hyp}, ensure_ascii=False) + "\n"
+                for ink, (ref, hyp) in zip(inks, pairs, strict=True)
+            ),
+        )
     decoding = f"beam {model.decoding.beam_size}" + (" + LM" if model.decoding.lm else "")
     print(f"{rates}  [{decoding}; {rates.skipped} lines with '#' left out; {seconds:.1f} s]")
     return 1 if failed else 0

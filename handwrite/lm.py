@@ -69,8 +69,7 @@ class CharNgramModel:
         return p
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        document = {"format": LM_FORMAT, "order": self.order, "vocabulary": self.vocabulary[:-1],
-                    "counts": self.counts}
+        document = {"format": LM_FORMAT, "order": self.order, "vocabulary": self.vocabulary[:-1], "counts": self.counts}
         atomic_write_bytes(path, gzip.compress(json.dumps(document, separators=(",", ":")).encode(), mtime=0))
 
     @classmethod

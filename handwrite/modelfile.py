@@ -67,8 +67,11 @@ class ModelFile:
 def save_model_file(model: ModelFile, path: str | os.PathLike[str]) -> None:
     """Write atomically: a crash mid-save leaves the previous file intact."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state.items()}
-    header = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
-              "metadata": json.dumps(model.metadata(), ensure_ascii=False)}
+    header = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "metadata": json.dumps(model.metadata(), ensure_ascii=False),
+    }
     atomic_write_bytes(path, save_safetensors(state, metadata=header))
 
 

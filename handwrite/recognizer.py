@@ -52,8 +52,7 @@ class Result:
 class Recognizer:
     """A loaded model: `recognize(ink)` and `recognize_batch(inks)`."""
 
-    def __init__(self, model_file: ModelFile, path: str | None = None,
-                 decoding: DecodingOptions = GREEDY) -> None:
+    def __init__(self, model_file: ModelFile, path: str | None = None, decoding: DecodingOptions = GREEDY) -> None:
         if model_file.kind != "ink":
             raise HandwriteError(f"{path}: a {model_file.kind} model; this recognizer reads ink")
         self.model_file = model_file
@@ -108,8 +107,12 @@ class Recognizer:
         return Result(best.text, best.confidence, _alternatives(hypotheses), _words(best), best.char_confidences)
 
 
-def load_model(path: str | os.PathLike[str] | None = None, *, beam_size: int = 1,
-               language_model: bool | str | os.PathLike[str] = False) -> Recognizer:
+def load_model(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    beam_size: int = 1,
+    language_model: bool | str | os.PathLike[str] = False,
+) -> Recognizer:
     """A Recognizer for a model file, or the bundled online model when path is None.
 
     ``language_model``: True for the bundled English character n-gram, or a path.

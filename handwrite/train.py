@@ -11,6 +11,7 @@ import datetime
 import json
 import math
 import os
+import pickle
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,8 +36,10 @@ from handwrite.ink import Ink
 from handwrite.model import InkRecognizerNet, ModelConfig
 from handwrite.modelfile import ModelFile, load_model_file, save_model_file
 
-IAM_CITATION = ("M. Liwicki and H. Bunke, 'IAM-OnDB - an On-Line English Sentence Database Acquired from "
-                "Handwritten Text on a Whiteboard', ICDAR 2005. Non-commercial research use only.")
+IAM_CITATION = (
+    "M. Liwicki and H. Bunke, 'IAM-OnDB - an On-Line English Sentence Database Acquired from "
+    "Handwritten Text on a Whiteboard', ICDAR 2005. Non-commercial research use only."
+)
 
 
 @dataclass
@@ -79,8 +82,9 @@ class Trainer:
     def __init__(self, options: TrainOptions) -> None:
         self.options = options
         self.rank, self.world_size = _init_distributed()
-        self.device = torch.device(f"cuda:{self.rank % torch.cuda.device_count()}" if torch.cuda.is_available()
-                                   else "cpu")
+        self.device = torch.device(
+            f"cuda:{self.rank % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu"
+        )
         torch.set_num_threads(options.threads or max(1, (os.cpu_count() or 1) // self.world_size))
         self.rng = random.Random(options.seed * 1000 + self.rank)
         torch.manual_seed(options.seed)
@@ -96,8 +100,9 @@ class Trainer:
         self.model = self.net.to(self.device)
         if self.world_size > 1:
             self.model = nn.parallel.DistributedDataParallel(self.net)
-        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=options.learning_rate,
-                                           weight_decay=options.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            self.net.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay
+        )
         self.ctc = nn.CTCLoss(blank=0, zero_infinity=True)
         self.step = 0
         self.epoch = 0
@@ -175,8 +180,9 @@ class Trainer:
         result = None
         while self.epoch < o.epochs:
             epoch_set = self.train_set + self._synthetic_samples(int(len(self.train_set) * o.synthetic_fraction))
-            batches = bucketed_batches([s.length for s in epoch_set], o.batch_size, self.rng,
-                                       self.rank, self.world_size)
+            batches = bucketed_batches(
+                [s.length for s in epoch_set], o.batch_size, self.rng, self.rank, self.world_size
+            )
             for batch in batches:
                 loss = self._train_step([epoch_set[i] for i in batch])
                 if progress:
@@ -253,7 +259,8 @@ class Trainer:
         info = {
             **self.base_info,
             "training": {
-                "data": (["IAM-OnDB trainset"] if o.iam_ondb else []) + [str(p) for p in o.train_files]
+                "data": (["IAM-OnDB trainset"] if o.iam_ondb else [])
+                + [str(p) for p in o.train_files]
                 + ([f"synthetic Hershey ink ({o.synthetic_fraction:.0%} of lines)"] if o.synthetic_fraction else []),
                 "citation": IAM_CITATION if o.iam_ondb else None,
                 "selected_on": "IAM-OnDB testset_v" if o.iam_ondb and not o.valid_files else "validation files",
@@ -261,15 +268,22 @@ class Trainer:
                 "epochs": self.epoch,
                 "options": asdict(o),
             },
-            "metrics": {"validation": {"cer": result.cer, "wer": result.wer, "lines": result.lines,
-                                       "decoding": "greedy"}},
+            "metrics": {
+                "validation": {"cer": result.cer, "wer": result.wer, "lines": result.lines, "decoding": "greedy"}
+            },
         }
         return ModelFile("ink", self.codec, self.net.config, {"features": self.features.to_dict()}, state, info)
 
     def _log(self, result: ErrorRates, improved: bool) -> None:
-        entry = {"step": self.step, "epoch": self.epoch, "loss": round(getattr(self, "_running_loss", 0.0), 4),
-                 "cer": round(result.cer, 5), "wer": round(result.wer, 5), "best": improved,
-                 "time": datetime.datetime.now().isoformat(timespec="seconds")}
+        entry = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "loss": round(getattr(self, "_running_loss", 0.0), 4),
+            "cer": round(result.cer, 5),
+            "wer": round(result.wer, 5),
+            "best": improved,
+            "time": datetime.datetime.now().isoformat(timespec="seconds"),
+        }
         self.history.append(entry)
         with open(self.work_dir / "metrics.jsonl", "a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
@@ -278,10 +292,15 @@ class Trainer:
 
     def _save_checkpoint(self) -> None:
         checkpoint = {
-            "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
-            "epoch": self.epoch, "best_cer": self.best_cer, "elapsed_minutes": self._elapsed_minutes(),
+            "net": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "best_cer": self.best_cer,
+            "elapsed_minutes": self._elapsed_minutes(),
             "history": json.dumps(self.history),
-            "config": json.dumps(self.net.config.to_dict()), "features": json.dumps(self.features.to_dict()),
+            "config": json.dumps(self.net.config.to_dict()),
+            "features": json.dumps(self.features.to_dict()),
             "alphabet": self.codec.alphabet,
         }
         with atomic_open(self.work_dir / "checkpoint.pt", "wb") as handle:
@@ -290,8 +309,9 @@ class Trainer:
     def _restore(self, path: str) -> None:
         try:
             checkpoint = torch.load(path, map_location=self.device, weights_only=True)
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise HandwriteError(f"{path}: cannot resume from this checkpoint ({exc})") from exc
+        except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise HandwriteError(f"{path}: cannot resume from this checkpoint ({reason})") from exc
         if checkpoint["alphabet"] != self.codec.alphabet:
             raise HandwriteError(f"{path}: checkpoint alphabet differs from this run's")
         self.net.load_state_dict(checkpoint["net"])
@@ -306,13 +326,20 @@ class Trainer:
             return None
         from tqdm import tqdm
 
-        return tqdm(total=self._steps_per_epoch() * self.options.epochs, initial=self.step, unit="step",
-                    dynamic_ncols=True)
+        return tqdm(
+            total=self._steps_per_epoch() * self.options.epochs, initial=self.step, unit="step", dynamic_ncols=True
+        )
 
 
 @torch.inference_mode()
-def evaluate_network(net: InkRecognizerNet, codec: Codec, features: FeatureSettings, samples: list[Sample],
-                     device: torch.device | str = "cpu", batch_size: int = 32) -> ErrorRates:
+def evaluate_network(
+    net: InkRecognizerNet,
+    codec: Codec,
+    features: FeatureSettings,
+    samples: list[Sample],
+    device: torch.device | str = "cpu",
+    batch_size: int = 32,
+) -> ErrorRates:
     """Greedy-decoded CER/WER of a network on labelled samples."""
     net.eval()
     order = sorted(range(len(samples)), key=lambda i: samples[i].length)

@@ -49,8 +49,13 @@ def collect_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, 
     return found
 
 
-def transcribe_files(files: Sequence[Path], model: Recognizer | None = None, model_path: str | None = None,
-                     workers: int = 1, decoding: dict | None = None) -> Iterator[Item]:
+def transcribe_files(
+    files: Sequence[Path],
+    model: Recognizer | None = None,
+    model_path: str | None = None,
+    workers: int = 1,
+    decoding: dict | None = None,
+) -> Iterator[Item]:
     """Results in input order. With workers > 1 each worker process loads the model."""
     chunks = [list(files[i : i + CHUNK]) for i in range(0, len(files), CHUNK)]
     if workers <= 1:
@@ -71,8 +76,9 @@ def _transcribe_chunk(model: Recognizer, paths: list[Path]) -> list[Item]:
     for path in paths:
         try:
             if path.suffix.lower() in IMAGE_SUFFIXES:
-                raise HandwriteError(f"{path}: line images need an image model; this version bundles only "
-                                     "the online (ink) model")
+                raise HandwriteError(
+                    f"{path}: line images need an image model; this version bundles only the online (ink) model"
+                )
             inks[path] = read_ink(path)
         except HandwriteError as exc:
             errors[path] = str(exc)
@@ -159,8 +165,9 @@ class OutputWriter:
     def add(self, item: Item, root: Path) -> None:
         record = item.record()
         if self.fmt == "csv":
-            self.csv.writerow([record["path"], record.get("text", ""), record.get("confidence", ""),
-                               record.get("error", "")])
+            self.csv.writerow(
+                [record["path"], record.get("text", ""), record.get("confidence", ""), record.get("error", "")]
+            )
         if self.output_dir is not None:
             if self.fmt in ("txt", "json") and item.result is not None:
                 self._write_file(item, root)
@@ -204,7 +211,8 @@ class OutputWriter:
 def _full_record(item: Item) -> dict:
     record = item.record()
     if item.result is not None:
-        record["alternatives"] = [{"text": a.text, "confidence": round(a.confidence, 4)}
-                                  for a in item.result.alternatives]
+        record["alternatives"] = [
+            {"text": a.text, "confidence": round(a.confidence, 4)} for a in item.result.alternatives
+        ]
         record["words"] = [{"text": w.text, "confidence": round(w.confidence, 4)} for w in item.result.words]
     return record

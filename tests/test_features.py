@@ -43,8 +43,11 @@ def test_decreasing_timestamps_do_not_matter():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.lists(st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)), min_size=1, max_size=30),
-                min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.lists(st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)), min_size=1, max_size=30), min_size=1, max_size=5
+    )
+)
 def test_any_finite_ink_gives_finite_bounded_features(strokes):
     feats = featurize(Ink.from_points(strokes), FeatureSettings())
     assert np.isfinite(feats).all()

@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 
-def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: random.Random,
-                     rank: int = 0, world_size: int = 1) -> Iterator[list[int]]:
+def bucketed_batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random, rank: int = 0, world_size: int = 1
+) -> Iterator[list[int]]:
     """Index batches of similar length, in random order; each rank gets its share.
 
     Indices are shuffled, cut into chunks of 50 batches, and sorted by length

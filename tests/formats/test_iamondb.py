@@ -13,17 +13,22 @@ from handwrite.formats import iamondb
 
 def line_xml(n_points: int = 3) -> str:
     points = "".join(f'<Point x="{100 + 10 * i}" y="{200 + i}" time="{1.0 + i / 100:.2f}"/>' for i in range(n_points))
-    return ('<?xml version="1.0" encoding="ISO-8859-1"?><WhiteboardCaptureSession><StrokeSet>'
-            f'<Stroke colour="black">{points}</Stroke><Stroke>{points}</Stroke></StrokeSet>'
-            "</WhiteboardCaptureSession>")
+    return (
+        '<?xml version="1.0" encoding="ISO-8859-1"?><WhiteboardCaptureSession><StrokeSet>'
+        f'<Stroke colour="black">{points}</Stroke><Stroke>{points}</Stroke></StrokeSet>'
+        "</WhiteboardCaptureSession>"
+    )
 
 
 def ascii_txt(lines: list[str]) -> str:
     return "OCR:\n\nsomething else\n\nCSR:\n\n" + "\n".join(lines) + "\n"
 
 
-FORMS = {"z01-000": ["first line", "Mr . Smith's caf\xe9"], "z01-001u": ["only one line"],
-         "z02-007": ["two transcriptions", "but three files"]}
+FORMS = {
+    "z01-000": ["first line", "Mr . Smith's caf\xe9"],
+    "z01-001u": ["only one line"],
+    "z02-007": ["two transcriptions", "but three files"],
+}
 FILES_PER_FORM = {"z01-000": 2, "z01-001u": 1, "z02-007": 3}
 
 

@@ -19,8 +19,10 @@ def test_round_trip_keeps_points_time_and_truth(tmp_path):
 
 
 def test_channel_order_follows_trace_format():
-    data = inkml('<traceFormat><channel name="Y"/><channel name="T"/><channel name="X"/></traceFormat>'
-                 "<trace>10 1000 1, 20 2000 2</trace>")
+    data = inkml(
+        '<traceFormat><channel name="Y"/><channel name="T"/><channel name="X"/></traceFormat>'
+        "<trace>10 1000 1, 20 2000 2</trace>"
+    )
     ink = parse_inkml(data)
     np.testing.assert_allclose(ink.strokes[0], [[1, 10, 1.0], [2, 20, 2.0]])
 
@@ -37,8 +39,10 @@ def test_difference_encodings():
 
 
 def test_nested_trace_groups_and_transcription_annotation():
-    data = inkml('<annotation type="transcription">hi there</annotation>'
-                 "<traceGroup><traceGroup><trace>1 1, 2 2</trace></traceGroup><trace>3 3</trace></traceGroup>")
+    data = inkml(
+        '<annotation type="transcription">hi there</annotation>'
+        "<traceGroup><traceGroup><trace>1 1, 2 2</trace></traceGroup><trace>3 3</trace></traceGroup>"
+    )
     ink = parse_inkml(data)
     assert ink.text == "hi there"
     assert len(ink.strokes) == 2
@@ -77,8 +81,10 @@ def test_entity_expansion_bomb_is_refused(tmp_path):
 
 
 def test_external_entity_is_refused(tmp_path):
-    xxe = ('<?xml version="1.0"?><!DOCTYPE ink [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-           '<ink><annotation type="truth">&x;</annotation></ink>')
+    xxe = (
+        '<?xml version="1.0"?><!DOCTYPE ink [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<ink><annotation type="truth">&x;</annotation></ink>'
+    )
     with pytest.raises(FormatError, match="unsafe XML"):
         parse_inkml(xxe.encode())
 

@@ -1,0 +1,1 @@
+"""The handwrite drawing app (PyQt6). Uses only handwrite's public API."""

@@ -1,0 +1,5 @@
+import sys
+
+from gui.app import main
+
+raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,82 @@
+"""Start the drawing app; or, with --replay, feed an ink file through the pen
+input path, wait for the live transcription, save a screenshot and print the
+text (how the app is tested)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from PyQt6.QtCore import QEvent, QPointF, Qt
+from PyQt6.QtGui import QMouseEvent
+from PyQt6.QtWidgets import QApplication
+
+import handwrite
+from gui.window import MainWindow, fit_to_canvas, save_png_atomically
+
+REPLAY_TIMEOUT_S = 60.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="handwrite gui", description="The handwrite drawing app.")
+    parser.add_argument("--replay", metavar="INK", help="write this ink's strokes into the canvas")
+    parser.add_argument("--screenshot", metavar="PNG", help="with --replay: save a screenshot, print the text, exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("handwrite")
+    app.setOrganizationName("handwrite")
+    window = MainWindow(restore_autosave=not args.replay)
+    window.show()
+    if not args.replay:
+        return app.exec()
+    try:
+        ink = handwrite.read_ink(args.replay)
+    except handwrite.HandwriteError as exc:
+        print(f"handwrite gui: {exc}", file=sys.stderr)
+        return 1
+    window.canvas.clear()
+    replay(window, ink)
+    if not wait_for_transcription(window, REPLAY_TIMEOUT_S):
+        print("handwrite gui: the transcription did not finish in time", file=sys.stderr)
+        return 1
+    if args.screenshot and not save_png_atomically(window.grab(), args.screenshot):
+        print(f"handwrite gui: cannot write {args.screenshot}", file=sys.stderr)
+        return 1
+    print(window.transcription())
+    window.close()
+    return 0
+
+
+def replay(window: MainWindow, ink: handwrite.Ink) -> None:
+    """Send each stroke as real mouse press/move/release events to the canvas."""
+    canvas = window.canvas
+    for stroke in fit_to_canvas(ink, canvas.width()).strokes:
+        points = [QPointF(float(x), float(y)) for x, y, _ in stroke]
+        _send(canvas, QEvent.Type.MouseButtonPress, points[0], Qt.MouseButton.LeftButton)
+        for point in points[1:]:
+            _send(canvas, QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton)
+        _send(canvas, QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.LeftButton)
+        QApplication.processEvents()
+
+
+def _send(widget: object, kind: QEvent.Type, point: QPointF, button: Qt.MouseButton) -> None:
+    held = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else Qt.MouseButton.LeftButton
+    event = QMouseEvent(kind, point, widget.mapToGlobal(point), button, held, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def wait_for_transcription(window: MainWindow, timeout: float) -> bool:
+    """Process events until the newest recognition request has been shown."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if not window._debounce.isActive() and window.last_shown_request == window.live.latest:
+            return True
+        time.sleep(0.005)
+    return False

@@ -1,0 +1,323 @@
+"""The main window: canvas above, live transcription below, menus, status bar,
+settings and autosave."""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from pathlib import Path
+
+from PyQt6.QtCore import QByteArray, QIODevice, QSaveFile, QSettings, QStandardPaths, Qt, QTimer, QUrl
+from PyQt6.QtGui import QAction, QKeySequence, QPixmap
+from PyQt6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QTextBrowser,
+)
+
+import handwrite
+from gui.canvas import InkCanvas
+from gui.recognition import LiveRecognizer, _line_key
+
+UNSURE = 0.75  # words below this confidence are shown faint
+DEBOUNCE_MS = 15  # coalesce the events of one pen-up before recognizing
+AUTOSAVE_MS = 800
+
+
+def data_dir() -> Path:
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(location or Path.home() / ".local" / "share" / "handwrite")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, restore_autosave: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("handwrite")
+        self.settings = settings or QSettings("handwrite", "handwrite")
+        self.canvas = InkCanvas()
+        self.text_view = QTextBrowser()
+        self.text_view.setOpenLinks(False)
+        self.text_view.anchorClicked.connect(self._pick_alternative)
+        self.text_view.setPlaceholderText("Write on the lines above; the text appears here.")
+        self.text_view.setStyleSheet("QTextBrowser { font-size: 18px; padding: 6px; }")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.canvas)
+        splitter.addWidget(self.text_view)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(splitter)
+
+        self.results: dict[int, handwrite.Result] = {}
+        self.chosen: dict[int, tuple[tuple, str]] = {}  # line -> (line key, picked alternative)
+        self.latencies_ms: list[float] = []
+        self.last_shown_request = 0
+        self._pen_up_at: float | None = None
+        self.model: handwrite.Recognizer | None = None
+
+        self.live = LiveRecognizer(self)
+        self.live.recognized.connect(self._show_results)
+        self.live.error.connect(lambda message: self.statusBar().showMessage(f"Recognition failed: {message}"))
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS, timeout=self._request_recognition)
+        self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_MS, timeout=self.autosave)
+        self.canvas.stroke_finished.connect(self._on_pen_up)
+        self.canvas.changed.connect(self._on_page_changed)
+
+        self._build_menus()
+        self.load_model(self.settings.value("model_path", "", str) or None, quiet=True)
+        geometry = self.settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1000, 640)
+        if restore_autosave:
+            self._restore_autosave()
+
+    # ---- menus --------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open ink…", self.open_ink, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "&Save ink as InkML…", self.save_ink, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "&Export PNG…", self.export_png, "Ctrl+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "Choose &model…", self.choose_model, "Ctrl+M")
+        self._action(file_menu, "Model &info", self.show_model_info, "Ctrl+I")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = self.menuBar().addMenu("&Edit")
+        undo = self.canvas.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.canvas.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        edit.addActions([undo, redo])
+        self.erase_action = self._action(edit, "&Erase strokes", self._toggle_erase, "E")
+        self.erase_action.setCheckable(True)
+        self._action(edit, "C&lear page", self.canvas.clear, "Ctrl+Shift+Delete")
+        edit.addSeparator()
+        self._action(edit, "&Copy text", self.copy_text, QKeySequence.StandardKey.Copy)
+        toolbar = self.addToolBar("Edit")
+        toolbar.setObjectName("edit-toolbar")
+        toolbar.addActions([undo, redo, self.erase_action])
+        toolbar.addAction("Clear", self.canvas.clear)
+        toolbar.addAction("Copy text", self.copy_text)
+
+    def _action(self, menu: QMenu, text: str, slot: object, shortcut: object = None) -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(lambda checked=False: slot())
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        self.addAction(action)
+        return action
+
+    def _toggle_erase(self) -> None:
+        self.canvas.erasing = self.erase_action.isChecked()
+        self.canvas.setCursor(Qt.CursorShape.PointingHandCursor if self.canvas.erasing else Qt.CursorShape.CrossCursor)
+
+    # ---- model --------------------------------------------------------------
+    def load_model(self, path: str | None, quiet: bool = False) -> bool:
+        """Load a model file; on failure say why and fall back to the bundled model."""
+        try:
+            self.model = handwrite.load_model(path, beam_size=8)
+            ok = True
+        except handwrite.HandwriteError as exc:
+            if not quiet or path:
+                QMessageBox.warning(self, "Cannot use this model", f"{exc}\n\nUsing the bundled model instead.")
+            self.model = handwrite.load_model(beam_size=8)
+            path, ok = None, False
+        self.settings.setValue("model_path", path or "")
+        self.live.set_model(self.model)
+        self.model_name = Path(path).name if path else "bundled online model"
+        self.statusBar().showMessage(f"Model: {self.model_name}")
+        self.results.clear()
+        self._request_recognition()
+        return ok
+
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model file", "", "Model files (*.safetensors)")
+        if path:
+            self.load_model(path)
+
+    def model_summary(self) -> str:
+        meta = self.model.metadata if self.model else {}
+        metrics = meta.get("metrics", {})
+        lines = [
+            f"<b>{html.escape(self.model_name)}</b>",
+            f"kind: {meta.get('kind')}",
+            f"alphabet: {len(meta.get('alphabet', ''))} characters",
+            f"architecture: {html.escape(str(meta.get('architecture')))}",
+            f"trained on: {html.escape(', '.join(meta.get('training', {}).get('data', [])))}",
+            f"metrics: {html.escape(str(metrics))}",
+            f"written by handwrite {meta.get('handwrite_version')} on {meta.get('created')}",
+        ]
+        return "<br>".join(lines)
+
+    def show_model_info(self) -> None:
+        QMessageBox.information(self, "Model", self.model_summary())
+
+    # ---- recognition --------------------------------------------------------
+    def _on_pen_up(self) -> None:
+        self._pen_up_at = time.perf_counter()
+
+    def _on_page_changed(self) -> None:
+        self._debounce.start()
+        self._autosave_timer.start()
+
+    def _request_recognition(self) -> None:
+        self.live.request(self.canvas.line_inks())
+
+    def _show_results(self, request: int, results: dict, milliseconds: float) -> None:
+        self.results = results
+        self.last_shown_request = request
+        self._render_text()
+        if self._pen_up_at is not None:
+            self.latencies_ms.append((time.perf_counter() - self._pen_up_at) * 1000)
+            self._pen_up_at = None
+        self.statusBar().showMessage(f"Model: {self.model_name}  ·  recognized in {milliseconds:.0f} ms")
+
+    def line_texts(self) -> list[str]:
+        lines = self.canvas.line_inks()
+        texts = []
+        for index, result in sorted(self.results.items()):
+            key, picked = self.chosen.get(index, ((), None))
+            texts.append(
+                picked if picked is not None and index in lines and key == _line_key(lines[index]) else result.text
+            )
+        return texts
+
+    def transcription(self) -> str:
+        return "\n".join(t for t in self.line_texts() if t)
+
+    def _render_text(self) -> None:
+        parts = []
+        for (index, result), text in zip(sorted(self.results.items()), self.line_texts(), strict=True):
+            if text != result.text:  # an alternative the user picked
+                words = html.escape(text)
+            else:
+                words = " ".join(
+                    html.escape(w.text)
+                    if w.confidence >= UNSURE
+                    else f'<span style="color:#9aa3b5">{html.escape(w.text)}</span>'
+                    for w in result.words
+                )
+            parts.append(f'<a href="line:{index}" style="text-decoration:none; color:#1d2a44">{words}</a>')
+        self.text_view.setHtml("<br>".join(parts))
+
+    def _pick_alternative(self, url: QUrl) -> None:
+        index = int(url.toString().split(":", 1)[1])
+        result = self.results.get(index)
+        if result is None:
+            return
+        menu = QMenu(self)
+        for alternative in result.alternatives:
+            action = menu.addAction(f"{alternative.text}    ({alternative.confidence:.0%})")
+            action.setData(alternative.text)
+        chosen = menu.exec(self.cursor().pos())
+        if chosen is not None:
+            self.choose_alternative(index, chosen.data())
+
+    def choose_alternative(self, index: int, text: str) -> None:
+        line = self.canvas.line_inks().get(index)
+        if line is not None:
+            self.chosen[index] = (_line_key(line), text)
+            self._render_text()
+
+    def copy_text(self) -> None:
+        QApplication.clipboard().setText(self.transcription())
+        self.statusBar().showMessage("Text copied", 2000)
+
+    # ---- files --------------------------------------------------------------
+    def open_ink(self, path: str | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open ink", "", "Ink (*.inkml *.xml *.json)")
+            if not path:
+                return False
+        try:
+            ink = handwrite.read_ink(path)
+        except handwrite.HandwriteError as exc:
+            QMessageBox.warning(self, "Cannot open this file", f"{exc}\n\nThe current page is unchanged.")
+            return False
+        self.canvas.set_page(fit_to_canvas(ink))
+        return True
+
+    def save_ink(self, path: str | None = None) -> None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save ink", "page.inkml", "InkML (*.inkml)")
+            if not path:
+                return
+        ink = self.canvas.page_ink()
+        ink.text = self.transcription()
+        try:
+            handwrite.write_ink(ink, path)
+        except (OSError, handwrite.HandwriteError) as exc:
+            QMessageBox.warning(self, "Cannot save", str(exc))
+
+    def export_png(self, path: str | None = None) -> None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "page.png", "PNG image (*.png)")
+            if not path:
+                return
+        if not save_png_atomically(self.canvas.grab(), path):
+            QMessageBox.warning(self, "Cannot export", f"Could not write {path}")
+
+    # ---- autosave and settings ----------------------------------------------
+    def autosave_path(self) -> Path:
+        return data_dir() / "autosave.inkml"
+
+    def autosave(self) -> None:
+        try:
+            handwrite.write_ink(self.canvas.page_ink(), self.autosave_path())
+        except OSError as exc:
+            self.statusBar().showMessage(f"Autosave failed: {exc}")
+
+    def _restore_autosave(self) -> None:
+        path = self.autosave_path()
+        if not path.exists():
+            return
+        try:
+            ink = handwrite.read_ink(path)
+        except handwrite.HandwriteError as exc:
+            self.statusBar().showMessage(f"Could not restore the last page: {exc}")
+            return
+        if not ink.is_empty():
+            self.canvas.set_page(ink)
+            self.canvas.undo_stack.clear()
+
+    def closeEvent(self, event: object) -> None:
+        self.autosave()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.live.stop()
+        super().closeEvent(event)
+
+
+def fit_to_canvas(ink: handwrite.Ink, width: float = 940.0) -> handwrite.Ink:
+    """Scale and move an ink so its first line sits on the first ruled line."""
+    from gui.canvas import LINE_SPACING, TOP_MARGIN
+
+    if ink.is_empty():
+        return ink
+    x0, y0, x1, y1 = ink.bounds()
+    scale = min(0.8 * LINE_SPACING / max(y1 - y0, 1e-6), (width - 40) / max(x1 - x0, 1e-6))
+    origin_x, origin_y = 20.0, TOP_MARGIN + 0.1 * LINE_SPACING
+    strokes = [s.copy() for s in ink.strokes]
+    for stroke in strokes:
+        stroke[:, 0] = (stroke[:, 0] - x0) * scale + origin_x
+        stroke[:, 1] = (stroke[:, 1] - y0) * scale + origin_y
+    return handwrite.Ink(strokes, text=ink.text)
+
+
+def save_png_atomically(pixmap: QPixmap, path: str | os.PathLike[str]) -> bool:
+    """QSaveFile writes a temporary file and renames it only on commit()."""
+    out = QSaveFile(str(path))
+    if not out.open(QIODevice.OpenModeFlag.WriteOnly):
+        return False
+    if not pixmap.save(out, "PNG"):
+        out.cancelWriting()
+        return False
+    return out.commit()
+
+
+__all__ = ["MainWindow", "fit_to_canvas", "save_png_atomically"]

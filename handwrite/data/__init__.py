@@ -1,0 +1,1 @@
+"""Training data: datasets, augmentation, synthetic ink, batching."""
