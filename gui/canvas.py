@@ -30,7 +30,15 @@ class Stroke:
         return max(0, int((ys[len(ys) // 2] - TOP_MARGIN) // LINE_SPACING))
 
     def near(self, x: float, y: float, radius: float) -> bool:
-        return any(math.hypot(px - x, py - y) <= radius for px, py, _ in self.points)
+        """Whether (x, y) lies within radius of the stroke's path (its segments, not just its points)."""
+        xy = np.asarray(self.points)[:, :2]
+        if len(xy) == 1:
+            return math.hypot(xy[0, 0] - x, xy[0, 1] - y) <= radius
+        start, seg = xy[:-1], np.diff(xy, axis=0)
+        length2 = np.maximum((seg**2).sum(axis=1), 1e-12)
+        along = np.clip(((np.array([x, y]) - start) * seg).sum(axis=1) / length2, 0.0, 1.0)
+        closest = start + seg * along[:, None]
+        return bool((np.hypot(closest[:, 0] - x, closest[:, 1] - y) <= radius).any())
 
 
 class _AddStroke(QUndoCommand):

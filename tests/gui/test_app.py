@@ -1,0 +1,190 @@
+"""The drawing app, offscreen, driven through real input events."""
+
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWidgets")
+
+from PyQt6.QtCore import QPoint, QSettings, Qt
+from PyQt6.QtGui import QKeySequence
+from PyQt6.QtTest import QTest
+
+import handwrite
+from gui import window as window_module
+from gui.app import replay, wait_for_transcription
+from gui.window import MainWindow
+from tests.conftest import SAMPLE_INK
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """QMessageBox calls, recorded instead of shown (they would block)."""
+    shown = []
+    for kind in ("warning", "information"):
+        monkeypatch.setattr(window_module.QMessageBox, kind, lambda parent, title, text, k=kind: shown.append(text))
+    return shown
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, monkeypatch, messages):
+    monkeypatch.setattr(window_module, "data_dir", lambda: tmp_path / "data")
+
+    def make(restore: bool = True) -> MainWindow:
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, restore_autosave=restore)
+        qtbot.addWidget(window)
+        window.resize(1000, 640)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    return make
+
+
+def draw(canvas, points):
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[0]))
+    for point in points[1:]:
+        QTest.mouseMove(canvas, QPoint(*point))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[-1]))
+
+
+def test_writing_a_line_shows_its_transcription(make_window):
+    window = make_window()
+    replay(window, handwrite.read_ink(SAMPLE_INK / "quick-fox.inkml"))
+    assert wait_for_transcription(window, 30)
+    text = window.transcription()
+    assert text.startswith("the") and len(text) > 15
+    assert window.latencies_ms and "recognized in" in window.statusBar().currentMessage()
+
+
+def test_mouse_strokes_are_recorded_undone_and_redone(make_window, qtbot):
+    window = make_window()
+    canvas = window.canvas
+    draw(canvas, [(50, 60), (60, 70), (70, 60), (80, 75)])
+    draw(canvas, [(100, 60), (110, 80), (120, 60)])
+    assert len(canvas.strokes) == 2
+    assert [len(s.points) for s in canvas.strokes] == [4, 3]
+    canvas.undo_stack.undo()
+    assert len(canvas.strokes) == 1
+    canvas.undo_stack.redo()
+    assert len(canvas.strokes) == 2
+    # the menu action behind Ctrl+Z (offscreen windows never become active, so no key events)
+    assert window.undo_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
+    window.undo_action.trigger()
+    assert len(canvas.strokes) == 1
+    window.redo_action.trigger()
+    assert len(canvas.strokes) == 2
+
+
+def test_erase_removes_the_stroke_under_the_pen(make_window):
+    window = make_window()
+    canvas = window.canvas
+    draw(canvas, [(50, 60), (90, 60)])
+    draw(canvas, [(300, 60), (340, 60)])
+    window.erase_action.trigger()
+    draw(canvas, [(70, 61), (71, 61)])
+    assert len(canvas.strokes) == 1 and canvas.strokes[0].points[0][0] == 300
+    canvas.undo_stack.undo()
+    assert len(canvas.strokes) == 2
+
+
+def test_lines_are_recognized_separately_and_joined_in_order(make_window):
+    window = make_window()
+    ink = handwrite.read_ink(SAMPLE_INK / "hello-world.inkml")
+    replay(window, ink)
+    first = list(window.canvas.strokes)
+    # the same writing one ruled line lower
+    for stroke in first:
+        window.canvas.undo_stack.push(_moved(window, stroke, 180))
+    assert wait_for_transcription(window, 30)
+    assert sorted(window.canvas.line_inks()) == [0, 2]
+    lines = window.transcription().split("\n")
+    assert len(lines) == 2 and lines[0] == lines[1]
+
+
+def _moved(window, stroke, dy):
+    from gui.canvas import Stroke, _AddStroke
+
+    return _AddStroke(window.canvas, Stroke([(x, y + dy, t) for x, y, t in stroke.points], list(stroke.pressures)))
+
+
+def test_save_and_open_round_trip(make_window, tmp_path):
+    window = make_window()
+    replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))
+    assert wait_for_transcription(window, 30)
+    window.save_ink(str(tmp_path / "page.inkml"))
+    saved = handwrite.read_ink(tmp_path / "page.inkml")
+    assert len(saved.strokes) == len(window.canvas.strokes)
+    assert saved.text == window.transcription()
+    window.canvas.clear()
+    assert window.open_ink(str(tmp_path / "page.inkml"))
+    assert len(window.canvas.strokes) == len(saved.strokes)
+
+
+def test_malformed_file_shows_a_message_and_keeps_the_page(make_window, tmp_path, messages):
+    window = make_window()
+    draw(window.canvas, [(50, 60), (90, 60)])
+    (tmp_path / "bad.inkml").write_text("<ink><trace>1 2")
+    assert not window.open_ink(str(tmp_path / "bad.inkml"))
+    assert messages and "malformed XML" in messages[-1]
+    assert len(window.canvas.strokes) == 1
+
+
+def test_corrupt_model_falls_back_to_the_bundled_one(make_window, tmp_path, messages):
+    window = make_window()
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    assert not window.load_model(str(bad))
+    assert "broken.safetensors" in messages[-1]
+    assert window.model is not None and window.model_name == "bundled online model"
+
+
+def test_autosave_brings_the_page_back(make_window):
+    window = make_window()
+    draw(window.canvas, [(50, 60), (60, 70), (70, 60)])
+    window.autosave()
+    again = make_window()
+    assert len(again.canvas.strokes) == 1
+    assert again.canvas.strokes[0].points[0][:2] == (50.0, 60.0)
+
+
+def test_drawing_while_recognizing_never_blocks(make_window):
+    window = make_window()
+    for i in range(30):
+        draw(window.canvas, [(30 + 20 * i, 60), (40 + 20 * i, 75), (45 + 20 * i, 55)])
+    assert wait_for_transcription(window, 30)
+    assert window.last_shown_request == window.live.latest
+
+
+def test_picking_an_alternative_replaces_the_line(make_window):
+    window = make_window()
+    replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))
+    assert wait_for_transcription(window, 30)
+    window.choose_alternative(0, "picked text")
+    assert window.transcription() == "picked text"
+
+
+def test_replay_command_prints_text_and_saves_screenshot(tmp_path):
+    shot = tmp_path / "shot.png"
+    env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "handwrite",
+            "gui",
+            "--replay",
+            str(SAMPLE_INK / "quick-fox.inkml"),
+            "--screenshot",
+            str(shot),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("the")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
