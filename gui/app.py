@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PyQt6.QtCore import QEvent, QPointF, Qt
 from PyQt6.QtGui import QMouseEvent
@@ -53,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def replay(window: MainWindow, ink: handwrite.Ink) -> None:
-    """Send each stroke as real mouse press/move/release events to the canvas."""
+def replay(window: MainWindow, ink: handwrite.Ink, after_stroke: Callable[[], object] | None = None) -> None:
+    """Send each stroke as real mouse press/move/release events to the canvas
+    (scaled onto the first ruled line); call `after_stroke` after each pen-up."""
     canvas = window.canvas
     for stroke in fit_to_canvas(ink, canvas.width()).strokes:
         points = [QPointF(float(x), float(y)) for x, y, _ in stroke]
@@ -63,6 +64,8 @@ def replay(window: MainWindow, ink: handwrite.Ink) -> None:
             _send(canvas, QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton)
         _send(canvas, QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.LeftButton)
         QApplication.processEvents()
+        if after_stroke is not None:
+            after_stroke()
 
 
 def _send(widget: object, kind: QEvent.Type, point: QPointF, button: Qt.MouseButton) -> None:

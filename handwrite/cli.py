@@ -98,7 +98,11 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
     _add_decoding_options(p)
     p.add_argument("--iam-ondb", metavar="DIR", help="IAM-OnDB folder (lineStrokes/ascii or their .tar.gz)")
     p.add_argument("--split", default="testset_t", help="IAM-OnDB split with --iam-ondb (default testset_t)")
+    p.add_argument("--limit", type=int, help="with --iam-ondb: only this many lines, spread over the split")
+    p.add_argument("--lm-weight", type=float, help="language model weight (with --lm)")
+    p.add_argument("--insertion-bonus", type=float, help="per-character bonus balancing the LM (with --lm)")
     p.add_argument("--errors", metavar="FILE", help="write every reference/hypothesis pair to this JSONL file")
+    p.add_argument("--record-metrics", action="store_true", help="store the figures in the model file's metadata")
 
     def run(args: argparse.Namespace) -> int:
         from handwrite.evaluate import run_eval

@@ -4,11 +4,26 @@ no space before . , ; : ! ? ' ; runs of spaces collapsed; lines holding `#`
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
+import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import editdistance
+
+from handwrite.data.datasets import iter_ink_files, load_iam_split, spread_subset
+from handwrite.errors import HandwriteError
+from handwrite.fileio import atomic_write_text
+from handwrite.formats import read_ink
+from handwrite.ink import Ink
+from handwrite.modelfile import load_model_file, save_model_file
+
+if TYPE_CHECKING:
+    from handwrite.recognizer import Recognizer
 
 _SPACE_BEFORE_PUNCT = re.compile(r" +([.,;:!?'])")
 
@@ -47,21 +62,42 @@ def error_rates(pairs: Iterable[tuple[str, str]]) -> ErrorRates:
     return ErrorRates(char_errors / max(chars, 1), word_errors / max(words, 1), lines, chars, words, skipped)
 
 
-def run_eval(args) -> int:  # noqa: ANN001 - argparse.Namespace
-    """`handwrite eval`: score labelled files or an IAM-OnDB split."""
-    import json
-    import sys
-    import time
-
-    from handwrite.data.datasets import iter_ink_files, load_iam_split
-    from handwrite.errors import HandwriteError
-    from handwrite.fileio import atomic_write_text
-    from handwrite.formats import read_ink
+def run_eval(args: argparse.Namespace) -> int:
+    """`handwrite eval`: score labelled files and/or an IAM-OnDB split."""
     from handwrite.recognizer import load_model
 
     model = load_model(args.model, beam_size=args.beam, language_model=args.lm)
+    if args.lm_weight is not None or args.insertion_bonus is not None:
+        tuned = {"lm_weight": args.lm_weight, "insertion_bonus": args.insertion_bonus}
+        model = model.with_decoding(**{k: v for k, v in tuned.items() if v is not None})
+    inks, failed = _labelled_inks(args.paths)
+    if args.iam_ondb:
+        inks += spread_subset(load_iam_split(args.iam_ondb, args.split), args.limit or 10**9)
+    if not inks:
+        print("handwrite: error: nothing to score (no labelled inputs)", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    results = model.recognize_batch(inks)
+    seconds = time.perf_counter() - started
+    pairs = [(ink.text or "", result.text) for ink, result in zip(inks, results, strict=True)]
+    rates = error_rates(pairs)
+    if args.errors:
+        rows = [
+            {"source": ink.source, "reference": ref, "hypothesis": hyp}
+            for ink, (ref, hyp) in zip(inks, pairs, strict=True)
+        ]
+        atomic_write_text(args.errors, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    options = model.decoding
+    decoding = f"beam {options.beam_size}" + (f" + LM (weight {options.lm_weight})" if options.lm else "")
+    print(f"{rates}  [{decoding}; {rates.skipped} lines with '#' left out; {seconds:.1f} s]")
+    if args.record_metrics:
+        _record(args, model, rates, decoding)
+    return 1 if failed else 0
+
+
+def _labelled_inks(paths: list[str]) -> tuple[list[Ink], int]:
     inks, failed = [], 0
-    for path in iter_ink_files(args.paths):
+    for path in iter_ink_files(paths):
         try:
             ink = read_ink(path)
         except HandwriteError as exc:
@@ -73,24 +109,17 @@ def run_eval(args) -> int:  # noqa: ANN001 - argparse.Namespace
             failed += 1
             continue
         inks.append(ink)
-    if args.iam_ondb:
-        inks += load_iam_split(args.iam_ondb, args.split)
-    if not inks:
-        print("handwrite: error: nothing to score (no labelled inputs)", file=sys.stderr)
-        return 1
-    started = time.perf_counter()
-    results = model.recognize_batch(inks)
-    seconds = time.perf_counter() - started
-    pairs = [(ink.text or "", result.text) for ink, result in zip(inks, results, strict=True)]
-    rates = error_rates(pairs)
-    if args.errors:
-        atomic_write_text(
-            args.errors,
-            "".join(
-                json.dumps({"source": ink.source, "reference": ref, "hypothesis": hyp}, ensure_ascii=False) + "\n"
-                for ink, (ref, hyp) in zip(inks, pairs, strict=True)
-            ),
-        )
-    decoding = f"beam {model.decoding.beam_size}" + (" + LM" if model.decoding.lm else "")
-    print(f"{rates}  [{decoding}; {rates.skipped} lines with '#' left out; {seconds:.1f} s]")
-    return 1 if failed else 0
+    return inks, failed
+
+
+def _record(args: argparse.Namespace, model: Recognizer, rates: ErrorRates, decoding: str) -> None:
+    """Store the figures in the model file's metadata (atomically), under the set's name."""
+    if not model.path:
+        return
+    model_file = load_model_file(model.path)
+    name = f"IAM-OnDB {args.split}" if args.iam_ondb and not args.paths else "labelled files"
+    entry = {"cer": round(rates.cer, 5), "wer": round(rates.wer, 5), "lines": rates.lines, "decoding": decoding}
+    metrics = model_file.info.setdefault("metrics", {})
+    metrics.setdefault(name, {})[decoding] = entry
+    save_model_file(model_file, model.path)
+    print(f"recorded in {model.path}", file=sys.stderr)

@@ -123,7 +123,8 @@ def load_model(
         from handwrite.lm import CharNgramModel
 
         lm = CharNgramModel.load(DEFAULT_LM if language_model is True else language_model)
-    options = DecodingOptions(beam_size=max(beam_size, 8 if lm else 1), lm=lm)
+    # a language model only acts through beam search: greedy becomes a beam of 8
+    options = DecodingOptions(beam_size=8 if lm and beam_size <= 1 else beam_size, lm=lm)
     return Recognizer(load_model_file(model_path), str(model_path), options)
 
 

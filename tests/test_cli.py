@@ -125,3 +125,26 @@ def test_eval_prints_cer_and_wer(capsys):
 def test_python_dash_m_and_console_script():
     done = subprocess.run([sys.executable, "-m", "handwrite", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("handwrite ")
+
+
+def test_eval_records_its_figures_in_the_model_file(capsys, tmp_path):
+    import handwrite
+    from handwrite.recognizer import DEFAULT_INK_MODEL
+
+    model = tmp_path / "copy.safetensors"
+    shutil.copy(DEFAULT_INK_MODEL, model)
+    code, out, _ = run(capsys, "eval", str(SAMPLE_INK), "-m", str(model), "--record-metrics")
+    assert code == 0
+    recorded = handwrite.load_model(model).metadata["metrics"]["labelled files"]["beam 1"]
+    assert f"CER {recorded['cer']:.2%}" in out and recorded["lines"] == 5
+
+
+def test_eval_with_language_model_and_weights(capsys):
+    code, out, _ = run(capsys, "eval", str(SAMPLE_INK), "--lm", "--lm-weight", "0.2", "--insertion-bonus", "0.1")
+    assert code == 0 and "LM (weight 0.2)" in out
+
+
+def test_eval_without_labels_is_a_clear_error(capsys, tmp_path):
+    (tmp_path / "a.json").write_text('{"strokes": [[[1, 2], [3, 4]]]}')
+    code, _, err = run(capsys, "eval", str(tmp_path))
+    assert code == 1 and "no ground truth" in err and "nothing to score" in err
