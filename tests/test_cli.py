@@ -148,3 +148,9 @@ def test_eval_without_labels_is_a_clear_error(capsys, tmp_path):
     (tmp_path / "a.json").write_text('{"strokes": [[[1, 2], [3, 4]]]}')
     code, _, err = run(capsys, "eval", str(tmp_path))
     assert code == 1 and "no ground truth" in err and "nothing to score" in err
+
+
+def test_an_image_gets_a_clear_error_while_no_image_model_is_bundled(capsys, tmp_path):
+    (tmp_path / "line.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    code, out, _ = run(capsys, "transcribe", str(tmp_path / "line.png"), "-f", "jsonl")
+    assert code == 1 and "image model" in json.loads(out)["error"]

@@ -119,3 +119,11 @@ def test_real_dataset_splits(iam_ondb):
     assert len(forms) == 192
     lines = list(iamondb.iter_lines(iam_ondb, set(list(sorted(forms))[:3])))
     assert lines and all(line.ink.text and line.ink.num_points > 10 for line in lines)
+
+
+def test_form_without_transcription_file_is_skipped_with_a_warning(tmp_path):
+    make_tree(tmp_path)
+    (tmp_path / "ascii/z01/z01-001/z01-001u.txt").unlink()
+    with pytest.warns(UserWarning, match="z01-001u: no transcription file"):
+        lines = list(iamondb.iter_lines(tmp_path, {"z01-000", "z01-001u"}))
+    assert [line.form_id for line in lines] == ["z01-000", "z01-000"]

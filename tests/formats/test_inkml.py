@@ -94,3 +94,11 @@ def test_file_errors_name_the_file(tmp_path):
         read_ink(tmp_path / "missing.inkml")
     with pytest.raises(FormatError, match="unknown ink format"):
         read_ink(__file__)
+
+
+def test_huge_file_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr("handwrite.formats.MAX_INK_FILE_BYTES", 1000)
+    path = tmp_path / "huge.inkml"
+    path.write_text("<ink>" + "<trace>1 2, 3 4</trace>" * 100 + "</ink>")
+    with pytest.raises(FormatError, match=r"huge\.inkml: file is \d+ bytes, larger than"):
+        read_ink(path)
