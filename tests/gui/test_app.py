@@ -188,3 +188,37 @@ def test_replay_command_prints_text_and_saves_screenshot(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1].startswith("the")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_copy_text_and_export_png(make_window, tmp_path):
+    from PyQt6.QtWidgets import QApplication
+
+    window = make_window()
+    replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))
+    assert wait_for_transcription(window, 30)
+    window.copy_text()
+    assert QApplication.clipboard().text() == window.transcription()
+    window.export_png(str(tmp_path / "page.png"))
+    assert (tmp_path / "page.png").read_bytes()[:4] == b"\x89PNG"
+    assert not [p for p in tmp_path.iterdir() if p.name != "page.png" and "page" in p.name]
+
+
+def test_model_info_comes_from_the_metadata(make_window):
+    window = make_window()
+    summary = window.model_summary()
+    assert "IAM-OnDB" in summary and "architecture" in summary
+    assert "bundled online model" in window.statusBar().currentMessage() or window.model_name in summary
+
+
+def test_settings_remember_the_chosen_model(make_window, tmp_path):
+    import shutil
+
+    from handwrite.recognizer import DEFAULT_INK_MODEL
+
+    custom = tmp_path / "mine.safetensors"
+    shutil.copy(DEFAULT_INK_MODEL, custom)
+    window = make_window()
+    assert window.load_model(str(custom))
+    window.close()
+    again = make_window()
+    assert again.model_name == "mine.safetensors"
