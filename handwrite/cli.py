@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transcribe(commands)
     _add_eval(commands)
     _add_train(commands)
+    _add_finetune(commands)
     _add_gui(commands)
     return parser
 
@@ -178,6 +179,61 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         result = train(options)
         if result is not None:
             print(f"best validation CER {result.cer:.2%} -> {args.output}" if result else "", file=sys.stderr)
+        return EXIT_OK
+
+    p.set_defaults(handler=run)
+
+
+def _add_finetune(commands: argparse._SubParsersAction) -> None:
+    from handwrite.finetune import FinetuneOptions
+
+    d = FinetuneOptions(data=[], output="")
+    p = commands.add_parser(
+        "finetune",
+        help="adapt a model to labelled samples",
+        description="Fine-tune a model (default: the bundled one) on labelled InkML/JSON samples. Starts from the "
+        "base model's weights, adds outputs for new characters, holds out a slice of the samples to stop early, "
+        "and writes OUT only when done. The base model file is never changed.",
+    )
+    p.add_argument("data", nargs="+", metavar="DATA", help="labelled files or folders")
+    p.add_argument("-b", "--base", metavar="BASE", help="model to start from (default: the bundled model)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="the fine-tuned model file")
+    p.add_argument("--holdout", type=float, default=d.holdout, help="share of samples held out (default 0.2)")
+    p.add_argument("--max-steps", type=int, default=d.max_steps)
+    p.add_argument("--max-seconds", type=float, default=d.max_seconds)
+    p.add_argument("--lr", type=float, default=d.learning_rate)
+    p.add_argument("--synthetic-fraction", type=float, default=d.synthetic_fraction)
+    p.add_argument("--mix", nargs="*", default=[], metavar="PATH", help="labelled base-like data mixed in")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--no-progress", action="store_true")
+
+    def run(args: argparse.Namespace) -> int:
+        from handwrite.finetune import FinetuneOptions, finetune
+
+        report = finetune(
+            FinetuneOptions(
+                data=args.data,
+                output=args.output,
+                base=args.base,
+                holdout=args.holdout,
+                max_steps=args.max_steps,
+                max_seconds=args.max_seconds,
+                learning_rate=args.lr,
+                synthetic_fraction=args.synthetic_fraction,
+                replay_data=args.mix,
+                seed=args.seed,
+                progress=not args.no_progress,
+            )
+        )
+        print(
+            f"{report.train_samples} samples trained, {report.heldout_samples} held out; "
+            f"{report.steps} steps in {report.seconds:.0f} s"
+        )
+        if report.new_chars:
+            print(f"new characters: {report.new_chars}")
+        if report.before and report.after:
+            print(f"held-out CER before {report.before.cer:.2%} -> after {report.after.cer:.2%}")
+        print(f"wrote {report.output}")
         return EXIT_OK
 
     p.set_defaults(handler=run)

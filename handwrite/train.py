@@ -103,7 +103,6 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             self.net.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay
         )
-        self.ctc = nn.CTCLoss(blank=0, zero_infinity=True)
         self.step = 0
         self.epoch = 0
         self.best_cer = math.inf
@@ -213,13 +212,9 @@ class Trainer:
     def _train_step(self, batch: list[Sample]) -> float:
         self.model.train()
         features = [featurize(self.augment(s.ink, self.rng), self.features) for s in batch]
-        x, lengths = pad_features(features)
-        targets = torch.tensor([label for s in batch for label in s.labels], dtype=torch.long)
-        target_lengths = torch.tensor([len(s.labels) for s in batch], dtype=torch.long)
         for group in self.optimizer.param_groups:
             group["lr"] = self._learning_rate()
-        log_probs, out_lengths = self.model(x.to(self.device), lengths.to(self.device))
-        loss = self.ctc(log_probs, targets.to(self.device), out_lengths, target_lengths.to(self.device))
+        loss = batch_loss(self.model, features, batch, self.device)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
@@ -329,6 +324,19 @@ class Trainer:
         return tqdm(
             total=self._steps_per_epoch() * self.options.epochs, initial=self.step, unit="step", dynamic_ncols=True
         )
+
+
+def batch_loss(
+    model: nn.Module, features: list[np.ndarray], samples: list[Sample], device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """Mean CTC loss of a batch (padded frames are excluded through the lengths)."""
+    x, lengths = pad_features(features)
+    targets = torch.tensor([label for s in samples for label in s.labels], dtype=torch.long)
+    target_lengths = torch.tensor([len(s.labels) for s in samples], dtype=torch.long)
+    log_probs, out_lengths = model(x.to(device), lengths.to(device))
+    return nn.functional.ctc_loss(
+        log_probs, targets.to(device), out_lengths, target_lengths.to(device), blank=0, zero_infinity=True
+    )
 
 
 @torch.inference_mode()

@@ -1,0 +1,222 @@
+"""Adapt a model to a user's labelled samples.
+
+Starts from a base model's weights (never changes the base file). Characters
+the base model lacks are added as new outputs, old outputs kept. Forgetting is
+held back by few, small steps, frozen batch-norm statistics, synthetic
+single-stroke ink (and optionally base-like data) mixed into every batch, and
+early stopping on a held-out slice of the user's samples. The output is
+written once, atomically, at the end: a cancelled or failed run leaves nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from handwrite.data.augment import Augmentation
+from handwrite.data.datasets import load_labelled_inks
+from handwrite.data.synthetic import TextSampler, common_words, render_text
+from handwrite.errors import HandwriteError
+from handwrite.evaluate import ErrorRates
+from handwrite.features import FeatureSettings, featurize
+from handwrite.ink import Ink
+from handwrite.modelfile import ModelFile, load_model_file, save_model_file
+from handwrite.train import Sample, batch_loss, evaluate_network
+
+
+@dataclass
+class FinetuneOptions:
+    data: list[str]
+    output: str
+    base: str | None = None  # default: the bundled model
+    holdout: float = 0.2  # share of samples kept out to measure CER and stop early
+    max_steps: int = 300
+    max_seconds: float = 110.0
+    batch_size: int = 8
+    learning_rate: float = 3e-4
+    synthetic_fraction: float = 0.25  # of each batch: guards against forgetting
+    replay_data: list[str] = field(default_factory=list)  # labelled base-like data to mix in too
+    eval_every: int = 10
+    patience: int = 6  # evaluations without improvement before stopping
+    seed: int = 0
+    progress: bool = True
+
+
+@dataclass
+class FinetuneReport:
+    output: str
+    train_samples: int
+    heldout_samples: int
+    new_chars: str
+    steps: int
+    seconds: float
+    before: ErrorRates | None
+    after: ErrorRates | None
+
+
+def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) -> FinetuneReport:
+    """Run a fine-tune; raises HandwriteError with a clear message on bad input."""
+    from handwrite.recognizer import DEFAULT_INK_MODEL
+
+    base_path = Path(options.base) if options.base else DEFAULT_INK_MODEL
+    if Path(options.output).resolve() == base_path.resolve():
+        raise HandwriteError(f"{options.output}: the output must not be the base model (the base is never changed)")
+    inks = usable_samples(load_labelled_inks(options.data))
+    base = load_model_file(base_path)
+    codec = base.codec.extended(sorted({c for ink in inks for c in base.codec.unknown_chars(ink.text or "")}))
+    net = base.build_network()
+    net.grow_classes(len(codec))
+    features = FeatureSettings.from_dict(base.preprocessing.get("features", {}))
+    rng = random.Random(options.seed)
+    torch.manual_seed(options.seed)
+    samples = [_sample(ink, codec, features) for ink in inks]
+    rng.shuffle(samples)
+    held = max(1, round(len(samples) * options.holdout)) if len(samples) >= 4 and options.holdout > 0 else 0
+    heldout, train = samples[:held], samples[held:]
+    mix_in = [_sample(ink, codec, features) for ink in usable_samples(load_labelled_inks(options.replay_data))]
+
+    run = _Run(options, net, codec, features, train, heldout, mix_in, rng)
+    before = run.evaluate()
+    started = time.monotonic()
+    after = run.train(cancel, started)
+    if cancel is not None and cancel.is_set():
+        raise HandwriteError("fine-tuning cancelled; nothing was written")
+    new_chars = codec.alphabet[len(base.codec.alphabet) :]
+    info = {
+        "base_model": str(base_path),
+        "training": {
+            "data": [f"{len(samples)} user samples"]
+            + (["synthetic Hershey ink"] if options.synthetic_fraction else []),
+            "finetune": {"steps": run.step, "new_chars": new_chars, "learning_rate": options.learning_rate},
+            "base_training": base.info.get("training", {}).get("data", []),
+        },
+        "metrics": {"held-out user samples": {"before": _rates(before), "after": _rates(after)}} if heldout else {},
+    }
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    save_model_file(ModelFile("ink", codec, net.config, base.preprocessing, state, info), options.output)
+    return FinetuneReport(
+        options.output, len(train), len(heldout), new_chars, run.step, time.monotonic() - started, before, after
+    )
+
+
+def usable_samples(inks: list[Ink]) -> list[Ink]:
+    """Samples with text made of real characters; others are skipped with a warning."""
+    usable = []
+    for ink in inks:
+        text = (ink.text or "").strip()
+        odd = sorted({c for c in text if unicodedata.category(c)[0] == "C"})
+        if not text:
+            warnings.warn(f"skipped: {ink.source}: empty transcription", stacklevel=2)
+        elif odd:
+            warnings.warn(f"skipped: {ink.source}: text holds control or unassigned characters {odd!r}", stacklevel=2)
+        elif ink.is_empty():
+            warnings.warn(f"skipped: {ink.source}: no strokes", stacklevel=2)
+        else:
+            usable.append(ink)
+    return usable
+
+
+def _sample(ink: Ink, codec: object, features: FeatureSettings) -> Sample:
+    return Sample(ink, codec.encode(ink.text or ""), len(featurize(ink, features)))  # type: ignore[attr-defined]
+
+
+def _rates(rates: ErrorRates | None) -> dict | None:
+    return None if rates is None else {"cer": round(rates.cer, 5), "wer": round(rates.wer, 5), "lines": rates.lines}
+
+
+class _Run:
+    """The training loop of one fine-tune, with early stopping on held-out CER."""
+
+    def __init__(
+        self,
+        options: FinetuneOptions,
+        net: nn.Module,
+        codec: object,
+        features: FeatureSettings,
+        train: list[Sample],
+        heldout: list[Sample],
+        mix_in: list[Sample],
+        rng: random.Random,
+    ) -> None:
+        if not train:
+            raise HandwriteError("no usable training samples (each needs strokes and a transcription)")
+        self.options, self.net, self.codec, self.features = options, net, codec, features
+        self.train_set, self.heldout, self.mix_in, self.rng = train, heldout, mix_in, rng
+        self.augment = Augmentation()
+        # made-up ASCII lines only: Hershey has no glyphs for the new characters a user may add
+        self.sampler = TextSampler([], common_words(5000), rng)
+        self.optimizer = torch.optim.AdamW(net.parameters(), lr=options.learning_rate, weight_decay=0.0)
+        self.step = 0
+
+    def evaluate(self) -> ErrorRates | None:
+        if not self.heldout:
+            return None
+        return evaluate_network(self.net, self.codec, self.features, self.heldout)  # type: ignore[arg-type]
+
+    def train(self, cancel: threading.Event | None, started: float) -> ErrorRates | None:
+        o = self.options
+        best = self.evaluate()
+        best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+        stale = 0
+        progress = _progress(o)
+        while self.step < o.max_steps and time.monotonic() - started < o.max_seconds:
+            if cancel is not None and cancel.is_set():
+                break
+            loss = self._step()
+            if progress:
+                progress.update(1)
+                progress.set_postfix(loss=f"{loss:.3f}")
+            if self.heldout and self.step % o.eval_every == 0:
+                rates = self.evaluate()
+                if best is None or rates.cer < best.cer:  # type: ignore[union-attr]
+                    best, stale = rates, 0
+                    best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+                else:
+                    stale += 1
+                    if stale >= o.patience:
+                        break
+        if progress:
+            progress.close()
+        if self.heldout:
+            self.net.load_state_dict(best_state)
+            return best
+        return None
+
+    def _step(self) -> float:
+        o = self.options
+        self.net.train()
+        for module in self.net.modules():  # a few samples must not move the batch-norm statistics
+            if isinstance(module, nn.BatchNorm1d):
+                module.eval()
+        mixed = max(1, round(o.batch_size * o.synthetic_fraction)) if o.synthetic_fraction > 0 else 0
+        batch = [self.rng.choice(self.train_set) for _ in range(o.batch_size - mixed)]
+        for _ in range(mixed):
+            if self.mix_in and self.rng.random() < 0.5:
+                batch.append(self.rng.choice(self.mix_in))
+            else:
+                ink = render_text(self.sampler.sample(), self.rng)
+                batch.append(_sample(ink, self.codec, self.features))
+        features = [featurize(self.augment(s.ink, self.rng), self.features) for s in batch]
+        loss = batch_loss(self.net, features, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
+        self.optimizer.step()
+        self.step += 1
+        return loss.item()
+
+
+def _progress(options: FinetuneOptions):
+    if not options.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=options.max_steps, unit="step", desc="fine-tuning", dynamic_ncols=True)

@@ -1,0 +1,96 @@
+"""Fine-tuning on a user's samples (synthetic stand-ins, no real data)."""
+
+import random
+
+import numpy as np
+import pytest
+
+import handwrite
+from handwrite.cli import main
+from handwrite.data.synthetic import render_text
+from handwrite.recognizer import DEFAULT_INK_MODEL
+
+FAST = ["--max-steps", "6", "--no-progress"]
+
+
+def accented(text: str, rng: random.Random) -> handwrite.Ink:
+    """Hershey ink of `text` with every 'é' drawn as an e plus an acute stroke."""
+    ink = render_text(text.replace("\u00e9", "e"), rng, "futural")
+    x0, y0, x1, _ = ink.bounds()
+    width = (x1 - x0) / max(len(text), 1)
+    strokes = list(ink.strokes)
+    for i, char in enumerate(text):
+        if char == "\u00e9":
+            x = x0 + width * (i + 0.5)
+            strokes.append(np.array([[x - 1, y0 - 2, 0.0], [x + 2, y0 - 6, 0.05]]))
+    return handwrite.Ink(strokes, text=text)
+
+
+@pytest.fixture
+def user_samples(tmp_path):
+    rng = random.Random(1)
+    folder = tmp_path / "samples"
+    for i, text in enumerate(
+        ["caf\u00e9 au lait", "the \u00e9t\u00e9 sun", "a caf\u00e9", "my pen", "ink \u00e9", "red"]
+    ):
+        handwrite.write_ink(accented(text, rng), folder / f"s{i}.inkml")
+    return folder
+
+
+def test_finetune_grows_the_alphabet_and_reports_cer(user_samples, tmp_path, capsys):
+    out = tmp_path / "mine.safetensors"
+    before = DEFAULT_INK_MODEL.read_bytes()
+    assert main(["finetune", str(user_samples), "-o", str(out), *FAST]) == 0
+    printed = capsys.readouterr().out
+    assert "new characters: \u00e9" in printed and "held-out CER before" in printed
+    model = handwrite.load_model(out)
+    assert model.codec.alphabet.endswith("\u00e9")
+    assert model.metadata["base_model"] == str(DEFAULT_INK_MODEL)
+    assert "held-out user samples" in model.metadata["metrics"]
+    assert DEFAULT_INK_MODEL.read_bytes() == before  # the base is never touched
+
+
+def test_old_characters_keep_their_ids(user_samples, tmp_path):
+    out = tmp_path / "mine.safetensors"
+    main(["finetune", str(user_samples), "-o", str(out), *FAST])
+    base, tuned = handwrite.load_model(), handwrite.load_model(out)
+    assert tuned.codec.alphabet[: len(base.codec.alphabet)] == base.codec.alphabet
+
+
+def test_output_equal_to_base_is_refused(user_samples, tmp_path, capsys):
+    base = tmp_path / "base.safetensors"
+    base.write_bytes(DEFAULT_INK_MODEL.read_bytes())
+    assert main(["finetune", str(user_samples), "-b", str(base), "-o", str(base), *FAST]) == 1
+    assert "must not be the base model" in capsys.readouterr().err
+
+
+def test_bad_samples_are_skipped_with_a_reason_and_none_left_is_an_error(tmp_path, capsys):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    rng = random.Random(0)
+    empty_text = render_text("x", rng)
+    empty_text.text = "   "
+    handwrite.write_ink(empty_text, folder / "empty-text.inkml")
+    control = render_text("y", rng)
+    control.text = "a\u0007b"
+    handwrite.write_ink(control, folder / "control.json")
+    (folder / "broken.inkml").write_text("<ink")
+    with pytest.warns(UserWarning) as caught:
+        code = main(["finetune", str(folder), "-o", str(tmp_path / "out.safetensors"), *FAST])
+    assert code == 1 and "no usable training samples" in capsys.readouterr().err
+    reasons = " ".join(str(w.message) for w in caught)
+    assert "no transcription" in reasons and "control or unassigned" in reasons and "malformed XML" in reasons
+    assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_cancelled_run_writes_nothing(user_samples, tmp_path):
+    import threading
+
+    from handwrite.finetune import FinetuneOptions, finetune
+
+    cancel = threading.Event()
+    cancel.set()
+    out = tmp_path / "never.safetensors"
+    with pytest.raises(handwrite.HandwriteError, match="cancelled"):
+        finetune(FinetuneOptions(data=[str(user_samples)], output=str(out), progress=False), cancel)
+    assert not out.exists()
