@@ -1,0 +1,127 @@
+"""The user's sample store: one InkML file per labelled sample (truth plus
+metadata), in the user's data folder. Every write is atomic, so a crash or
+kill mid-save loses nothing that was already kept."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from handwrite.errors import FormatError, HandwriteError
+from handwrite.formats import read_ink, write_ink
+from handwrite.ink import Ink
+
+# Sentences that together hold every letter, digit and common punctuation mark,
+# for the "copy this sentence" mode.
+COVERAGE_SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Pack my box with five dozen liquor jugs!",
+    "Sphinx of black quartz, judge my vow.",
+    "How vexingly quick daft zebras jump?",
+    "Call me at 10:45 on 23/06 - room 789.",
+    'She said: "Jived fox nymph grabs quick waltz."',
+    "Bright vixens jump; dozy fowl quack (twice).",
+    "We paid $36 for 12 items, about 3% off.",
+    "Email me at name@example.com & I'll reply.",
+    "Quiz: is 5 + 4 = 9? Yes, it's [obviously] true.",
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    text: str
+    created: str
+
+    def ink(self) -> Ink:
+        return read_ink(self.path)
+
+
+def default_store_dir() -> Path:
+    """$XDG_DATA_HOME/handwrite/samples (~/.local/share/handwrite/samples)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "handwrite" / "samples"
+
+
+class SampleStore:
+    def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else default_store_dir()
+
+    def add(self, ink: Ink, text: str) -> Sample:
+        """Keep an ink with its (corrected) transcription."""
+        text = " ".join(text.split())
+        if not text:
+            raise HandwriteError("a sample needs a transcription; this one is empty")
+        if ink.is_empty():
+            raise HandwriteError("a sample needs strokes; this ink is empty")
+        created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        name = f"{created[:10]}-{uuid.uuid4().hex[:10]}.inkml"
+        path = self.folder / name
+        write_ink(Ink(ink.strokes, text=text), path)
+        return Sample(path, text, created)
+
+    def samples(self) -> list[Sample]:
+        """All readable samples, oldest first (unreadable files are left alone)."""
+        found = []
+        for path in sorted(self.folder.glob("*.inkml")):
+            try:
+                ink = read_ink(path)
+            except FormatError:
+                continue
+            if ink.text:
+                found.append(Sample(path, ink.text, path.name[:10]))
+        return found
+
+    def __iter__(self) -> Iterator[Sample]:
+        return iter(self.samples())
+
+    def __len__(self) -> int:
+        return len(self.samples())
+
+    def relabel(self, sample: Sample, text: str) -> Sample:
+        text = " ".join(text.split())
+        if not text:
+            raise HandwriteError("a sample needs a transcription; this one is empty")
+        ink = sample.ink()
+        write_ink(Ink(ink.strokes, text=text), sample.path)
+        return Sample(sample.path, text, sample.created)
+
+    def delete(self, sample: Sample) -> None:
+        sample.path.unlink(missing_ok=True)
+
+    def export(self, folder: str | os.PathLike[str]) -> int:
+        """Copy every sample into a folder (for backup or another machine)."""
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        samples = self.samples()
+        for sample in samples:
+            shutil.copy2(sample.path, target / sample.path.name)
+        return len(samples)
+
+    def import_folder(self, folder: str | os.PathLike[str]) -> int:
+        """Add every labelled ink file of a folder; returns how many were added."""
+        added = 0
+        for path in sorted(Path(folder).rglob("*")):
+            if path.suffix.lower() not in (".inkml", ".json"):
+                continue
+            try:
+                ink = read_ink(path)
+            except FormatError:
+                continue
+            if ink.text and not ink.is_empty():
+                self.add(ink, ink.text)
+                added += 1
+        return added
+
+    def next_sentence(self) -> str:
+        """The prompt sentence that adds the most characters not yet written."""
+        seen = {c for sample in self.samples() for c in sample.text}
+        counts = {s: sum(1 for c in set(s) if c not in seen) for s in COVERAGE_SENTENCES}
+        written = {sample.text for sample in self.samples()}
+        candidates = [s for s in COVERAGE_SENTENCES if s not in written] or list(COVERAGE_SENTENCES)
+        return max(candidates, key=lambda s: counts[s])

@@ -1,0 +1,71 @@
+import pytest
+
+import handwrite
+from handwrite.samples import COVERAGE_SENTENCES, SampleStore
+
+
+def ink():
+    return handwrite.Ink.from_points([[[0, 0, 0], [5, 5, 0.1]], [[7, 0, 0.3], [9, 4, 0.4]]])
+
+
+def test_add_list_relabel_delete(tmp_path):
+    store = SampleStore(tmp_path / "store")
+    sample = store.add(ink(), "  hello   world ")
+    assert sample.text == "hello world" and sample.path.exists()
+    assert [s.text for s in store.samples()] == ["hello world"]
+    store.relabel(sample, "hello there")
+    assert store.samples()[0].ink().text == "hello there"
+    store.delete(sample)
+    assert len(store) == 0
+
+
+def test_empty_text_or_ink_is_refused(tmp_path):
+    store = SampleStore(tmp_path)
+    with pytest.raises(handwrite.HandwriteError, match="transcription"):
+        store.add(ink(), "  ")
+    with pytest.raises(handwrite.HandwriteError, match="strokes"):
+        store.add(handwrite.Ink(), "text")
+    assert len(store) == 0
+
+
+def test_a_failed_save_loses_nothing(tmp_path, monkeypatch):
+    store = SampleStore(tmp_path)
+    kept = store.add(ink(), "kept")
+
+    def crash(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("os.replace", crash)
+    with pytest.raises(OSError, match="No space"):
+        store.relabel(kept, "changed")
+    with pytest.raises(OSError, match="No space"):
+        store.add(ink(), "new")
+    monkeypatch.undo()
+    assert [s.text for s in store.samples()] == ["kept"]
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
+
+
+def test_export_and_import(tmp_path):
+    store = SampleStore(tmp_path / "a")
+    store.add(ink(), "one")
+    store.add(ink(), "two")
+    assert store.export(tmp_path / "backup") == 2
+    other = SampleStore(tmp_path / "b")
+    assert other.import_folder(tmp_path / "backup") == 2
+    assert sorted(s.text for s in other.samples()) == ["one", "two"]
+
+
+def test_unreadable_files_in_the_store_are_left_alone(tmp_path):
+    store = SampleStore(tmp_path)
+    store.add(ink(), "fine")
+    (tmp_path / "junk.inkml").write_text("<ink")
+    assert [s.text for s in store.samples()] == ["fine"]
+
+
+def test_prompts_cover_the_alphabet_first(tmp_path):
+    store = SampleStore(tmp_path)
+    covered = set("".join(COVERAGE_SENTENCES))
+    assert set("abcdefghijklmnopqrstuvwxyz0123456789") <= {c.lower() for c in covered}
+    first = store.next_sentence()
+    store.add(ink(), first)
+    assert store.next_sentence() != first
