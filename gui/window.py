@@ -12,16 +12,23 @@ from PyQt6.QtCore import QByteArray, QIODevice, QSaveFile, QSettings, QStandardP
 from PyQt6.QtGui import QAction, QKeySequence, QPixmap
 from PyQt6.QtWidgets import (
     QApplication,
+    QDialog,
     QFileDialog,
+    QHBoxLayout,
+    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QTextBrowser,
+    QVBoxLayout,
+    QWidget,
 )
 
 import handwrite
 from gui.canvas import InkCanvas
+from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
 from gui.recognition import LiveRecognizer, _line_key
 
 UNSURE = 0.75  # words below this confidence are shown faint
@@ -45,8 +52,24 @@ class MainWindow(QMainWindow):
         self.text_view.anchorClicked.connect(self._pick_alternative)
         self.text_view.setPlaceholderText("Write on the lines above; the text appears here.")
         self.text_view.setStyleSheet("QTextBrowser { font-size: 18px; padding: 6px; }")
+        self.prompt = QLabel()
+        self.prompt.setStyleSheet("QLabel { font-size: 18px; padding: 6px; background: #eef3fb; }")
+        keep_prompt = QPushButton("Keep and next")
+        keep_prompt.clicked.connect(self.keep_prompted_sentence)
+        self.prompt_bar = QWidget()
+        bar_layout = QHBoxLayout(self.prompt_bar)
+        bar_layout.setContentsMargins(0, 0, 0, 0)
+        bar_layout.addWidget(self.prompt, 1)
+        bar_layout.addWidget(keep_prompt)
+        self.prompt_bar.hide()
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.setSpacing(0)
+        page_layout.addWidget(self.prompt_bar)
+        page_layout.addWidget(self.canvas, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.canvas)
+        splitter.addWidget(page)
         splitter.addWidget(self.text_view)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
@@ -101,6 +124,13 @@ class MainWindow(QMainWindow):
         self._action(edit, "C&lear page", self.canvas.clear, "Ctrl+Shift+Delete")
         edit.addSeparator()
         self._action(edit, "&Copy text", self.copy_text, QKeySequence.StandardKey.Copy)
+        samples = self.menuBar().addMenu("&Samples")
+        self._action(samples, "&Keep as sample…", self.keep_sample, "Ctrl+K")
+        self.copy_mode_action = self._action(samples, "&Copy a sentence mode", self._toggle_copy_mode, "Ctrl+Shift+K")
+        self.copy_mode_action.setCheckable(True)
+        self._action(samples, "&Browse samples…", self.browse_samples, "Ctrl+B")
+        samples.addSeparator()
+        self._action(samples, "&Train on my samples…", self.train_on_samples, "Ctrl+T")
         toolbar = self.addToolBar("Edit")
         toolbar.setObjectName("edit-toolbar")
         toolbar.addActions([undo, redo, self.erase_action])
@@ -230,6 +260,62 @@ class MainWindow(QMainWindow):
     def copy_text(self) -> None:
         QApplication.clipboard().setText(self.transcription())
         self.statusBar().showMessage("Text copied", 2000)
+
+    # ---- samples ------------------------------------------------------------
+    @property
+    def store(self) -> handwrite.SampleStore:
+        return handwrite.SampleStore(data_dir() / "samples")
+
+    def keep_sample(self, texts: list[str] | None = None) -> int:
+        """Keep what was written with its corrected text: one sample per written line.
+        Returns how many samples were kept."""
+        lines = self.canvas.line_inks()
+        if not lines:
+            self.statusBar().showMessage("Write something first", 3000)
+            return 0
+        if texts is None:
+            dialog = KeepSampleDialog(self.line_texts(), self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return 0
+            texts = dialog.lines()
+        if len(texts) == len(lines):
+            pairs = list(zip(lines.values(), texts, strict=True))
+        elif len(texts) == 1:
+            pairs = [(self.canvas.page_ink(), texts[0])]
+        else:
+            QMessageBox.warning(self, "Cannot keep", f"{len(lines)} lines written but {len(texts)} lines of text.")
+            return 0
+        try:
+            for ink, text in pairs:
+                self.store.add(ink, text)
+        except (OSError, handwrite.HandwriteError) as exc:
+            QMessageBox.warning(self, "Cannot keep this sample", str(exc))
+            return 0
+        self.statusBar().showMessage(f"Kept {len(pairs)} sample(s); {len(self.store)} in all", 3000)
+        return len(pairs)
+
+    def _toggle_copy_mode(self) -> None:
+        on = self.copy_mode_action.isChecked()
+        self.prompt_bar.setVisible(on)
+        if on:
+            self.prompt.setText(self.store.next_sentence())
+
+    def keep_prompted_sentence(self) -> None:
+        if self.keep_sample([self.prompt.text()]):
+            self.canvas.clear()
+            self.prompt.setText(self.store.next_sentence())
+
+    def browse_samples(self) -> None:
+        SampleBrowser(self.store, self).exec()
+
+    def train_on_samples(self) -> None:
+        if len(self.store) < 2:
+            QMessageBox.information(self, "Train on my samples", "Keep a few samples first (Samples > Keep).")
+            return
+        base = self.settings.value("model_path", "", str) or None
+        dialog = TrainDialog(self.store, base, data_dir() / "personal.safetensors", self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.load_model(str(dialog.output))
 
     # ---- files --------------------------------------------------------------
     def open_ink(self, path: str | None = None) -> bool:

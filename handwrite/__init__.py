@@ -12,6 +12,7 @@ from handwrite.errors import FormatError, HandwriteError, InkError, ModelFileErr
 from handwrite.formats import read_ink, write_ink
 from handwrite.ink import Ink
 from handwrite.recognizer import Alternative, Recognizer, Result, Word, load_model
+from handwrite.samples import SampleStore
 
 __all__ = [
     "Alternative",
@@ -22,6 +23,7 @@ __all__ = [
     "ModelFileError",
     "Recognizer",
     "Result",
+    "SampleStore",
     "Word",
     "__version__",
     "load_model",

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from handwrite.finetune import FinetuneReport
 
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -206,9 +210,15 @@ def _add_finetune(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--mix", nargs="*", default=[], metavar="PATH", help="labelled base-like data mixed in")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", action="store_true", help="progress and result as JSON lines on stdout (for the app)")
 
     def run(args: argparse.Namespace) -> int:
+        import json
+
         from handwrite.finetune import FinetuneOptions, finetune
+
+        def emit(step: int, total: int, loss: float) -> None:
+            print(json.dumps({"step": step, "total": total, "loss": round(loss, 4)}), flush=True)
 
         report = finetune(
             FinetuneOptions(
@@ -222,9 +232,13 @@ def _add_finetune(commands: argparse._SubParsersAction) -> None:
                 synthetic_fraction=args.synthetic_fraction,
                 replay_data=args.mix,
                 seed=args.seed,
-                progress=not args.no_progress,
+                progress=not (args.no_progress or args.json),
+                on_step=emit if args.json else None,
             )
         )
+        if args.json:
+            print(json.dumps(_finetune_summary(report)), flush=True)
+            return EXIT_OK
         print(
             f"{report.train_samples} samples trained, {report.heldout_samples} held out; "
             f"{report.steps} steps in {report.seconds:.0f} s"
@@ -237,6 +251,21 @@ def _add_finetune(commands: argparse._SubParsersAction) -> None:
         return EXIT_OK
 
     p.set_defaults(handler=run)
+
+
+def _finetune_summary(report: FinetuneReport) -> dict:
+    before, after = report.before, report.after
+    return {
+        "done": True,
+        "output": report.output,
+        "new_chars": report.new_chars,
+        "steps": report.steps,
+        "seconds": round(report.seconds, 1),
+        "train_samples": report.train_samples,
+        "heldout_samples": report.heldout_samples,
+        "cer_before": round(before.cer, 5) if before else None,
+        "cer_after": round(after.cer, 5) if after else None,
+    }
 
 
 def _add_gui(commands: argparse._SubParsersAction) -> None:

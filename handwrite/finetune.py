@@ -15,6 +15,7 @@ import threading
 import time
 import unicodedata
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +48,8 @@ class FinetuneOptions:
     eval_every: int = 10
     patience: int = 6  # evaluations without improvement before stopping
     seed: int = 0
-    progress: bool = True
+    progress: bool = True  # a tqdm bar on stderr
+    on_step: Callable[[int, int, float], object] | None = None  # (step, max_steps, loss), e.g. for a GUI
 
 
 @dataclass
@@ -171,6 +173,8 @@ class _Run:
             if cancel is not None and cancel.is_set():
                 break
             loss = self._step()
+            if o.on_step is not None:
+                o.on_step(self.step, o.max_steps, loss)
             if progress:
                 progress.update(1)
                 progress.set_postfix(loss=f"{loss:.3f}")

@@ -7,40 +7,13 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWidgets")
 
-from PyQt6.QtCore import QPoint, QSettings, Qt
+from PyQt6.QtCore import QPoint, Qt
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtTest import QTest
 
 import handwrite
-from gui import window as window_module
 from gui.app import replay, wait_for_transcription
-from gui.window import MainWindow
 from tests.conftest import SAMPLE_INK
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """QMessageBox calls, recorded instead of shown (they would block)."""
-    shown = []
-    for kind in ("warning", "information"):
-        monkeypatch.setattr(window_module.QMessageBox, kind, lambda parent, title, text, k=kind: shown.append(text))
-    return shown
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path, monkeypatch, messages):
-    monkeypatch.setattr(window_module, "data_dir", lambda: tmp_path / "data")
-
-    def make(restore: bool = True) -> MainWindow:
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings, restore_autosave=restore)
-        qtbot.addWidget(window)
-        window.resize(1000, 640)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    return make
 
 
 def draw(canvas, points):

@@ -1,0 +1,211 @@
+"""Learning the user's hand: keep corrected samples, browse them, and
+fine-tune a personal model in a background process."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+
+from PyQt6.QtCore import QPointF, QProcess, Qt
+from PyQt6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PyQt6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+import handwrite
+
+
+def ink_thumbnail(ink: handwrite.Ink, width: int = 220, height: int = 44) -> QPixmap:
+    pixmap = QPixmap(width, height)
+    pixmap.fill(QColor("white"))
+    if ink.is_empty():
+        return pixmap
+    x0, y0, x1, y1 = ink.bounds()
+    scale = min((width - 8) / max(x1 - x0, 1e-6), (height - 8) / max(y1 - y0, 1e-6))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor("#1d2a44"), 1.4))
+    for stroke in ink.strokes:
+        points = [QPointF(4 + (x - x0) * scale, 4 + (y - y0) * scale) for x, y, _ in stroke]
+        for a, b in itertools.pairwise(points):
+            painter.drawLine(a, b)
+    painter.end()
+    return pixmap
+
+
+class KeepSampleDialog(QDialog):
+    """Correct the recognized text, one line of text per line of writing."""
+
+    def __init__(self, lines: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keep as sample")
+        self.editor = QPlainTextEdit("\n".join(lines))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Correct the text: one line of text for each line you wrote."))
+        layout.addWidget(self.editor)
+        layout.addWidget(buttons)
+
+    def lines(self) -> list[str]:
+        return [line.strip() for line in self.editor.toPlainText().splitlines() if line.strip()]
+
+
+class SampleBrowser(QDialog):
+    """View, relabel, delete, export and import samples."""
+
+    def __init__(self, store: handwrite.SampleStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.setWindowTitle("My samples")
+        self.resize(560, 480)
+        self.list = QListWidget()
+        self.list.setIconSize(QPixmap(220, 44).size())
+        buttons = QHBoxLayout()
+        for text, slot in (
+            ("Relabel…", self.relabel),
+            ("Delete", self.delete),
+            ("Export…", self.export),
+            ("Import…", self.import_folder),
+        ):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        self.summary = QLabel()
+        layout.addWidget(self.summary)
+        layout.addWidget(self.list)
+        layout.addLayout(buttons)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.list.clear()
+        samples = self.store.samples()
+        for sample in samples:
+            item = QListWidgetItem(QIcon(ink_thumbnail(sample.ink())), sample.text)
+            item.setData(Qt.ItemDataRole.UserRole, sample)
+            self.list.addItem(item)
+        self.summary.setText(f"{len(samples)} samples in {self.store.folder}")
+
+    def selected(self) -> object | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def relabel(self) -> None:
+        sample = self.selected()
+        if sample is None:
+            return
+        text, ok = QInputDialog.getText(self, "Relabel", "Transcription:", text=sample.text)
+        if ok:
+            try:
+                self.store.relabel(sample, text)
+            except handwrite.HandwriteError as exc:
+                QMessageBox.warning(self, "Cannot relabel", str(exc))
+            self.refresh()
+
+    def delete(self) -> None:
+        sample = self.selected()
+        if sample is not None:
+            self.store.delete(sample)
+            self.refresh()
+
+    def export(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export samples to")
+        if folder:
+            QMessageBox.information(self, "Exported", f"{self.store.export(folder)} samples copied to {folder}")
+
+    def import_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import samples from")
+        if folder:
+            added = self.store.import_folder(folder)
+            QMessageBox.information(self, "Imported", f"{added} samples added")
+            self.refresh()
+
+
+class TrainDialog(QDialog):
+    """Runs `handwrite finetune --json` in a background process: progress,
+    cancel, and the held-out CER before and after."""
+
+    def __init__(
+        self,
+        store: handwrite.SampleStore,
+        base: str | None,
+        output: Path,
+        parent: QWidget | None = None,
+        extra_args: list[str] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Train on my samples")
+        self.output = output
+        self.report: dict | None = None
+        self.error = ""
+        self.status = QLabel(f"Fine-tuning on {len(store)} samples…")
+        self.bar = QProgressBar()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.use_button = self.buttons.addButton("Use personal model", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.use_button.setEnabled(False)
+        self.buttons.rejected.connect(self.cancel)
+        self.buttons.accepted.connect(self.accept)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.buttons)
+        self.process = QProcess(self)
+        self.process.readyReadStandardOutput.connect(self._read_output)
+        self.process.readyReadStandardError.connect(self._read_error)
+        self.process.finished.connect(self._finished)
+        args = ["-m", "handwrite", "finetune", str(store.folder), "-o", str(output), "--json"]
+        self.process.start(sys.executable, args + (["-b", base] if base else []) + (extra_args or []))
+
+    def _read_output(self) -> None:
+        for raw in bytes(self.process.readAllStandardOutput()).decode(errors="replace").splitlines():
+            try:
+                message = json.loads(raw)
+            except json.JSONDecodeError:
+                continue
+            if "step" in message:
+                self.bar.setMaximum(message["total"])
+                self.bar.setValue(message["step"])
+            if message.get("done"):
+                self.report = message
+
+    def _read_error(self) -> None:
+        self.error += bytes(self.process.readAllStandardError()).decode(errors="replace")
+
+    def _finished(self) -> None:
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
+        if self.report is None:
+            lines = [line for line in self.error.splitlines() if "error" in line.lower()]
+            self.status.setText(lines[-1] if lines else "Fine-tuning stopped; no model was written.")
+            return
+        before, after = self.report.get("cer_before"), self.report.get("cer_after")
+        figures = (
+            f"CER on your held-out samples: {before:.1%} before, {after:.1%} after."
+            if before is not None
+            else "Too few samples to hold some out for a before/after figure."
+        )
+        self.status.setText(f"Done in {self.report['seconds']:.0f} s. {figures}")
+        self.bar.setValue(self.bar.maximum())
+        self.use_button.setEnabled(True)
+
+    def cancel(self) -> None:
+        if self.process.state() != QProcess.ProcessState.NotRunning:
+            self.process.kill()  # the model is only written at the very end, so nothing is left half-done
+            self.process.waitForFinished(5000)
+        self.reject()

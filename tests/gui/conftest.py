@@ -1,0 +1,35 @@
+"""Fixtures for the app's tests: a window with its own settings and data folder."""
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWidgets")
+
+from PyQt6.QtCore import QSettings
+
+from gui import window as window_module
+from gui.window import MainWindow
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """QMessageBox calls, recorded instead of shown (they would block)."""
+    shown = []
+    for kind in ("warning", "information"):
+        monkeypatch.setattr(window_module.QMessageBox, kind, lambda parent, title, text, k=kind: shown.append(text))
+    return shown
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, monkeypatch, messages):
+    monkeypatch.setattr(window_module, "data_dir", lambda: tmp_path / "data")
+
+    def make(restore: bool = True) -> MainWindow:
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, restore_autosave=restore)
+        qtbot.addWidget(window)
+        window.resize(1000, 640)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    return make

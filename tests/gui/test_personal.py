@@ -1,0 +1,84 @@
+"""Keeping samples and training on them from the app."""
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWidgets")
+
+from PyQt6.QtCore import QProcess
+from PyQt6.QtWidgets import QDialogButtonBox
+
+import handwrite
+from gui.app import replay, wait_for_transcription
+from gui.personal import SampleBrowser, TrainDialog
+from tests.conftest import SAMPLE_INK
+
+
+def write(window, name="hello-world.inkml"):
+    replay(window, handwrite.read_ink(SAMPLE_INK / name))
+    assert wait_for_transcription(window, 30)
+
+
+def test_keep_corrected_text_as_a_sample_in_one_step(make_window):
+    window = make_window()
+    write(window)
+    assert window.keep_sample(["hello world"]) == 1
+    kept = window.store.samples()
+    assert [s.text for s in kept] == ["hello world"]
+    assert kept[0].ink().num_points == window.canvas.page_ink().num_points
+
+
+def test_keep_with_mismatched_lines_is_refused_and_keeps_nothing(make_window, messages):
+    window = make_window()
+    write(window)
+    assert window.keep_sample(["one", "two", "three"]) == 0
+    assert "lines of text" in messages[-1] and len(window.store) == 0
+
+
+def test_copy_a_sentence_mode_prompts_then_keeps_and_moves_on(make_window):
+    window = make_window()
+    window.copy_mode_action.trigger()
+    first = window.prompt.text()
+    assert window.prompt_bar.isVisible() and first
+    write(window)
+    window.keep_prompted_sentence()
+    assert [s.text for s in window.store.samples()] == [first]
+    assert window.canvas.strokes == [] and window.prompt.text() != first
+
+
+def test_sample_browser_lists_relabels_and_deletes(make_window, qtbot):
+    window = make_window()
+    write(window)
+    window.keep_sample(["hello world"])
+    browser = SampleBrowser(window.store, window)
+    qtbot.addWidget(browser)
+    assert browser.list.count() == 1
+    browser.list.setCurrentRow(0)
+    browser.delete()
+    assert browser.list.count() == 0 and len(window.store) == 0
+
+
+def test_train_on_my_samples_in_a_background_process(make_window, qtbot, tmp_path):
+    window = make_window()
+    for name in ("hello-world.inkml", "quick-fox.inkml", "meeting.inkml", "handwriting.inkml"):
+        window.canvas.clear()
+        write(window, name)
+        window.keep_sample([handwrite.read_ink(SAMPLE_INK / name).text])
+    output = tmp_path / "personal.safetensors"
+    dialog = TrainDialog(window.store, None, output, window, extra_args=["--max-steps", "3"])
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.process.state() == QProcess.ProcessState.NotRunning, timeout=120_000)
+    assert dialog.use_button.isEnabled(), dialog.error
+    assert "before" in dialog.status.text() and output.exists()
+    assert window.load_model(str(output))
+
+
+def test_cancelling_training_writes_no_model(make_window, qtbot, tmp_path):
+    window = make_window()
+    write(window)
+    window.keep_sample(["hello world"])
+    write(window, "quick-fox.inkml")
+    output = tmp_path / "personal.safetensors"
+    dialog = TrainDialog(window.store, None, output, window)
+    qtbot.addWidget(dialog)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
+    assert not output.exists()
