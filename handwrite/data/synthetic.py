@@ -37,8 +37,35 @@ def _glyph_table(font: str) -> dict[str, tuple[list[np.ndarray], float, float]]:
     return table
 
 
+# Accented letters: the base glyph plus an accent stroke (font units, y down),
+# so synthetic ink can teach characters no Hershey face has.
+_ACCENT_STROKES = {
+    "acute": [[(-1.5, -1.0), (2.0, -5.0)]],
+    "grave": [[(-2.0, -5.0), (1.5, -1.0)]],
+    "circumflex": [[(-3.0, -1.0), (0.0, -4.5), (3.0, -1.0)]],
+    "diaeresis": [[(-2.5, -2.0), (-2.0, -2.5)], [(2.0, -2.0), (2.5, -2.5)]],
+}
+ACCENTED = {
+    **{c: (b, "acute") for c, b in zip("\u00e1\u00e9\u00ed\u00f3\u00fa", "aeiou", strict=True)},
+    **{c: (b, "grave") for c, b in zip("\u00e0\u00e8\u00f9", "aeu", strict=True)},
+    **{c: (b, "circumflex") for c, b in zip("\u00e2\u00ea\u00ee\u00f4\u00fb", "aeiou", strict=True)},
+    **{c: (b, "diaeresis") for c, b in zip("\u00e4\u00eb\u00ef\u00f6\u00fc", "aeiou", strict=True)},
+}
+
+
 def supported_chars() -> str:
-    return "".join(chr(c) for c in range(32, 127))
+    return "".join(chr(c) for c in range(32, 127)) + "".join(ACCENTED)
+
+
+def _glyph(table: dict, char: str) -> tuple[list[np.ndarray], float, float]:
+    if char not in ACCENTED:
+        return table.get(char, table["?"])
+    base, accent = ACCENTED[char]
+    strokes, advance, baseline = table[base]
+    points = np.concatenate(strokes)
+    centre, top = (points[:, 0].min() + points[:, 0].max()) / 2, points[:, 1].min()
+    marks = [np.asarray(mark) + np.array([centre, top]) for mark in _ACCENT_STROKES[accent]]
+    return [*strokes, *marks], advance, baseline
 
 
 def render_text(text: str, rng: random.Random, font: str | None = None) -> Ink:
@@ -54,22 +81,23 @@ def render_text(text: str, rng: random.Random, font: str | None = None) -> Ink:
     join = font in SCRIPT_FONTS
     previous_char = " "
     for char in text:
-        glyph_strokes, advance, baseline = table.get(char, table["?"])
+        glyph_strokes, advance, baseline = _glyph(table, char)
         drift = 0.9 * drift + rng.gauss(0.0, 0.6)
         glyph_scale = size * rng.uniform(0.92, 1.08)
         glyph_slant = slant + rng.gauss(0.0, 0.05)
-        for stroke in glyph_strokes:
+        for index, stroke in enumerate(glyph_strokes):
             y = (stroke[:, 1] - baseline) * glyph_scale
             x = stroke[:, 0] * glyph_scale * tracking - y * glyph_slant + pen_x
             placed = np.stack([x, y + drift], axis=1)
-            if join and previous_char != " " and strokes and _close(strokes[-1][-1], placed[0]):
+            # only a glyph's first stroke continues the previous one (never an accent or a dot)
+            if join and index == 0 and previous_char != " " and strokes and _close(strokes[-1][-1], placed[0]):
                 strokes[-1] = np.concatenate([strokes[-1], placed])
             else:
                 strokes.append(placed)
-            previous_char = char
         previous_char = char
         pen_x += advance * glyph_scale * tracking * (rng.uniform(1.1, 1.6) if char == " " else rng.uniform(0.9, 1.05))
-    jittered = [s + rng.gauss(0.0, 0.1) * np.asarray([rng.random() for _ in range(2)]) for s in strokes]
+    noise = np.random.default_rng(rng.getrandbits(32))
+    jittered = [s + noise.normal(0.0, 0.1, s.shape) for s in strokes]  # a hand is never as steady as a font
     return Ink(_with_time(jittered), text=text, source=f"hershey:{font}")
 
 

@@ -1,0 +1,80 @@
+"""Writer adaptation on IAM-OnDB testset_t (writers never seen in training):
+for each form, fine-tune the bundled model on 5 labelled lines and test on the
+form's other lines; also measure forgetting on lines of the other forms.
+
+    python scripts/writer_adaptation.py [--forms 6] [--max-seconds 110]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import handwrite
+from handwrite.data.datasets import find_iam_split_file, spread_subset
+from handwrite.evaluate import error_rates
+from handwrite.finetune import FinetuneOptions, finetune
+from handwrite.formats import iamondb
+
+REPO = Path(__file__).resolve().parent.parent
+IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datasets" / "iam-ondb"))
+
+
+def cer(model: handwrite.Recognizer, inks: list[handwrite.Ink]) -> float:
+    results = model.recognize_batch(inks)
+    return error_rates((ink.text or "", r.text) for ink, r in zip(inks, results, strict=True)).cer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--forms", type=int, default=6)
+    parser.add_argument("--train-lines", type=int, default=5)
+    parser.add_argument("--max-seconds", type=float, default=110.0)
+    parser.add_argument("--rest-lines", type=int, default=300)
+    args = parser.parse_args()
+
+    forms = sorted(iamondb.read_split(find_iam_split_file(IAM, "testset_t")))
+    by_form: dict[str, list[handwrite.Ink]] = {}
+    for line in iamondb.iter_lines(IAM, set(forms)):
+        by_form.setdefault(line.form_id, []).append(line.ink)
+    chosen = [f for f in forms if len(by_form.get(f, [])) >= args.train_lines + 4][: args.forms]
+    rest = spread_subset([ink for f, inks in by_form.items() if f not in chosen for ink in inks], args.rest_lines)
+    base = handwrite.load_model()
+    rest_before = cer(base, rest)
+    print("| form | lines (train/test) | CER before | CER after | change | fine-tune s | rest of testset_t after |")
+    print("|---|---|---|---|---|---|---|")
+    rows = []
+    for form in chosen:
+        train, test = by_form[form][: args.train_lines], by_form[form][args.train_lines :]
+        before = cer(base, test)
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, ink in enumerate(train):
+                handwrite.write_ink(ink, Path(tmp) / f"{form}-{i}.inkml")
+            out = Path(tmp) / "personal.safetensors"
+            started = time.monotonic()
+            finetune(FinetuneOptions(data=[tmp], output=str(out), max_seconds=args.max_seconds, progress=False))
+            seconds = time.monotonic() - started
+            tuned = handwrite.load_model(out)
+            after, rest_after = cer(tuned, test), cer(tuned, rest)
+        rows.append((before, after, seconds, rest_after))
+        print(
+            f"| {form} | {len(train)}/{len(test)} | {before:.2%} | {after:.2%} | {(after - before) / before:+.1%} "
+            f"| {seconds:.0f} | {rest_after:.2%} |",
+            flush=True,
+        )
+    before, after, seconds, rest_after = (np.array(c) for c in zip(*rows, strict=True))
+    print(
+        f"\nmean CER {before.mean():.2%} -> {after.mean():.2%} "
+        f"({(after.mean() - before.mean()) / before.mean():+.1%} relative); "
+        f"fine-tune max {seconds.max():.0f} s; rest of testset_t ({len(rest)} lines) "
+        f"{rest_before:.2%} before, {rest_after.mean():.2%} mean after"
+    )
+
+
+if __name__ == "__main__":
+    main()
