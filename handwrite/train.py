@@ -86,6 +86,10 @@ class Trainer:
             f"cuda:{self.rank % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu"
         )
         torch.set_num_threads(options.threads or max(1, (os.cpu_count() or 1) // self.world_size))
+        # Data order and synthetic lines come from one seed shared by all ranks, so every
+        # rank sees the same batch list and takes its own share (DDP needs equal step
+        # counts); augmentation differs per rank.
+        self.data_rng = random.Random(options.seed)
         self.rng = random.Random(options.seed * 1000 + self.rank)
         torch.manual_seed(options.seed)
         self.work_dir = Path(options.work_dir)
@@ -96,7 +100,7 @@ class Trainer:
         self.codec, self.net = self._build_network()
         self.train_set = self._samples(self._load_train())
         self.valid_set = self._load_valid()
-        self.sampler = TextSampler([s.ink.text or "" for s in self.train_set], common_words(), self.rng)
+        self.sampler = TextSampler([s.ink.text or "" for s in self.train_set], common_words(), self.data_rng)
         self.model = self.net.to(self.device)
         if self.world_size > 1:
             self.model = nn.parallel.DistributedDataParallel(self.net)
@@ -166,7 +170,7 @@ class Trainer:
         if count <= 0:
             return []
         longest = float(np.percentile([s.length for s in self.train_set], 95))
-        samples = self._samples([render_text(self.sampler.sample(), self.rng) for _ in range(count)])
+        samples = self._samples([render_text(self.sampler.sample(), self.data_rng) for _ in range(count)])
         return [s for s in samples if s.length <= longest]
 
     # ---- training -----------------------------------------------------------
@@ -180,7 +184,7 @@ class Trainer:
         while self.epoch < o.epochs:
             epoch_set = self.train_set + self._synthetic_samples(int(len(self.train_set) * o.synthetic_fraction))
             batches = bucketed_batches(
-                [s.length for s in epoch_set], o.batch_size, self.rng, self.rank, self.world_size
+                [s.length for s in epoch_set], o.batch_size, self.data_rng, self.rank, self.world_size
             )
             for batch in batches:
                 loss = self._train_step([epoch_set[i] for i in batch])
@@ -189,7 +193,7 @@ class Trainer:
                     progress.set_postfix(loss=f"{loss:.3f}", epoch=self.epoch)
                 if o.eval_every and self.step % o.eval_every == 0:
                     result = self._evaluate_and_save()
-                if o.max_minutes and self._elapsed_minutes() > o.max_minutes:
+                if self._time_is_up():
                     self.epoch = o.epochs  # time budget spent: stop after this evaluation
                     break
             else:
@@ -201,6 +205,15 @@ class Trainer:
         if self.world_size > 1:
             dist.destroy_process_group()
         return result
+
+    def _time_is_up(self) -> bool:
+        """Whether the time budget is spent; under DDP all ranks agree (rank 0's clock decides)."""
+        if not self.options.max_minutes:
+            return False
+        up = torch.tensor([float(self._elapsed_minutes() > self.options.max_minutes)], device=self.device)
+        if self.world_size > 1:
+            dist.broadcast(up, src=0)
+        return bool(up.item())
 
     def _elapsed_minutes(self) -> float:
         return (time.monotonic() - self._started) / 60
