@@ -87,18 +87,11 @@ class Recognizer:
     def log_probs(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
         """(T, C) log-probabilities per input; inputs batched by similar length."""
         outputs: list[np.ndarray | None] = [None] * len(features)
-        order = sorted(range(len(features)), key=lambda i: len(features[i]))
-        start = 0
-        while start < len(order):
-            longest = max(len(features[order[start]]), 1)
-            count = max(1, min(len(order) - start, MAX_BATCH_FRAMES // longest))
-            chunk = order[start : start + count]
-            # sorted ascending, so the last one is the longest of the chunk
+        for chunk in _length_batches([len(f) for f in features]):
             batch, lengths = pad_features([features[i] for i in chunk])
             log_probs, out_lengths = self.net(batch, lengths)
             for row, index in enumerate(chunk):
                 outputs[index] = log_probs[: out_lengths[row], row].numpy()
-            start += count
         return outputs  # type: ignore[return-value]
 
     def _result(self, log_probs: np.ndarray) -> Result:
@@ -126,6 +119,18 @@ def load_model(
     # a language model only acts through beam search: greedy becomes a beam of 8
     options = DecodingOptions(beam_size=8 if lm and beam_size <= 1 else beam_size, lm=lm)
     return Recognizer(load_model_file(model_path), str(model_path), options)
+
+
+def _length_batches(lengths: list[int]) -> list[list[int]]:
+    """Indices grouped by similar length, each group padded to at most MAX_BATCH_FRAMES."""
+    batches: list[list[int]] = []
+    for index in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        longest = max(lengths[index], 1)  # ascending order: the newest member is the longest
+        if batches and (len(batches[-1]) + 1) * longest <= MAX_BATCH_FRAMES:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
 
 
 def _as_ink(item: Ink | str | os.PathLike[str]) -> Ink:
