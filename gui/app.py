@@ -53,11 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def replay(window: MainWindow, ink: handwrite.Ink, after_stroke: Callable[[], object] | None = None) -> None:
+def replay(
+    window: MainWindow, ink: handwrite.Ink, after_stroke: Callable[[], object] | None = None, line: int = 0
+) -> None:
     """Send each stroke as real mouse press/move/release events to the canvas
-    (scaled onto the first ruled line); call `after_stroke` after each pen-up."""
+    (scaled onto the given ruled line); call `after_stroke` after each pen-up."""
     canvas = window.canvas
-    for stroke in fit_to_canvas(ink, canvas.width()).strokes:
+    for stroke in fit_to_canvas(ink, canvas.width(), line).strokes:
         points = [QPointF(float(x), float(y)) for x, y, _ in stroke]
         _send(canvas, QEvent.Type.MouseButtonPress, points[0], Qt.MouseButton.LeftButton)
         for point in points[1:]:

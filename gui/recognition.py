@@ -95,4 +95,4 @@ class LiveRecognizer(QObject):
 
     def stop(self) -> None:
         self._thread.quit()
-        self._thread.wait(5000)
+        self._thread.wait()  # never destroy a running thread: wait for the recognition in hand

@@ -381,15 +381,15 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def fit_to_canvas(ink: handwrite.Ink, width: float = 940.0) -> handwrite.Ink:
-    """Scale and move an ink so its first line sits on the first ruled line."""
+def fit_to_canvas(ink: handwrite.Ink, width: float = 940.0, line: int = 0) -> handwrite.Ink:
+    """Scale and move a line of ink so it sits on the given ruled line."""
     from gui.canvas import LINE_SPACING, TOP_MARGIN
 
     if ink.is_empty():
         return ink
     x0, y0, x1, y1 = ink.bounds()
     scale = min(0.8 * LINE_SPACING / max(y1 - y0, 1e-6), (width - 40) / max(x1 - x0, 1e-6))
-    origin_x, origin_y = 20.0, TOP_MARGIN + 0.1 * LINE_SPACING
+    origin_x, origin_y = 20.0, TOP_MARGIN + (line + 0.1) * LINE_SPACING
     strokes = [s.copy() for s in ink.strokes]
     for stroke in strokes:
         stroke[:, 0] = (stroke[:, 0] - x0) * scale + origin_x
