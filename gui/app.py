@@ -40,16 +40,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except handwrite.HandwriteError as exc:
         print(f"handwrite gui: {exc}", file=sys.stderr)
         return 1
+    try:
+        return _replay_and_report(window, ink, args.screenshot)
+    finally:
+        window.close()  # stops the recognition thread, whatever happened
+
+
+def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str | None) -> int:
     window.canvas.clear()
     replay(window, ink)
     if not wait_for_transcription(window, REPLAY_TIMEOUT_S):
         print("handwrite gui: the transcription did not finish in time", file=sys.stderr)
         return 1
-    if args.screenshot and not save_png_atomically(window.grab(), args.screenshot):
-        print(f"handwrite gui: cannot write {args.screenshot}", file=sys.stderr)
+    if screenshot and not save_png_atomically(window.grab(), screenshot):
+        print(f"handwrite gui: cannot write {screenshot}", file=sys.stderr)
         return 1
     print(window.transcription())
-    window.close()
     return 0
 
 

@@ -1,11 +1,10 @@
 """Screenshot of the app in a real window for the README: run under Xvfb
 (`xvfb-run -s "-screen 0 1100x720x24" python scripts/screenshot.py docs/screenshot.png`);
 writes three demo lines through mouse events, waits for the transcription and
-captures the window as the X server shows it (falls back to QWidget.grab)."""
+captures the window from the X server's screen."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -35,13 +34,10 @@ def main() -> int:
         for _ in range(20):
             app.processEvents()
         out.parent.mkdir(parents=True, exist_ok=True)
-        xwd = Path(tmp) / "screen.xwd"
-        captured = subprocess.run(["xwd", "-root", "-silent", "-out", str(xwd)], check=False).returncode == 0
-        if not (
-            captured
-            and subprocess.run(["convert", str(xwd), "-crop", "1100x700+0+0", str(out)], check=False).returncode == 0
-        ):
-            save_png_atomically(window.grab(), out)
+        # grabWindow(0) reads the X server's framebuffer: the window as it is really shown
+        frame = window.frameGeometry()
+        screen = app.primaryScreen().grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+        save_png_atomically(screen, out)
         print(window.transcription())
         window.close()
     return 0
