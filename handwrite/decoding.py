@@ -17,7 +17,7 @@ class DecodingOptions:
     beam_size: int = 1  # 1 = greedy
     alternatives: int = 3  # n-best lines kept (beam search only)
     lm: CharNgramModel | None = None
-    lm_weight: float = 0.5
+    lm_weight: float = 0.25  # chosen on IAM-OnDB testset_v
     insertion_bonus: float = 0.5  # per character, balances the LM's preference for short text
     prune_log_prob: float = -8.0  # characters less likely than this in a frame are not extended
 
