@@ -36,9 +36,13 @@ def main() -> None:
     parser.add_argument("--train-lines", type=int, default=5)
     parser.add_argument("--max-seconds", type=float, default=110.0)
     parser.add_argument("--rest-lines", type=int, default=300)
+    parser.add_argument("--split", default="testset_t", help="testset_v to choose settings, testset_t to report")
+    parser.add_argument("--lr", type=float, default=FinetuneOptions.learning_rate)
+    parser.add_argument("--max-steps", type=int, default=FinetuneOptions.max_steps)
+    parser.add_argument("--holdout", type=float, default=FinetuneOptions.holdout)
     args = parser.parse_args()
 
-    forms = sorted(iamondb.read_split(find_iam_split_file(IAM, "testset_t")))
+    forms = sorted(iamondb.read_split(find_iam_split_file(IAM, args.split)))
     by_form: dict[str, list[handwrite.Ink]] = {}
     for line in iamondb.iter_lines(IAM, set(forms)):
         by_form.setdefault(line.form_id, []).append(line.ink)
@@ -57,7 +61,16 @@ def main() -> None:
                 handwrite.write_ink(ink, Path(tmp) / f"{form}-{i}.inkml")
             out = Path(tmp) / "personal.safetensors"
             started = time.monotonic()
-            finetune(FinetuneOptions(data=[tmp], output=str(out), max_seconds=args.max_seconds, progress=False))
+            options = FinetuneOptions(
+                data=[tmp],
+                output=str(out),
+                max_seconds=args.max_seconds,
+                progress=False,
+                learning_rate=args.lr,
+                max_steps=args.max_steps,
+                holdout=args.holdout,
+            )
+            finetune(options)
             seconds = time.monotonic() - started
             tuned = handwrite.load_model(out)
             after, rest_after = cer(tuned, test), cer(tuned, rest)

@@ -4,10 +4,13 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWidgets")
 
-from PyQt6.QtCore import QSettings
+from PyQt6.QtCore import QSettings, QStandardPaths
 
 from gui import window as window_module
 from gui.window import MainWindow
+
+# Anything not redirected explicitly lands in Qt's test locations, never the user's data.
+QStandardPaths.setTestModeEnabled(True)
 
 
 @pytest.fixture
@@ -23,13 +26,18 @@ def messages(monkeypatch):
 def make_window(qtbot, tmp_path, monkeypatch, messages):
     monkeypatch.setattr(window_module, "data_dir", lambda: tmp_path / "data")
 
+    windows = []
+
     def make(restore: bool = True) -> MainWindow:
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings, restore_autosave=restore)
         qtbot.addWidget(window)
+        windows.append(window)
         window.resize(1000, 640)
         window.show()
         qtbot.waitExposed(window)
         return window
 
-    return make
+    yield make
+    for window in windows:  # closed (and autosaved) while data_dir still points into tmp_path
+        window.close()
