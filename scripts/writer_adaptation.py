@@ -50,7 +50,7 @@ def main() -> None:
     rest = spread_subset([ink for f, inks in by_form.items() if f not in chosen for ink in inks], args.rest_lines)
     base = handwrite.load_model()
     rest_before = cer(base, rest)
-    print("| form | lines (train/test) | CER before | CER after | change | fine-tune s | rest of testset_t after |")
+    print("| form | lines (train/test) | CER before | CER after | change | fine-tune s | rest of the split after |")
     print("|---|---|---|---|---|---|---|")
     rows = []
     for form in chosen:
@@ -84,7 +84,7 @@ def main() -> None:
     print(
         f"\nmean CER {before.mean():.2%} -> {after.mean():.2%} "
         f"({(after.mean() - before.mean()) / before.mean():+.1%} relative); "
-        f"fine-tune max {seconds.max():.0f} s; rest of testset_t ({len(rest)} lines) "
+        f"fine-tune max {seconds.max():.0f} s; rest of {args.split} ({len(rest)} lines) "
         f"{rest_before:.2%} before, {rest_after.mean():.2%} mean after"
     )
 
