@@ -20,6 +20,8 @@ import numpy as np
 from handwrite.ink import Ink
 
 FEATURE_NAMES = ("dx", "dy", "cos", "sin", "dcos", "dsin", "pen_up", "y")
+MAX_ASPECT = 400.0  # a line of writing is at most this many writing heights long
+MAX_RESAMPLED = 250_000  # points after resampling, whatever the input
 
 
 @dataclass(frozen=True)
@@ -51,15 +53,18 @@ def normalize(ink: Ink, settings: FeatureSettings) -> list[np.ndarray]:
         return []
     even = np.concatenate([_resample(s, _provisional_step(strokes)) for s in strokes])
     low, mid, high = np.percentile(even[:, 1], [settings.height_low, 50.0, settings.height_high])
-    height = high - low
-    if height <= 1e-9:  # a horizontal line or a dot: fall back to the extent
-        extent = float(np.ptp(even, axis=0).max())
-        height = extent if extent > 1e-9 else 1.0
+    extent = float(np.ptp(even, axis=0).max())
+    # A flat stroke has (almost) no height: never let the writing be more than
+    # MAX_ASPECT heights long, or resampling would explode; a dot gets height 1.
+    height = max(high - low, extent / MAX_ASPECT) if extent > 1e-9 else 1.0
     origin = np.array([even[:, 0].min(), mid])
     return [(s - origin) / height for s in strokes]
 
 
 def resample_strokes(strokes: list[np.ndarray], step: float) -> list[np.ndarray]:
+    """Strokes resampled every `step`; coarser if that would exceed MAX_RESAMPLED points."""
+    total = sum(float(np.hypot(*np.diff(s, axis=0).T).sum()) for s in strokes if len(s) > 1)
+    step = max(step, total / MAX_RESAMPLED)
     return [_resample(s, step) for s in strokes]
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from handwrite.codec import Codec
-from handwrite.data.batching import pad_features
+from handwrite.data.batching import length_batches, pad_features
 from handwrite.decoding import GREEDY, DecodingOptions, Hypothesis, decode
 from handwrite.errors import HandwriteError
 from handwrite.features import FeatureSettings, featurize
@@ -87,7 +87,7 @@ class Recognizer:
     def log_probs(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
         """(T, C) log-probabilities per input; inputs batched by similar length."""
         outputs: list[np.ndarray | None] = [None] * len(features)
-        for chunk in _length_batches([len(f) for f in features]):
+        for chunk in length_batches([len(f) for f in features], MAX_BATCH_FRAMES):
             batch, lengths = pad_features([features[i] for i in chunk])
             log_probs, out_lengths = self.net(batch, lengths)
             for row, index in enumerate(chunk):
@@ -119,18 +119,6 @@ def load_model(
     # a language model only acts through beam search: greedy becomes a beam of 8
     options = DecodingOptions(beam_size=8 if lm and beam_size <= 1 else beam_size, lm=lm)
     return Recognizer(load_model_file(model_path), str(model_path), options)
-
-
-def _length_batches(lengths: list[int]) -> list[list[int]]:
-    """Indices grouped by similar length, each group padded to at most MAX_BATCH_FRAMES."""
-    batches: list[list[int]] = []
-    for index in sorted(range(len(lengths)), key=lambda i: lengths[i]):
-        longest = max(lengths[index], 1)  # ascending order: the newest member is the longest
-        if batches and (len(batches[-1]) + 1) * longest <= MAX_BATCH_FRAMES:
-            batches[-1].append(index)
-        else:
-            batches.append([index])
-    return batches
 
 
 def _as_ink(item: Ink | str | os.PathLike[str]) -> Ink:

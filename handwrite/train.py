@@ -24,7 +24,7 @@ from torch import nn
 
 from handwrite.codec import PRINTABLE_ASCII, Codec
 from handwrite.data.augment import Augmentation
-from handwrite.data.batching import bucketed_batches, pad_features
+from handwrite.data.batching import bucketed_batches, length_batches, pad_features
 from handwrite.data.datasets import load_iam_split, load_labelled_inks, spread_subset
 from handwrite.data.synthetic import TextSampler, common_words, render_text
 from handwrite.decoding import greedy_decode
@@ -359,14 +359,13 @@ def evaluate_network(
     features: FeatureSettings,
     samples: list[Sample],
     device: torch.device | str = "cpu",
-    batch_size: int = 32,
+    max_frames: int = 32 * 600,
 ) -> ErrorRates:
     """Greedy-decoded CER/WER of a network on labelled samples."""
     net.eval()
-    order = sorted(range(len(samples)), key=lambda i: samples[i].length)
     pairs = []
-    for start in range(0, len(order), batch_size):
-        chunk = [samples[i] for i in order[start : start + batch_size]]
+    for group in length_batches([s.length for s in samples], max_frames):
+        chunk = [samples[i] for i in group]
         x, lengths = pad_features([featurize(s.ink, features) for s in chunk])
         log_probs, out_lengths = net(x.to(device), lengths.to(device))
         log_probs = log_probs.float().cpu().numpy()

@@ -53,3 +53,9 @@ def test_any_finite_ink_gives_finite_bounded_features(strokes):
     assert np.isfinite(feats).all()
     assert len(feats) >= 1
     assert np.abs(feats[:, :2]).max() <= FeatureSettings().max_jump / FeatureSettings().step / 4 + 1e-6
+
+
+def test_a_long_flat_stroke_stays_bounded():
+    """Found by hypothesis: no height at all must not mean millions of resampled points."""
+    feats = featurize(Ink.from_points([[(0.0, -1.192092896e-07), (839501.0, 0.0)]]))
+    assert 1 <= len(feats) <= 10_000 and np.isfinite(feats).all()

@@ -33,6 +33,19 @@ def bucketed_batches(
     yield from batches[rank:usable:world_size]
 
 
+def length_batches(lengths: Sequence[int], max_frames: int) -> list[list[int]]:
+    """Indices grouped by similar length for inference; each group, padded to its
+    longest member, holds at most max_frames frames (a longer line goes alone)."""
+    batches: list[list[int]] = []
+    for index in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        longest = max(lengths[index], 1)  # ascending order: the newest member is the longest
+        if batches and (len(batches[-1]) + 1) * longest <= max_frames:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
+
+
 def pad_features(features: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, T, F) zero-padded float tensor and (B,) lengths; empty inputs get one zero step."""
     lengths = [max(1, len(f)) for f in features]
