@@ -20,7 +20,7 @@ from handwrite.errors import HandwriteError
 from handwrite.fileio import atomic_write_text
 from handwrite.formats import read_ink
 from handwrite.ink import Ink
-from handwrite.modelfile import load_model_file, save_model_file
+from handwrite.modelfile import save_model_file
 
 if TYPE_CHECKING:
     from handwrite.recognizer import Recognizer
@@ -116,7 +116,7 @@ def _record(args: argparse.Namespace, model: Recognizer, rates: ErrorRates, deco
     """Store the figures in the model file's metadata (atomically), under the set's name."""
     if not model.path:
         return
-    model_file = load_model_file(model.path)
+    model_file = model.model_file  # the file as loaded: weights and metadata, no second read
     name = f"IAM-OnDB {args.split}" if args.iam_ondb and not args.paths else "labelled files"
     entry = {"cer": round(rates.cer, 5), "wer": round(rates.wer, 5), "lines": rates.lines, "decoding": decoding}
     metrics = model_file.info.setdefault("metrics", {})

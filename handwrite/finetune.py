@@ -76,14 +76,14 @@ def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) ->
     codec = base.codec.extended(sorted({c for ink in inks for c in base.codec.unknown_chars(ink.text or "")}))
     net = base.build_network()
     net.grow_classes(len(codec))
-    features = FeatureSettings.from_dict(base.preprocessing.get("features", {}))
+    features = base.feature_settings()
     rng = random.Random(options.seed)
     torch.manual_seed(options.seed)
-    samples = [_sample(ink, codec, features) for ink in inks]
+    samples = [Sample.from_ink(ink, codec, features) for ink in inks]
     rng.shuffle(samples)
     held = max(1, round(len(samples) * options.holdout)) if len(samples) >= 4 and options.holdout > 0 else 0
     heldout, train = samples[:held], samples[held:]
-    mix_in = [_sample(ink, codec, features) for ink in usable_samples(load_labelled_inks(options.replay_data))]
+    mix_in = [Sample.from_ink(ink, codec, features) for ink in usable_samples(load_labelled_inks(options.replay_data))]
 
     run = _Run(options, net, codec, features, train, heldout, mix_in, rng)
     before = run.evaluate()
@@ -124,10 +124,6 @@ def usable_samples(inks: list[Ink]) -> list[Ink]:
         else:
             usable.append(ink)
     return usable
-
-
-def _sample(ink: Ink, codec: object, features: FeatureSettings) -> Sample:
-    return Sample(ink, codec.encode(ink.text or ""), len(featurize(ink, features)))  # type: ignore[attr-defined]
 
 
 def _rates(rates: ErrorRates | None) -> dict | None:
@@ -207,7 +203,7 @@ class _Run:
                 batch.append(self.rng.choice(self.mix_in))
             else:
                 ink = render_text(self.sampler.sample(), self.rng)
-                batch.append(_sample(ink, self.codec, self.features))
+                batch.append(Sample.from_ink(ink, self.codec, self.features))
         features = [featurize(self.augment(s.ink, self.rng), self.features) for s in batch]
         loss = batch_loss(self.net, features, batch)
         self.optimizer.zero_grad(set_to_none=True)

@@ -14,7 +14,7 @@ from handwrite.codec import Codec
 from handwrite.data.batching import length_batches, pad_features
 from handwrite.decoding import GREEDY, DecodingOptions, Hypothesis, decode
 from handwrite.errors import HandwriteError
-from handwrite.features import FeatureSettings, featurize
+from handwrite.features import featurize
 from handwrite.formats import read_ink
 from handwrite.ink import Ink
 from handwrite.model import InkRecognizerNet
@@ -58,7 +58,7 @@ class Recognizer:
         self.model_file = model_file
         self.path = path
         self.codec: Codec = model_file.codec
-        self.features = FeatureSettings.from_dict(model_file.preprocessing.get("features", {}))
+        self.features = model_file.feature_settings()
         self.net: InkRecognizerNet = model_file.build_network()
         self.decoding = decoding
 

@@ -77,6 +77,11 @@ class Sample:
     labels: list[int]
     length: int  # un-augmented feature length, for bucketing
 
+    @classmethod
+    def from_ink(cls, ink: Ink, codec: Codec, features: FeatureSettings) -> Sample:
+        """Raises ValueError for text with characters outside the codec's alphabet."""
+        return cls(ink, codec.encode(ink.text or ""), len(featurize(ink, features)))
+
 
 class Trainer:
     def __init__(self, options: TrainOptions) -> None:
@@ -122,7 +127,7 @@ class Trainer:
         if o.load:
             base = load_model_file(o.load)
             self.base_info = {"base_model": str(o.load)}
-            self.features = FeatureSettings.from_dict(base.preprocessing.get("features", {}))
+            self.features = base.feature_settings()
             return base.codec, base.build_network().train()
         codec = Codec(PRINTABLE_ASCII)
         config = ModelConfig(self.features.num_features, len(codec), o.rnn, o.hidden, o.layers, dropout=o.dropout)
@@ -155,12 +160,11 @@ class Trainer:
         samples = []
         for ink in inks:
             try:
-                labels = self.codec.encode(ink.text or "")
+                sample = Sample.from_ink(ink, self.codec, self.features)
             except ValueError:
                 continue  # characters the model cannot output: not trainable
-            length = len(featurize(ink, self.features))
-            if labels and length:
-                samples.append(Sample(ink, labels, length))
+            if sample.labels and sample.length:
+                samples.append(sample)
         return samples
 
     def _synthetic_samples(self, count: int) -> list[Sample]:
