@@ -124,13 +124,15 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "train",
         help="train a model from datasets",
-        description="Train an online model on IAM-OnDB and/or labelled ink files, with "
-        "synthetic Hershey ink. Keeps the best model by validation CER.",
+        description="Train an online (ink) model on IAM-OnDB and/or labelled ink files, with "
+        "synthetic Hershey ink; or an image model on IAM-OnDB ink rendered to images and/or "
+        "labelled images, with lines in handwriting fonts. Keeps the best model by validation CER.",
     )
+    p.add_argument("--kind", choices=("ink", "image"), default=d.kind, help="the model to train")
     p.add_argument("-o", "--output", required=True, help="the best model file")
     p.add_argument("--work-dir", default="runs/train", help="checkpoints, metrics.jsonl, learning-curve.png")
     p.add_argument("--iam-ondb", metavar="DIR", help="IAM-OnDB folder: trainset for training, testset_v to select")
-    p.add_argument("--train", nargs="*", default=[], metavar="PATH", help="labelled ink files or folders")
+    p.add_argument("--train", nargs="*", default=[], metavar="PATH", help="labelled ink/image files or folders")
     p.add_argument("--valid", nargs="*", default=[], metavar="PATH", help="labelled validation files or folders")
     p.add_argument("--valid-lines", type=int, default=d.valid_lines, help="validation lines scored (0 = all)")
     p.add_argument("--synthetic-fraction", type=float, default=d.synthetic_fraction)
@@ -143,7 +145,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=int, default=d.hidden)
     p.add_argument("--layers", type=int, default=d.layers)
     p.add_argument("--dropout", type=float, default=d.dropout)
-    p.add_argument("--step", type=float, default=d.step, help="resampling step in writing heights")
+    p.add_argument("--step", type=float, default=d.step, help="ink: resampling step in writing heights")
+    p.add_argument("--image-height", type=int, default=d.image_height, help="image: line height in pixels")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, help="torch threads per process")
     p.add_argument("--limit-train", type=int, help="use only this many training lines")
@@ -158,6 +161,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         options = TrainOptions(
             output=args.output,
             work_dir=args.work_dir,
+            kind=args.kind,
             iam_ondb=args.iam_ondb,
             train_files=args.train,
             valid_files=args.valid,
@@ -173,6 +177,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
             layers=args.layers,
             dropout=args.dropout,
             step=args.step,
+            image_height=args.image_height,
             seed=args.seed,
             resume=args.resume,
             load=args.load,

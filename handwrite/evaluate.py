@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import editdistance
+from PIL import Image
 
-from handwrite.data.datasets import iter_ink_files, load_iam_split, spread_subset
+from handwrite.data.datasets import iter_ink_files, load_iam_split, read_labelled_image, spread_subset
 from handwrite.errors import HandwriteError
 from handwrite.fileio import atomic_write_text
-from handwrite.formats import read_ink
+from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES, read_ink
+from handwrite.formats.images import read_ground_truth
 from handwrite.ink import Ink
+from handwrite.inputs import item_text, rendered_line
 from handwrite.modelfile import save_model_file
 
 if TYPE_CHECKING:
@@ -66,25 +69,30 @@ def run_eval(args: argparse.Namespace) -> int:
     """`handwrite eval`: score labelled files and/or an IAM-OnDB split."""
     from handwrite.recognizer import load_model
 
-    model = load_model(args.model, beam_size=args.beam, language_model=args.lm)
+    suffixes = {path.suffix.lower() for path in iter_ink_files(args.paths, IMAGE_SUFFIXES + INK_SUFFIXES)}
+    images_only = bool(suffixes) and suffixes <= set(IMAGE_SUFFIXES)
+    kind = "image" if images_only and not args.iam_ondb else "ink"  # of the bundled model, without -m
+    model = load_model(args.model, beam_size=args.beam, language_model=args.lm, kind=kind)
     if args.lm_weight is not None or args.insertion_bonus is not None:
         tuned = {"lm_weight": args.lm_weight, "insertion_bonus": args.insertion_bonus}
         model = model.with_decoding(**{k: v for k, v in tuned.items() if v is not None})
-    inks, failed = _labelled_inks(args.paths)
+    items, failed = _labelled_inputs(args.paths, model.kind)
     if args.iam_ondb:
-        inks += spread_subset(load_iam_split(args.iam_ondb, args.split), args.limit or 10**9)
-    if not inks:
+        inks = spread_subset(load_iam_split(args.iam_ondb, args.split), args.limit or 10**9)
+        # an image model is scored on the split's ink rendered to images (a fixed look per line)
+        items += [rendered_line(ink) for ink in inks] if model.kind == "image" else inks
+    if not items:
         print("handwrite: error: nothing to score (no labelled inputs)", file=sys.stderr)
         return 1
     started = time.perf_counter()
-    results = model.recognize_batch(inks)
+    results = model.recognize_batch(items)
     seconds = time.perf_counter() - started
-    pairs = [(ink.text or "", result.text) for ink, result in zip(inks, results, strict=True)]
+    pairs = [(item_text(item), result.text) for item, result in zip(items, results, strict=True)]
     rates = error_rates(pairs)
     if args.errors:
         rows = [
-            {"source": ink.source, "reference": ref, "hypothesis": hyp}
-            for ink, (ref, hyp) in zip(inks, pairs, strict=True)
+            {"source": _source(item), "reference": ref, "hypothesis": hyp}
+            for item, (ref, hyp) in zip(items, pairs, strict=True)
         ]
         atomic_write_text(args.errors, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     options = model.decoding
@@ -95,21 +103,30 @@ def run_eval(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _labelled_inks(paths: list[str]) -> tuple[list[Ink], int]:
-    inks, failed = [], 0
-    for path in iter_ink_files(paths):
+def _labelled_inputs(paths: list[str], kind: str) -> tuple[list[Ink | Image.Image], int]:
+    """Labelled files the model's kind reads: ink files, or images with a .gt.txt."""
+    suffixes = IMAGE_SUFFIXES if kind == "image" else INK_SUFFIXES
+    items: list[Ink | Image.Image] = []
+    failed = 0
+    for path in iter_ink_files(paths, suffixes):
         try:
-            ink = read_ink(path)
+            item = read_labelled_image(path) if kind == "image" else read_ink(path)
+            missing = (item.text is None) if isinstance(item, Ink) else read_ground_truth(path) is None
         except HandwriteError as exc:
             print(f"handwrite: {exc}", file=sys.stderr)
             failed += 1
             continue
-        if ink.text is None:
-            print(f"handwrite: {path}: no ground truth (truth annotation or text); left out", file=sys.stderr)
+        if missing:
+            what = "a .gt.txt beside it" if kind == "image" else "a truth annotation or text"
+            print(f"handwrite: {path}: no ground truth ({what}); left out", file=sys.stderr)
             failed += 1
             continue
-        inks.append(ink)
-    return inks, failed
+        items.append(item)
+    return items, failed
+
+
+def _source(item: Ink | Image.Image) -> str | None:
+    return item.source if isinstance(item, Ink) else item.info.get("source")
 
 
 def _record(args: argparse.Namespace, model: Recognizer, rates: ErrorRates, decoding: str) -> None:

@@ -3,7 +3,8 @@
 Starts from a base model's weights (never changes the base file). Characters
 the base model lacks are added as new outputs, old outputs kept. Forgetting is
 held back by few, small steps, frozen batch-norm statistics, synthetic
-single-stroke ink (and optionally base-like data) mixed into every batch, and
+lines (single-stroke ink or font lines, by the model's kind; optionally
+base-like data too) mixed into every batch, and
 early stopping on a held-out slice of the user's samples. The output is
 written once, atomically, at the end: a cancelled or failed run leaves nothing.
 """
@@ -22,15 +23,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from handwrite.data.augment import Augmentation
-from handwrite.data.datasets import load_labelled_inks
-from handwrite.data.synthetic import TextSampler, common_words, render_text
+from handwrite.codec import Codec
+from handwrite.data.datasets import load_labelled
+from handwrite.data.synthetic import TextSampler, common_words
 from handwrite.errors import HandwriteError
 from handwrite.evaluate import ErrorRates
-from handwrite.features import FeatureSettings, featurize
 from handwrite.ink import Ink
+from handwrite.inputs import ImageInputs, InkInputs, Item, Sample, inputs_for, item_text
 from handwrite.modelfile import ModelFile, load_model_file, save_model_file
-from handwrite.train import Sample, batch_loss, evaluate_network
+from handwrite.train import batch_loss, evaluate_network
 
 
 @dataclass
@@ -66,26 +67,29 @@ class FinetuneReport:
 
 def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) -> FinetuneReport:
     """Run a fine-tune; raises HandwriteError with a clear message on bad input."""
-    from handwrite.recognizer import DEFAULT_INK_MODEL
+    from handwrite.recognizer import default_model_path
 
-    base_path = Path(options.base) if options.base else DEFAULT_INK_MODEL
+    items = usable_samples(load_labelled(options.data))
+    kind = "image" if items and not any(isinstance(item, Ink) for item in items) else "ink"
+    base_path = Path(options.base) if options.base else default_model_path(kind)
     if Path(options.output).resolve() == base_path.resolve():
         raise HandwriteError(f"{options.output}: the output must not be the base model (the base is never changed)")
-    inks = usable_samples(load_labelled_inks(options.data))
     base = load_model_file(base_path)
-    codec = base.codec.extended(sorted({c for ink in inks for c in base.codec.unknown_chars(ink.text or "")}))
+    items = _of_kind(items, base.kind)
+    codec = base.codec.extended(sorted({c for item in items for c in base.codec.unknown_chars(item_text(item))}))
     net = base.build_network()
     net.grow_classes(len(codec))
-    features = base.feature_settings()
+    inputs = inputs_for(base.kind, base.preprocessing)
     rng = random.Random(options.seed)
     torch.manual_seed(options.seed)
-    samples = [Sample.from_ink(ink, codec, features) for ink in inks]
+    samples = [inputs.sample(item, item_text(item), codec) for item in items]
     rng.shuffle(samples)
     held = max(1, round(len(samples) * options.holdout)) if len(samples) >= 4 and options.holdout > 0 else 0
     heldout, train = samples[:held], samples[held:]
-    mix_in = [Sample.from_ink(ink, codec, features) for ink in usable_samples(load_labelled_inks(options.replay_data))]
+    replay = _of_kind(usable_samples(load_labelled(options.replay_data)), base.kind)
+    mix_in = [inputs.sample(item, item_text(item), codec) for item in replay]
 
-    run = _Run(options, net, codec, features, train, heldout, mix_in, rng)
+    run = _Run(options, net, codec, inputs, train, heldout, mix_in, rng)
     before = run.evaluate()
     started = time.monotonic()
     after = run.train(cancel, started)
@@ -96,34 +100,47 @@ def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) ->
         "base_model": str(base_path),
         "training": {
             "data": [f"{len(samples)} user samples"]
-            + (["synthetic Hershey ink"] if options.synthetic_fraction else []),
+            + ([f"synthetic {_SYNTHETIC[base.kind]}"] if options.synthetic_fraction else []),
             "finetune": {"steps": run.step, "new_chars": new_chars, "learning_rate": options.learning_rate},
             "base_training": base.info.get("training", {}).get("data", []),
         },
         "metrics": {"held-out user samples": {"before": _rates(before), "after": _rates(after)}} if heldout else {},
     }
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    save_model_file(ModelFile("ink", codec, net.config, base.preprocessing, state, info), options.output)
+    save_model_file(ModelFile(base.kind, codec, net.config, base.preprocessing, state, info), options.output)
     return FinetuneReport(
         options.output, len(train), len(heldout), new_chars, run.step, time.monotonic() - started, before, after
     )
 
 
-def usable_samples(inks: list[Ink]) -> list[Ink]:
+_SYNTHETIC = {"ink": "Hershey ink", "image": "lines in handwriting fonts"}
+
+
+def usable_samples(items: list[Item]) -> list[Item]:
     """Samples with text made of real characters; others are skipped with a warning."""
     usable = []
-    for ink in inks:
-        text = (ink.text or "").strip()
+    for item in items:
+        text = item_text(item).strip()
+        source = item.source if isinstance(item, Ink) else item.info.get("source")
         odd = sorted({c for c in text if unicodedata.category(c)[0] == "C"})
         if not text:
-            warnings.warn(f"skipped: {ink.source}: empty transcription", stacklevel=2)
+            warnings.warn(f"skipped: {source}: empty transcription", stacklevel=2)
         elif odd:
-            warnings.warn(f"skipped: {ink.source}: text holds control or unassigned characters {odd!r}", stacklevel=2)
-        elif ink.is_empty():
-            warnings.warn(f"skipped: {ink.source}: no strokes", stacklevel=2)
+            warnings.warn(f"skipped: {source}: text holds control or unassigned characters {odd!r}", stacklevel=2)
+        elif isinstance(item, Ink) and item.is_empty():
+            warnings.warn(f"skipped: {source}: no strokes", stacklevel=2)
         else:
-            usable.append(ink)
+            usable.append(item)
     return usable
+
+
+def _of_kind(items: list[Item], kind: str) -> list[Item]:
+    """The items a model of this kind reads; others are skipped with a warning."""
+    wanted = [item for item in items if isinstance(item, Ink) == (kind == "ink")]
+    if len(wanted) < len(items):
+        other = "images" if kind == "ink" else "ink files"
+        warnings.warn(f"skipped {len(items) - len(wanted)} {other}: the base is an {kind} model", stacklevel=2)
+    return wanted
 
 
 def _rates(rates: ErrorRates | None) -> dict | None:
@@ -137,18 +154,17 @@ class _Run:
         self,
         options: FinetuneOptions,
         net: nn.Module,
-        codec: object,
-        features: FeatureSettings,
+        codec: Codec,
+        inputs: InkInputs | ImageInputs,
         train: list[Sample],
         heldout: list[Sample],
         mix_in: list[Sample],
         rng: random.Random,
     ) -> None:
         if not train:
-            raise HandwriteError("no usable training samples (each needs strokes and a transcription)")
-        self.options, self.net, self.codec, self.features = options, net, codec, features
+            raise HandwriteError("no usable training samples (each needs strokes or an image, and a transcription)")
+        self.options, self.net, self.codec, self.inputs = options, net, codec, inputs
         self.train_set, self.heldout, self.mix_in, self.rng = train, heldout, mix_in, rng
-        self.augment = Augmentation()
         # made-up ASCII lines only: Hershey has no glyphs for the new characters a user may add
         self.sampler = TextSampler([], common_words(5000), rng)
         self.optimizer = torch.optim.AdamW(net.parameters(), lr=options.learning_rate, weight_decay=0.0)
@@ -157,7 +173,7 @@ class _Run:
     def evaluate(self) -> ErrorRates | None:
         if not self.heldout:
             return None
-        return evaluate_network(self.net, self.codec, self.features, self.heldout)  # type: ignore[arg-type]
+        return evaluate_network(self.net, self.codec, self.inputs, self.heldout)  # type: ignore[arg-type]
 
     def train(self, cancel: threading.Event | None, started: float) -> ErrorRates | None:
         o = self.options
@@ -194,7 +210,7 @@ class _Run:
         o = self.options
         self.net.train()
         for module in self.net.modules():  # a few samples must not move the batch-norm statistics
-            if isinstance(module, nn.BatchNorm1d):
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.eval()
         mixed = max(1, round(o.batch_size * o.synthetic_fraction)) if o.synthetic_fraction > 0 else 0
         batch = [self.rng.choice(self.train_set) for _ in range(o.batch_size - mixed)]
@@ -202,9 +218,8 @@ class _Run:
             if self.mix_in and self.rng.random() < 0.5:
                 batch.append(self.rng.choice(self.mix_in))
             else:
-                ink = render_text(self.sampler.sample(), self.rng)
-                batch.append(Sample.from_ink(ink, self.codec, self.features))
-        features = [featurize(self.augment(s.ink, self.rng), self.features) for s in batch]
+                batch.append(self.inputs.synthetic(self.sampler.sample(), self.rng, self.codec))
+        features = [self.inputs.training_frames(s, self.rng) for s in batch]
         loss = batch_loss(self.net, features, batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

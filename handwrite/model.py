@@ -1,5 +1,6 @@
-"""Networks: a strided 1-D convolutional front end, a stack of bidirectional
-LSTM or GRU layers, and a linear CTC head over the codec's classes.
+"""Networks: a convolutional front end (1-D over ink features, or 2-D over a
+line image's columns), a stack of bidirectional LSTM or GRU layers, and a
+linear CTC head over the codec's classes.
 
 The backward direction of each layer reverses every sequence within its own
 length (an index gather) instead of packing: packed RNNs are ~40x slower on
@@ -26,6 +27,7 @@ class ModelConfig:
     layers: int = 3
     conv_channels: int = 128
     dropout: float = 0.25
+    front: str = "ink"  # "ink": 1-D convolutions over features; "image": 2-D over pixel columns
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -70,6 +72,54 @@ class ConvFront(nn.Module):
         return lengths
 
 
+class ImageFront(nn.Module):
+    """Four 3x3 convolution blocks over a line image given as (B, W, H) columns.
+
+    Pooling halves the height in every block and the width in the first two,
+    so the RNN sees W/4 steps; the remaining rows are flattened and projected
+    to `channels`. Columns past each line's width are zeroed after every block,
+    so a line reads the same alone or in a padded batch.
+    """
+
+    WIDTHS = (16, 32, 48, 64)
+    POOLS = ((2, 2), (2, 2), (2, 1), (2, 1))
+
+    def __init__(self, height: int, channels: int) -> None:
+        super().__init__()
+        sizes = (1, *self.WIDTHS)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(pool))
+            for c_in, c_out, pool in zip(sizes[:-1], sizes[1:], self.POOLS, strict=True)
+        )
+        rows = height
+        for pool_rows, _ in self.POOLS:
+            rows //= pool_rows
+        if rows < 1:
+            raise ValueError(f"image height {height} is too small for {len(self.POOLS)} pooling steps")
+        self.project = nn.Linear(self.WIDTHS[-1] * rows, channels)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, W, H) -> (B, W', C) and the widths W'."""
+        x = x.transpose(1, 2).unsqueeze(1)  # (B, 1, H, W)
+        for (_, pool_cols), block in zip(self.POOLS, self.blocks, strict=True):
+            x = block(x)
+            lengths = lengths // pool_cols
+            if x.size(0) > 1:
+                columns = torch.arange(x.size(3), device=x.device)
+                x = x * (columns.unsqueeze(0) < lengths.unsqueeze(1)).view(x.size(0), 1, 1, -1)
+        x = x.flatten(1, 2).transpose(1, 2)  # (B, W', C * H')
+        return torch.relu(self.project(x)), lengths.clamp(min=1)
+
+    @classmethod
+    def output_lengths(cls, lengths: torch.Tensor) -> torch.Tensor:
+        for _, pool_cols in cls.POOLS:
+            lengths = lengths // pool_cols
+        return lengths.clamp(min=1)
+
+
+FRONTS = {"ink": ConvFront, "image": ImageFront}
+
+
 class BiRNNLayer(nn.Module):
     def __init__(self, rnn: str, input_size: int, hidden: int) -> None:
         super().__init__()
@@ -85,15 +135,21 @@ class BiRNNLayer(nn.Module):
         return torch.cat([fwd, bwd], dim=2)
 
 
-class InkRecognizerNet(nn.Module):
-    """(B, T, F) features + lengths -> (T', B, C) log-probabilities and T' lengths."""
+class RecognizerNet(nn.Module):
+    """(B, T, F) frames + lengths -> (T', B, C) log-probabilities and T' lengths.
+
+    Frames are ink features (front "ink") or pixel columns of a line image
+    (front "image", F = image height).
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         if config.rnn not in RNN_TYPES:
             raise ValueError(f"rnn must be one of {sorted(RNN_TYPES)}, not {config.rnn!r}")
+        if config.front not in FRONTS:
+            raise ValueError(f"front must be one of {sorted(FRONTS)}, not {config.front!r}")
         self.config = config
-        self.front = ConvFront(config.num_features, config.conv_channels)
+        self.front = FRONTS[config.front](config.num_features, config.conv_channels)
         sizes = [config.conv_channels] + [2 * config.hidden] * (config.layers - 1)
         self.layers = nn.ModuleList(BiRNNLayer(config.rnn, size, config.hidden) for size in sizes)
         self.dropout = nn.Dropout(config.dropout)
@@ -101,6 +157,7 @@ class InkRecognizerNet(nn.Module):
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x, out_lengths = self.front(features, lengths.clamp(min=1))
+        out_lengths = out_lengths.clamp(max=x.size(1))
         reverse_index = _reverse_index(out_lengths, x.size(1))
         for layer in self.layers:
             x = layer(self.dropout(x), reverse_index)

@@ -22,7 +22,7 @@ from handwrite.codec import Codec
 from handwrite.errors import ModelFileError
 from handwrite.features import FeatureSettings
 from handwrite.fileio import atomic_write_bytes
-from handwrite.model import InkRecognizerNet, ModelConfig
+from handwrite.model import ModelConfig, RecognizerNet
 
 FORMAT = "handwrite-model"
 FORMAT_VERSION = 1
@@ -45,8 +45,8 @@ class ModelFile:
         """The preprocessing the network was trained with (defaults for keys a file lacks)."""
         return FeatureSettings.from_dict(self.preprocessing.get("features", {}))
 
-    def build_network(self) -> InkRecognizerNet:
-        net = InkRecognizerNet(self.config)
+    def build_network(self) -> RecognizerNet:
+        net = RecognizerNet(self.config)
         try:
             net.load_state_dict(self.state, strict=True)
         except RuntimeError as exc:

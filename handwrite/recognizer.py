@@ -1,4 +1,9 @@
-"""One input in, a Result out: preprocess, run the network, decode."""
+"""One input in, a Result out: preprocess, run the network, decode.
+
+An ink model reads Ink (or ink files); an image model reads PIL images (or
+image files). An image holding several lines of text is cut into lines,
+each is recognized, and the texts are joined with newlines in reading order.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from handwrite.codec import Codec
 from handwrite.data.batching import length_batches, pad_features
 from handwrite.decoding import GREEDY, DecodingOptions, Hypothesis, decode
 from handwrite.errors import HandwriteError
-from handwrite.features import featurize
-from handwrite.formats import read_ink
+from handwrite.formats import IMAGE_SUFFIXES, read_ink
+from handwrite.formats.images import read_image, to_grayscale
+from handwrite.imaging import split_lines
 from handwrite.ink import Ink
-from handwrite.model import InkRecognizerNet
+from handwrite.inputs import inputs_for
+from handwrite.model import RecognizerNet
 from handwrite.modelfile import ModelFile, load_model_file
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_INK_MODEL = MODELS_DIR / "online-default.safetensors"
+DEFAULT_IMAGE_MODEL = MODELS_DIR / "image-default.safetensors"
 DEFAULT_LM = MODELS_DIR / "english-chars.lm.json.gz"
 MAX_BATCH_FRAMES = 32 * 600  # frames per forward pass in batch recognition
 
@@ -49,17 +58,19 @@ class Result:
     char_confidences: tuple[float, ...] = field(default=(), repr=False)
 
 
+Input = Ink | Image.Image | str | os.PathLike[str]
+
+
 class Recognizer:
-    """A loaded model: `recognize(ink)` and `recognize_batch(inks)`."""
+    """A loaded model: `recognize(item)` and `recognize_batch(items)`, where an
+    item is an Ink, a PIL image or a file path, as the model's kind reads."""
 
     def __init__(self, model_file: ModelFile, path: str | None = None, decoding: DecodingOptions = GREEDY) -> None:
-        if model_file.kind != "ink":
-            raise HandwriteError(f"{path}: a {model_file.kind} model; this recognizer reads ink")
         self.model_file = model_file
         self.path = path
         self.codec: Codec = model_file.codec
-        self.features = model_file.feature_settings()
-        self.net: InkRecognizerNet = model_file.build_network()
+        self.inputs = inputs_for(model_file.kind, model_file.preprocessing)
+        self.net: RecognizerNet = model_file.build_network()
         self.decoding = decoding
 
     @property
@@ -76,12 +87,25 @@ class Recognizer:
         clone.decoding = replace(self.decoding, **changes)
         return clone
 
-    def recognize(self, ink: Ink | str | os.PathLike[str]) -> Result:
-        return self.recognize_batch([ink])[0]
+    def recognize(self, item: Input) -> Result:
+        return self.recognize_batch([item])[0]
 
-    def recognize_batch(self, inks: Sequence[Ink | str | os.PathLike[str]]) -> list[Result]:
-        features = [featurize(_as_ink(ink), self.features) for ink in inks]
-        return [self._result(lp) for lp in self.log_probs(features)]
+    def recognize_batch(self, items: Sequence[Input]) -> list[Result]:
+        lines = [self._lines(item) for item in items]
+        frames = [self.inputs.frames(line) for group in lines for line in group]
+        results = iter([self._result(lp) for lp in self.log_probs(frames)])
+        return [_joined([next(results) for _ in group]) for group in lines]
+
+    def _lines(self, item: Input) -> list[Ink | Image.Image]:
+        """The lines of one input: an ink is one line; an image may hold several."""
+        if self.kind == "ink":
+            if isinstance(item, Image.Image) or Path(str(item)).suffix.lower() in IMAGE_SUFFIXES:
+                raise HandwriteError(f"{_name(item)}: an image; this is an ink model (use an image model)")
+            return [item if isinstance(item, Ink) else read_ink(item)]
+        if isinstance(item, Ink):
+            raise HandwriteError(f"{_name(item)}: ink; this is an image model (use an ink model)")
+        image = to_grayscale(item) if isinstance(item, Image.Image) else read_image(item)
+        return list(split_lines(image))
 
     @torch.inference_mode()
     def log_probs(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -105,12 +129,16 @@ def load_model(
     *,
     beam_size: int = 1,
     language_model: bool | str | os.PathLike[str] = False,
+    kind: str = "ink",
 ) -> Recognizer:
-    """A Recognizer for a model file, or the bundled online model when path is None.
+    """A Recognizer for a model file, or when path is None the bundled model of
+    this kind: "ink" (the default, online) or "image".
 
     ``language_model``: True for the bundled English character n-gram, or a path.
     """
-    model_path = Path(path) if path is not None else DEFAULT_INK_MODEL
+    if kind not in ("ink", "image"):
+        raise HandwriteError(f"kind must be 'ink' or 'image', not {kind!r}")
+    model_path = Path(path) if path is not None else default_model_path(kind)
     lm = None
     if language_model:
         from handwrite.lm import CharNgramModel
@@ -121,8 +149,27 @@ def load_model(
     return Recognizer(load_model_file(model_path), str(model_path), options)
 
 
-def _as_ink(item: Ink | str | os.PathLike[str]) -> Ink:
-    return item if isinstance(item, Ink) else read_ink(item)
+def default_model_path(kind: str) -> Path:
+    """The bundled model for inputs of this kind ("ink" or "image")."""
+    return DEFAULT_IMAGE_MODEL if kind == "image" else DEFAULT_INK_MODEL
+
+
+def _name(item: Input) -> str:
+    if isinstance(item, Ink):
+        return item.source or "ink"
+    if isinstance(item, Image.Image):
+        return str(item.info.get("source") or getattr(item, "filename", "") or "image")
+    return str(item)
+
+
+def _joined(results: list[Result]) -> Result:
+    """One Result for the lines of one image: texts joined by newlines."""
+    if len(results) == 1:
+        return results[0]
+    chars = tuple(c for r in results for c in (*r.char_confidences, 1.0))[:-1]
+    confidence = float(np.mean([r.confidence for r in results])) if results else 1.0
+    words = tuple(w for r in results for w in r.words)
+    return Result("\n".join(r.text for r in results), confidence, (), words, chars)
 
 
 def _alternatives(hypotheses: list[Hypothesis]) -> tuple[Alternative, ...]:

@@ -1,9 +1,11 @@
-"""Training: IAM-OnDB and/or labelled files, plus synthetic Hershey ink;
-augmentation; length-bucketed padded batches; AdamW with warmup and cosine
-decay; checkpoints (--resume continues a run, --load starts from a model's
-weights); the best model by CER on the validation set is kept; a metrics log
-and a learning-curve plot. Runs data-parallel under torchrun (gloo on CPU,
-NCCL on GPU)."""
+"""Training an ink or an image model: IAM-OnDB and/or labelled files, plus
+synthetic lines (Hershey ink for ink models; handwriting fonts for image
+models, which also see the real ink rendered to images); augmentation;
+length-bucketed padded batches; AdamW with warmup and cosine decay;
+checkpoints (--resume continues a run, --load starts from a model's weights);
+the best model by CER on the validation set is kept; a metrics log and a
+learning-curve plot. Runs data-parallel under torchrun (gloo on CPU, NCCL on
+GPU)."""
 
 from __future__ import annotations
 
@@ -23,17 +25,17 @@ import torch.distributed as dist
 from torch import nn
 
 from handwrite.codec import PRINTABLE_ASCII, Codec
-from handwrite.data.augment import Augmentation
 from handwrite.data.batching import bucketed_batches, length_batches, pad_features
-from handwrite.data.datasets import load_iam_split, load_labelled_inks, spread_subset
-from handwrite.data.synthetic import TextSampler, common_words, render_text
+from handwrite.data.datasets import load_iam_split, load_labelled, spread_subset
+from handwrite.data.synthetic import TextSampler, common_words
 from handwrite.decoding import greedy_decode
 from handwrite.errors import HandwriteError
 from handwrite.evaluate import ErrorRates, error_rates
-from handwrite.features import FeatureSettings, featurize
+from handwrite.features import FeatureSettings
 from handwrite.fileio import atomic_open, atomic_write_text
-from handwrite.ink import Ink
-from handwrite.model import InkRecognizerNet, ModelConfig
+from handwrite.imaging import ImageSettings
+from handwrite.inputs import ImageInputs, InkInputs, Item, Sample, inputs_for, item_text
+from handwrite.model import ModelConfig, RecognizerNet
 from handwrite.modelfile import ModelFile, load_model_file, save_model_file
 
 IAM_CITATION = (
@@ -46,6 +48,7 @@ IAM_CITATION = (
 class TrainOptions:
     output: str  # the best model file
     work_dir: str  # checkpoints, metrics log, plot
+    kind: str = "ink"  # or "image"
     iam_ondb: str | None = None
     train_files: list[str] = field(default_factory=list)
     valid_files: list[str] = field(default_factory=list)
@@ -62,25 +65,14 @@ class TrainOptions:
     hidden: int = 192
     layers: int = 3
     dropout: float = 0.25
-    step: float = 0.2
+    step: float = 0.2  # ink: resampling step in writing heights
+    image_height: int = 48  # image: normalised line height in pixels
     seed: int = 1
     resume: str | None = None
     load: str | None = None
     limit_train: int | None = None
     threads: int | None = None
     progress: bool = True
-
-
-@dataclass
-class Sample:
-    ink: Ink
-    labels: list[int]
-    length: int  # un-augmented feature length, for bucketing
-
-    @classmethod
-    def from_ink(cls, ink: Ink, codec: Codec, features: FeatureSettings) -> Sample:
-        """Raises ValueError for text with characters outside the codec's alphabet."""
-        return cls(ink, codec.encode(ink.text or ""), len(featurize(ink, features)))
 
 
 class Trainer:
@@ -99,13 +91,16 @@ class Trainer:
         torch.manual_seed(options.seed)
         self.work_dir = Path(options.work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.features = FeatureSettings(step=options.step)
-        self.augment = Augmentation()
+        self.inputs: InkInputs | ImageInputs = (
+            ImageInputs(ImageSettings(height=options.image_height))
+            if options.kind == "image"
+            else InkInputs(FeatureSettings(step=options.step))
+        )
         self.base_info: dict = {}
         self.codec, self.net = self._build_network()
         self.train_set = self._samples(self._load_train())
         self.valid_set = self._load_valid()
-        self.sampler = TextSampler([s.ink.text or "" for s in self.train_set], common_words(), self.data_rng)
+        self.sampler = TextSampler([s.text for s in self.train_set], common_words(), self.data_rng)
         self.model = self.net.to(self.device)
         if self.world_size > 1:
             self.model = nn.parallel.DistributedDataParallel(self.net)
@@ -122,20 +117,24 @@ class Trainer:
             self._restore(options.resume)
 
     # ---- data -------------------------------------------------------------
-    def _build_network(self) -> tuple[Codec, InkRecognizerNet]:
+    def _build_network(self) -> tuple[Codec, RecognizerNet]:
         o = self.options
         if o.load:
             base = load_model_file(o.load)
+            if base.kind != o.kind:
+                raise HandwriteError(f"{o.load}: a {base.kind} model cannot start a {o.kind} model's training")
             self.base_info = {"base_model": str(o.load)}
-            self.features = base.feature_settings()
+            self.inputs = inputs_for(base.kind, base.preprocessing)
             return base.codec, base.build_network().train()
         codec = Codec(PRINTABLE_ASCII)
-        config = ModelConfig(self.features.num_features, len(codec), o.rnn, o.hidden, o.layers, dropout=o.dropout)
-        return codec, InkRecognizerNet(config)
+        config = ModelConfig(
+            self.inputs.num_features, len(codec), o.rnn, o.hidden, o.layers, dropout=o.dropout, front=o.kind
+        )
+        return codec, RecognizerNet(config)
 
-    def _load_train(self) -> list[Ink]:
+    def _load_train(self) -> list[Item]:
         o = self.options
-        inks = load_labelled_inks(o.train_files) if o.train_files else []
+        inks = load_labelled(o.train_files) if o.train_files else []
         if o.iam_ondb:
             inks += load_iam_split(o.iam_ondb, "trainset")
         if o.limit_train:
@@ -146,21 +145,21 @@ class Trainer:
 
     def _load_valid(self) -> list[Sample]:
         o = self.options
-        inks = load_labelled_inks(o.valid_files) if o.valid_files else []
+        inks = load_labelled(o.valid_files) if o.valid_files else []
         if o.iam_ondb and not o.valid_files:
             inks = load_iam_split(o.iam_ondb, "testset_v")
         if not inks:  # no validation set given: hold out every 10th training line
-            inks = [s.ink for s in self.train_set[::10]]
+            inks = [s.source for s in self.train_set[::10]]
             self.train_set = [s for i, s in enumerate(self.train_set) if i % 10]
         if o.valid_lines:
             inks = spread_subset(inks, o.valid_lines)
         return self._samples(inks)
 
-    def _samples(self, inks: list[Ink]) -> list[Sample]:
+    def _samples(self, items: list[Item]) -> list[Sample]:
         samples = []
-        for ink in inks:
+        for item in items:
             try:
-                sample = Sample.from_ink(ink, self.codec, self.features)
+                sample = self.inputs.sample(item, item_text(item), self.codec)
             except ValueError:
                 continue  # characters the model cannot output: not trainable
             if sample.labels and sample.length:
@@ -174,8 +173,15 @@ class Trainer:
         if count <= 0:
             return []
         longest = float(np.percentile([s.length for s in self.train_set], 95))
-        samples = self._samples([render_text(self.sampler.sample(), self.data_rng) for _ in range(count)])
-        return [s for s in samples if s.length <= longest]
+        samples = []
+        for _ in range(count):
+            try:
+                sample = self.inputs.synthetic(self.sampler.sample(), self.data_rng, self.codec)
+            except ValueError:
+                continue
+            if sample.labels and 0 < sample.length <= longest:
+                samples.append(sample)
+        return samples
 
     # ---- training -----------------------------------------------------------
     def run(self) -> ErrorRates | None:
@@ -228,7 +234,7 @@ class Trainer:
 
     def _train_step(self, batch: list[Sample]) -> float:
         self.model.train()
-        features = [featurize(self.augment(s.ink, self.rng), self.features) for s in batch]
+        features = [self.inputs.training_frames(s, self.rng) for s in batch]
         for group in self.optimizer.param_groups:
             group["lr"] = self._learning_rate()
         loss = batch_loss(self.model, features, batch, self.device)
@@ -254,7 +260,7 @@ class Trainer:
     def _evaluate_and_save(self) -> ErrorRates | None:
         result = None
         if self.rank == 0:
-            result = evaluate_network(self.net, self.codec, self.features, self.valid_set, self.device)
+            result = evaluate_network(self.net, self.codec, self.inputs, self.valid_set, self.device)
             improved = result.cer < self.best_cer
             if improved:
                 self.best_cer = result.cer
@@ -268,12 +274,14 @@ class Trainer:
     def _model_file(self, result: ErrorRates) -> ModelFile:
         o = self.options
         state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        synthetic = "synthetic Hershey ink" if o.kind == "ink" else "synthetic lines in handwriting fonts"
+        real = "IAM-OnDB trainset" if o.kind == "ink" else "IAM-OnDB trainset rendered to images"
         info = {
             **self.base_info,
             "training": {
-                "data": (["IAM-OnDB trainset"] if o.iam_ondb else [])
+                "data": ([real] if o.iam_ondb else [])
                 + [str(p) for p in o.train_files]
-                + ([f"synthetic Hershey ink ({o.synthetic_fraction:.0%} of lines)"] if o.synthetic_fraction else []),
+                + ([f"{synthetic} ({o.synthetic_fraction:.0%} of lines)"] if o.synthetic_fraction else []),
                 "citation": IAM_CITATION if o.iam_ondb else None,
                 "selected_on": "IAM-OnDB testset_v" if o.iam_ondb and not o.valid_files else "validation files",
                 "steps": self.step,
@@ -284,7 +292,7 @@ class Trainer:
                 "validation": {"cer": result.cer, "wer": result.wer, "lines": result.lines, "decoding": "greedy"}
             },
         }
-        return ModelFile("ink", self.codec, self.net.config, {"features": self.features.to_dict()}, state, info)
+        return ModelFile(self.inputs.kind, self.codec, self.net.config, self.inputs.preprocessing(), state, info)
 
     def _log(self, result: ErrorRates, improved: bool) -> None:
         entry = {
@@ -312,7 +320,7 @@ class Trainer:
             "elapsed_minutes": self._elapsed_minutes(),
             "history": json.dumps(self.history),
             "config": json.dumps(self.net.config.to_dict()),
-            "features": json.dumps(self.features.to_dict()),
+            "preprocessing": json.dumps(self.inputs.preprocessing()),
             "alphabet": self.codec.alphabet,
         }
         with atomic_open(self.work_dir / "checkpoint.pt", "wb") as handle:
@@ -358,9 +366,9 @@ def batch_loss(
 
 @torch.inference_mode()
 def evaluate_network(
-    net: InkRecognizerNet,
+    net: RecognizerNet,
     codec: Codec,
-    features: FeatureSettings,
+    inputs: InkInputs | ImageInputs,
     samples: list[Sample],
     device: torch.device | str = "cpu",
     max_frames: int = 32 * 600,
@@ -370,12 +378,12 @@ def evaluate_network(
     pairs = []
     for group in length_batches([s.length for s in samples], max_frames):
         chunk = [samples[i] for i in group]
-        x, lengths = pad_features([featurize(s.ink, features) for s in chunk])
+        x, lengths = pad_features([inputs.sample_frames(s) for s in chunk])
         log_probs, out_lengths = net(x.to(device), lengths.to(device))
         log_probs = log_probs.float().cpu().numpy()
         for row, sample in enumerate(chunk):
             text = greedy_decode(log_probs[: out_lengths[row], row], codec).text
-            pairs.append((sample.ink.text or "", text))
+            pairs.append((sample.text, text))
     return error_rates(pairs)
 
 
@@ -421,4 +429,4 @@ def write_options(options: TrainOptions, path: Path) -> None:
     atomic_write_text(path, json.dumps(asdict(options), indent=2))
 
 
-__all__ = ["TrainOptions", "Trainer", "evaluate_network", "np", "train"]
+__all__ = ["Sample", "TrainOptions", "Trainer", "evaluate_network", "item_text", "train"]

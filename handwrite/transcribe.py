@@ -13,10 +13,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from handwrite.errors import HandwriteError
 from handwrite.fileio import atomic_write_text
 from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES, read_ink
+from handwrite.formats.images import read_image
+from handwrite.ink import Ink
 from handwrite.recognizer import Recognizer, Result, load_model
+
+INPUT_SUFFIXES = INK_SUFFIXES + IMAGE_SUFFIXES
 
 CHUNK = 64  # inputs read and recognized together
 PROGRESS_THRESHOLD = 20  # show a progress bar from this many inputs
@@ -42,11 +48,39 @@ def collect_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, 
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INK_SUFFIXES)
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
             found += [(p, path) for p in files]
         else:  # a missing or odd file still gets its own error line
             found.append((path, path.parent))
     return found
+
+
+class ModelChoice:
+    """Which model reads which input: ink to the ink model and images to the
+    image model (the bundled ones, loaded when first needed), or everything to
+    the one model `-m` names."""
+
+    def __init__(self, model_path: str | None = None, decoding: dict | None = None, model: Recognizer | None = None):
+        self.model_path, self.decoding = model_path, decoding or {}
+        self.loaded: dict[str, Recognizer] = {}
+        if model is not None:
+            self.loaded[model.kind if model_path is None else "named"] = model
+
+    def for_kind(self, kind: str) -> Recognizer:
+        if self.model_path is not None:
+            if "named" not in self.loaded:
+                self.loaded["named"] = load_model(self.model_path, **self.decoding)
+            model = self.loaded["named"]
+            if model.kind != kind:
+                raise HandwriteError(f"{self.model_path} is an {model.kind} model; it cannot read {kind} input")
+            return model
+        if kind not in self.loaded:
+            self.loaded[kind] = load_model(kind=kind, **self.decoding)
+        return self.loaded[kind]
+
+
+def input_kind(path: Path) -> str:
+    return "image" if path.suffix.lower() in IMAGE_SUFFIXES else "ink"
 
 
 def transcribe_files(
@@ -56,12 +90,12 @@ def transcribe_files(
     workers: int = 1,
     decoding: dict | None = None,
 ) -> Iterator[Item]:
-    """Results in input order. With workers > 1 each worker process loads the model."""
+    """Results in input order. With workers > 1 each worker process loads its models."""
     chunks = [list(files[i : i + CHUNK]) for i in range(0, len(files), CHUNK)]
     if workers <= 1:
-        model = model or load_model(model_path, **(decoding or {}))
+        models = ModelChoice(model_path, decoding, model)
         for chunk in chunks:
-            yield from _transcribe_chunk(model, chunk)
+            yield from _transcribe_chunk(models, chunk)
         return
     import multiprocessing
 
@@ -71,40 +105,51 @@ def transcribe_files(
             yield from items
 
 
-def _transcribe_chunk(model: Recognizer, paths: list[Path]) -> list[Item]:
-    inks, errors = {}, {}
+def _transcribe_chunk(models: ModelChoice, paths: list[Path]) -> list[Item]:
+    inputs: dict[Path, Ink | Image.Image] = {}
+    errors: dict[Path, str] = {}
     for path in paths:
         try:
-            if path.suffix.lower() in IMAGE_SUFFIXES:
-                raise HandwriteError(
-                    f"{path}: line images need an image model; this version bundles only the online (ink) model"
-                )
-            inks[path] = read_ink(path)
+            inputs[path] = _read_input(path)
         except HandwriteError as exc:
             errors[path] = str(exc)
         except Exception as exc:
             errors[path] = f"{path}: unexpected error reading file ({type(exc).__name__}: {exc})"
-    try:
-        results = dict(zip(inks, model.recognize_batch(list(inks.values())), strict=True))
-    except HandwriteError as exc:
-        results, errors = {}, {**errors, **{p: str(exc) for p in inks}}
+    results: dict[Path, Result] = {}
+    for kind in ("ink", "image"):
+        group = [path for path in inputs if input_kind(path) == kind]
+        if not group:
+            continue
+        try:
+            model = models.for_kind(kind)
+            results.update(zip(group, model.recognize_batch([inputs[p] for p in group]), strict=True))
+        except HandwriteError as exc:
+            errors.update({p: str(exc) if str(p) in str(exc) else f"{p}: {exc}" for p in group})
     return [Item(p, results.get(p), errors.get(p)) for p in paths]
 
 
-_worker_model: Recognizer | None = None
+def _read_input(path: Path) -> Ink | Image.Image:
+    if input_kind(path) == "ink":
+        return read_ink(path)
+    image = read_image(path)
+    image.info["source"] = str(path)
+    return image
+
+
+_worker_models: ModelChoice | None = None
 
 
 def _init_worker(model_path: str | None, decoding: dict) -> None:
     import torch
 
     torch.set_num_threads(1)
-    global _worker_model
-    _worker_model = load_model(model_path, **decoding)
+    global _worker_models
+    _worker_models = ModelChoice(model_path, decoding)
 
 
 def _worker_chunk(paths: list[Path]) -> list[Item]:
-    assert _worker_model is not None
-    return _transcribe_chunk(_worker_model, paths)
+    assert _worker_models is not None
+    return _transcribe_chunk(_worker_models, paths)
 
 
 # ---- the command -------------------------------------------------------------
@@ -113,11 +158,12 @@ def _worker_chunk(paths: list[Path]) -> list[Item]:
 def run_transcribe(args: argparse.Namespace) -> int:
     inputs = collect_inputs(args.paths)
     if not inputs:
-        print("handwrite: error: no ink files found in the given folders", file=sys.stderr)
+        print("handwrite: error: no ink files or images found in the given folders", file=sys.stderr)
         return 1
     files = [path for path, _ in inputs]
     decoding = {"beam_size": args.beam, "language_model": args.lm}
-    model = load_model(args.model, **decoding)  # fail early, once, on a bad model
+    # fail early, once, on a bad model named with -m; bundled models load when needed
+    model = load_model(args.model, **decoding) if args.model else None
     workers = args.workers or (min(2, os.cpu_count() or 1) if len(files) >= PARALLEL_THRESHOLD else 1)
     items = transcribe_files(files, model if workers <= 1 else None, args.model, workers, decoding)
     writer = OutputWriter(args.format, Path(args.output_dir) if args.output_dir else None, len(files) > 1)

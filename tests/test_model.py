@@ -1,11 +1,11 @@
 import torch
 
-from handwrite.model import ConvFront, InkRecognizerNet, ModelConfig
+from handwrite.model import ConvFront, ModelConfig, RecognizerNet
 
 
-def make(rnn: str = "lstm") -> InkRecognizerNet:
+def make(rnn: str = "lstm") -> RecognizerNet:
     torch.manual_seed(0)
-    return InkRecognizerNet(ModelConfig(8, 10, rnn=rnn, hidden=16, layers=2, conv_channels=16)).eval()
+    return RecognizerNet(ModelConfig(8, 10, rnn=rnn, hidden=16, layers=2, conv_channels=16)).eval()
 
 
 def test_a_line_gives_the_same_output_alone_and_padded_in_a_batch():

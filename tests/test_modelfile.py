@@ -8,7 +8,7 @@ from safetensors.torch import save_file
 from handwrite import ModelFileError
 from handwrite.codec import Codec
 from handwrite.features import FeatureSettings
-from handwrite.model import InkRecognizerNet, ModelConfig
+from handwrite.model import ModelConfig, RecognizerNet
 from handwrite.modelfile import ModelFile, load_model_file, save_model_file
 
 
@@ -16,7 +16,7 @@ from handwrite.modelfile import ModelFile, load_model_file, save_model_file
 def model_path(tmp_path):
     codec = Codec("abc ")
     config = ModelConfig(FeatureSettings().num_features, len(codec), hidden=8, layers=1, conv_channels=8)
-    net = InkRecognizerNet(config)
+    net = RecognizerNet(config)
     info = {"metrics": {"validation": {"cer": 0.5}}, "training": {"data": ["unit test"]}}
     model = ModelFile("ink", codec, config, {"features": FeatureSettings().to_dict()}, net.state_dict(), info)
     path = tmp_path / "m.safetensors"
@@ -31,7 +31,7 @@ def test_round_trip_keeps_weights_and_metadata(model_path):
     assert meta["metrics"]["validation"]["cer"] == 0.5
     assert meta["blank_index"] == 0 and meta["handwrite_version"]
     net = loaded.build_network()
-    assert isinstance(net, InkRecognizerNet)
+    assert isinstance(net, RecognizerNet)
 
 
 def test_truncated_file_is_refused(model_path, tmp_path):

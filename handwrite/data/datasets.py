@@ -1,5 +1,5 @@
-"""Labelled ink for training and evaluation: IAM-OnDB splits and folders of
-labelled files (InkML with truth, ink JSON with text)."""
+"""Labelled data for training and evaluation: IAM-OnDB splits and folders of
+labelled files (InkML with truth, ink JSON with text, images with .gt.txt)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from PIL import Image
+
 from handwrite.errors import HandwriteError
-from handwrite.formats import INK_SUFFIXES, iamondb, read_ink
+from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES, iamondb, read_ink
+from handwrite.formats.images import read_ground_truth, read_image
 from handwrite.ink import Ink
 
 
@@ -46,18 +49,35 @@ def iter_ink_files(paths: Iterable[str | Path], suffixes: tuple[str, ...] = INK_
 
 def load_labelled_inks(paths: Iterable[str | Path]) -> list[Ink]:
     """Labelled ink files; unreadable or unlabelled ones are skipped with a warning."""
-    inks = []
-    for path in iter_ink_files(paths):
+    return [item for item in load_labelled(paths, INK_SUFFIXES) if isinstance(item, Ink)]
+
+
+def load_labelled(
+    paths: Iterable[str | Path], suffixes: tuple[str, ...] = INK_SUFFIXES + IMAGE_SUFFIXES
+) -> list[Ink | Image.Image]:
+    """Labelled ink files and images (text in `image.info["text"]`, from `name.gt.txt`);
+    unreadable or unlabelled ones are skipped with a warning."""
+    items: list[Ink | Image.Image] = []
+    for path in iter_ink_files(paths, suffixes):
         try:
-            ink = read_ink(path)
+            item = read_labelled_image(path) if path.suffix.lower() in IMAGE_SUFFIXES else read_ink(path)
         except HandwriteError as exc:
             warnings.warn(f"skipped: {exc}", stacklevel=2)
             continue
-        if not ink.text:
-            warnings.warn(f"skipped: {path}: no transcription (truth annotation or text)", stacklevel=2)
+        text = item.text if isinstance(item, Ink) else item.info.get("text")
+        if not text:
+            warnings.warn(f"skipped: {path}: no transcription (truth annotation, text or .gt.txt)", stacklevel=2)
             continue
-        inks.append(ink)
-    return inks
+        items.append(item)
+    return items
+
+
+def read_labelled_image(path: str | Path) -> Image.Image:
+    """An image with its ground truth in `info["text"]` ("" without a .gt.txt) and its path in `info["source"]`."""
+    image = read_image(path)
+    image.info["text"] = read_ground_truth(path) or ""
+    image.info["source"] = str(path)
+    return image
 
 
 def spread_subset(items: list, count: int) -> list:

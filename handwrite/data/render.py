@@ -1,0 +1,150 @@
+"""Synthetic line images for training the image model.
+
+Two sources, both ending in the same "paper" step:
+
+- real ink (IAM-OnDB lines) drawn as a pen would leave it: random writing
+  size, pen width, slant and rotation;
+- text set in handwriting TTF fonts (OFL fonts from Debian, see
+  `find_handwriting_fonts`), with random size, slant and rotation.
+
+The paper step puts the ink mask onto a random background (brightness,
+gradient), with random ink darkness, blur and noise (torchvision v2), so the
+model sees scans, photos and screenshots alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F
+
+from handwrite.features import FeatureSettings, normalize
+from handwrite.ink import Ink
+
+FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
+# OFL handwriting faces from Debian's fonts-dkg-handwriting, fonts-femkeklaver,
+# fonts-breip, fonts-rufscript and fonts-sjfonts packages.
+HANDWRITING_FONT_FILES = (
+    "dkg.ttf",
+    "dkgIt.ttf",
+    "dkgBd.ttf",
+    "femkeklaver.ttf",
+    "Breip.ttf",
+    "Rufscript010.ttf",
+    "SteveHand.ttf",
+    "Delphine.ttf",
+)
+
+
+@dataclass(frozen=True)
+class PaperStyle:
+    """Ranges the paper step draws from."""
+
+    background: tuple[float, float] = (0.7, 1.0)
+    ink: tuple[float, float] = (0.0, 0.45)
+    gradient: float = 0.15  # largest brightness change across the image
+    blur: tuple[float, float] = (0.1, 1.2)  # Gaussian sigma, pixels
+    noise: tuple[float, float] = (0.0, 0.05)
+
+
+def render_ink(ink: Ink, rng: random.Random, style: PaperStyle = PaperStyle()) -> Image.Image:
+    """A grayscale line image of the ink, as if written with a random pen on random paper."""
+    strokes = normalize(ink, FeatureSettings())  # writing height 1, line middle at y = 0
+    height = rng.uniform(14.0, 40.0)  # pixels per writing height
+    shear, angle = rng.uniform(-0.35, 0.35), np.radians(rng.uniform(-2.0, 2.0))
+    transform = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array(
+        [[1.0, -shear], [0.0, 1.0]]
+    )
+    strokes = [s @ transform.T * height for s in strokes]
+    pen = max(1.0, height * rng.uniform(0.06, 0.2))
+    return paper(_draw_strokes(strokes, pen, margin=rng.uniform(2, 12) + pen), rng, style)
+
+
+def render_font_line(
+    text: str, font_path: str | Path, rng: random.Random, style: PaperStyle = PaperStyle()
+) -> Image.Image:
+    """A grayscale line image of text set in a TTF font, randomly sized, slanted and rotated."""
+    font = _font(str(font_path), int(rng.uniform(26, 60)))
+    left, top, right, bottom = font.getbbox(text)
+    margin = int(rng.uniform(3, 14))
+    mask = Image.new("L", (right - left + 2 * margin, bottom - top + 2 * margin), 0)
+    ImageDraw.Draw(mask).text((margin - left, margin - top), text, fill=255, font=font)
+    tensor = F.affine(
+        F.to_image(mask),
+        angle=rng.uniform(-2.0, 2.0),
+        translate=[0, 0],
+        scale=1.0,
+        shear=[rng.uniform(-15.0, 15.0), 0.0],
+        interpolation=v2.InterpolationMode.BILINEAR,
+    )
+    return paper(F.to_pil_image(tensor), rng, style)
+
+
+def paper(mask: Image.Image, rng: random.Random, style: PaperStyle = PaperStyle()) -> Image.Image:
+    """Compose an ink mask (L, 255 = full ink) onto random paper."""
+    coverage = F.to_dtype(F.to_image(mask), torch.float32, scale=True)
+    width = coverage.shape[2]
+    back = rng.uniform(*style.background)
+    ramp = torch.linspace(-0.5, 0.5, width).view(1, 1, width) * rng.uniform(-style.gradient, style.gradient)
+    ink = rng.uniform(*style.ink)
+    image = (back + ramp) * (1 - coverage) + ink * coverage
+    sigma = rng.uniform(*style.blur)
+    image = v2.GaussianBlur(kernel_size=2 * int(3 * sigma) + 1, sigma=sigma)(image)
+    generator = torch.Generator().manual_seed(rng.getrandbits(31))
+    image = image + torch.randn(image.shape, generator=generator) * rng.uniform(*style.noise)
+    return F.to_pil_image(image.clamp(0, 1).mul(255).round().to(torch.uint8))
+
+
+def find_handwriting_fonts(dirs: Iterable[Path] = FONT_DIRS) -> list[Path]:
+    """The known handwriting fonts installed on this machine, in a fixed order."""
+    wanted = set(HANDWRITING_FONT_FILES)
+    found = {}
+    for folder in dirs:
+        if folder.is_dir():
+            for path in folder.rglob("*.ttf"):
+                if path.name in wanted:
+                    found.setdefault(path.name, path)
+    return [found[name] for name in HANDWRITING_FONT_FILES if name in found]
+
+
+@functools.cache
+def font_coverage(font_path: str, alphabet: str) -> str:
+    """The characters of alphabet the font really draws (not as its missing-glyph box)."""
+    font = _font(font_path, 32)
+    missing = _glyph_bitmap(font, "\ue000")  # a private-use code point: no font draws it
+    return "".join(c for c in alphabet if c == " " or _glyph_bitmap(font, c) not in (missing, b""))
+
+
+def _glyph_bitmap(font: ImageFont.FreeTypeFont, char: str) -> bytes:
+    mask = font.getmask(char)
+    return bytes(mask) if mask.size[0] and mask.size[1] else b""
+
+
+@functools.cache
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def _draw_strokes(strokes: list[np.ndarray], pen: float, margin: float) -> Image.Image:
+    """An ink mask (L, 255 = ink) of the strokes, drawn with round joints and caps."""
+    points = np.concatenate(strokes) if strokes else np.zeros((1, 2))
+    origin = points.min(axis=0) - margin
+    size = np.ceil(points.max(axis=0) - origin + margin).astype(int)
+    mask = Image.new("L", (max(1, int(size[0])), max(1, int(size[1]))), 0)
+    draw = ImageDraw.Draw(mask)
+    width, radius = max(1, round(pen)), pen / 2
+    for stroke in strokes:
+        xy = [tuple(p) for p in (stroke - origin).tolist()]
+        if len(xy) > 1:
+            draw.line(xy, fill=255, width=width, joint="curve")
+        for x, y in (xy[0], xy[-1]):
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+    return mask

@@ -1,0 +1,171 @@
+"""Offline preprocessing: a line image in, one frame per pixel column out.
+
+1. Background and contrast: the background is estimated with a coarse maximum
+   filter (so uneven lighting in photos of notes cancels), ink is how much
+   darker than its background a pixel is, scaled by a high percentile of the
+   ink so faint pencil and heavy marker look alike. Light-on-dark images are
+   inverted first.
+2. Crop to the ink, then scale the line to a fixed height (torchvision v2),
+   keeping its aspect ratio; optionally remove the slant.
+3. The network sees the image column by column: an (W, H) float array with
+   ink = 1, exactly like the (T, F) features of ink, so batching, padding and
+   the RNN are shared with the online model.
+
+Page images are cut into lines by horizontal projection profiles
+(`split_lines`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageFilter
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F
+
+MAX_LINE_ASPECT = 400  # a line image is at most this many heights wide after scaling
+MIN_WIDTH = 8  # frames: the convolutional front needs a few columns
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """Preprocessing settings; stored in every image model file."""
+
+    height: int = 48  # pixels of the normalised line, margins included
+    margin: int = 2  # blank rows above and below the ink
+    width_scale: float = 1.25  # extra horizontal stretch: about 4 frames per character after the front's 4x
+    ink_threshold: float = 0.2  # fraction of full ink that counts as ink when cropping
+    deslant: bool = False
+
+    @property
+    def num_features(self) -> int:
+        return self.height
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ImageSettings:
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+def ink_map(image: Image.Image) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: 1 where the ink is darkest, 0 on the background."""
+    gray = image if image.mode == "L" else image.convert("L")
+    pixels = F.to_dtype(F.to_image(gray), torch.float32, scale=True)[0].numpy()
+    if not pixels.size:
+        return pixels
+    if np.median(pixels) < 0.5:  # light writing on a dark board or screen
+        pixels = 1.0 - pixels
+        gray = Image.fromarray((pixels * 255).astype(np.uint8), "L")
+    ink = np.clip(_background(gray) - pixels, 0.0, None)
+    strong = np.percentile(ink, 99.5)
+    if strong < 0.08:  # no ink darker than paper grain
+        return np.zeros_like(ink)
+    floor = 0.15 * strong
+    return np.clip((ink - floor) / (strong - floor), 0.0, 1.0).astype(np.float32)
+
+
+def line_frames(image: Image.Image, settings: ImageSettings = ImageSettings()) -> np.ndarray:
+    """(W, H) float32 frames of a line image, ink = 1; (0, H) when it holds no ink."""
+    return frames_from_ink_map(ink_map(image), settings)
+
+
+def frames_from_ink_map(ink: np.ndarray, settings: ImageSettings = ImageSettings()) -> np.ndarray:
+    box = _ink_box(ink, settings.ink_threshold)
+    if box is None:
+        return np.zeros((0, settings.height), dtype=np.float32)
+    top, bottom, left, right = box
+    crop = torch.from_numpy(np.ascontiguousarray(ink[top:bottom, left:right]))[None]
+    inner = settings.height - 2 * settings.margin
+    width = round(crop.shape[2] * settings.width_scale * inner / crop.shape[1])
+    width = min(max(width, 1), MAX_LINE_ASPECT * settings.height)
+    scaled = F.resize(crop, [inner, width], interpolation=v2.InterpolationMode.BILINEAR, antialias=True)[0]
+    if settings.deslant:
+        scaled = torch.from_numpy(deslant(scaled.numpy()))
+    pad_right = max(0, MIN_WIDTH - scaled.shape[1])
+    lines = torch.nn.functional.pad(scaled, (0, pad_right, settings.margin, settings.margin))
+    return lines.clamp(0, 1).T.contiguous().numpy()
+
+
+DESLANT_SHEARS = np.linspace(-1.0, 1.0, 21)
+
+
+def deslant(ink: np.ndarray, shears: np.ndarray = DESLANT_SHEARS) -> np.ndarray:
+    """Shear the (H, W) ink so strokes stand upright: the shear whose columns are
+    most concentrated (largest sum of squared column sums) wins."""
+    best, best_score = ink, -1.0
+    for shear in shears:
+        sheared = _shear(ink, float(shear))
+        score = float(np.square(sheared.sum(axis=0)).sum())
+        if score > best_score:
+            best, best_score = sheared, score
+    return best
+
+
+def split_lines(image: Image.Image, min_gap: float = 0.25) -> list[Image.Image]:
+    """Cut a page or paragraph image into its text lines, top to bottom.
+
+    Rows with (almost) no ink separate lines; a gap counts only when it is at
+    least `min_gap` of the typical line height, so descenders touching the next
+    line's ascenders do not merge lines and dots on i's do not make lines of
+    their own. An image with one line comes back whole (cropped).
+    """
+    ink = ink_map(image)
+    if not ink.size or not ink.any():
+        return [image]
+    profile = (ink > 0.3).sum(axis=1).astype(np.float64)
+    busy = profile > max(1.0, 0.02 * profile.max())
+    runs = _runs(busy)
+    if len(runs) <= 1:
+        return [image]
+    typical = float(np.median([end - start for start, end in runs]))
+    merged = [list(runs[0])]
+    for start, end in runs[1:]:
+        small = end - start < 0.35 * typical or merged[-1][1] - merged[-1][0] < 0.35 * typical
+        if start - merged[-1][1] < min_gap * typical or small:
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    pad = max(1, int(0.1 * typical))
+    return [image.crop((0, max(0, s - pad), image.width, min(image.height, e + pad))) for s, e in merged]
+
+
+def _background(gray: Image.Image) -> np.ndarray:
+    """Local paper brightness: a max filter over a coarse copy, smoothed and scaled back."""
+    factor = max(1, min(gray.size) // 32)
+    small = gray.reduce(factor) if factor > 1 else gray
+    size = 5 if min(small.size) >= 5 else 3 if min(small.size) >= 3 else 1
+    if size > 1:
+        small = small.filter(ImageFilter.MaxFilter(size)).filter(ImageFilter.BoxBlur(size // 2))
+    back = small.resize(gray.size, Image.Resampling.BILINEAR) if small.size != gray.size else small
+    return np.asarray(back, dtype=np.float32) / 255.0
+
+
+def _ink_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int] | None:
+    mask = ink > threshold
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _shear(ink: np.ndarray, shear: float) -> np.ndarray:
+    """x' = x + shear * (y from the bottom), widening the image to keep all ink."""
+    height, width = ink.shape
+    offsets = np.round(shear * (height - 1 - np.arange(height))).astype(int)
+    shift = -min(0, offsets.min())
+    out = np.zeros((height, width + int(np.abs(offsets).max()) + 1), dtype=ink.dtype)
+    for row in range(height):
+        start = offsets[row] + shift
+        out[row, start : start + width] = ink[row]
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of True."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
