@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import (
 
 import handwrite
 from gui.canvas import InkCanvas
+from gui.image_view import IMAGE_FILTER, ImageTranscriptionDialog
 from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
 from gui.recognition import LiveRecognizer, _line_key
 
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.last_shown_request = 0
         self._pen_up_at: float | None = None
         self.model: handwrite.Recognizer | None = None
+        self.image_model: handwrite.Recognizer | None = None  # for File > Open image, loaded when first used
 
         self.live = LiveRecognizer(self)
         self.live.recognized.connect(self._show_results)
@@ -104,6 +106,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open ink…", self.open_ink, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open &image…", self.open_image, "Ctrl+Shift+O")
         self._action(file_menu, "&Save ink as InkML…", self.save_ink, QKeySequence.StandardKey.Save)
         self._action(file_menu, "&Export PNG…", self.export_png, "Ctrl+E")
         file_menu.addSeparator()
@@ -153,8 +156,13 @@ class MainWindow(QMainWindow):
     def load_model(self, path: str | None, quiet: bool = False) -> bool:
         """Load a model file; on failure say why and fall back to the bundled model."""
         try:
-            self.model = handwrite.load_model(path, beam_size=8)
-            ok = True
+            model = handwrite.load_model(path, beam_size=8)
+            if model.kind != "ink":  # the canvas needs ink; an image model serves File > Open image
+                self.image_model = model
+                raise handwrite.HandwriteError(
+                    f"{path}: an image model; it will read images opened with File > Open image"
+                )
+            self.model, ok = model, True
         except handwrite.HandwriteError as exc:
             if not quiet or path:
                 QMessageBox.warning(self, "Cannot use this model", f"{exc}\n\nUsing the bundled model instead.")
@@ -330,6 +338,27 @@ class MainWindow(QMainWindow):
             return False
         self.canvas.set_page(fit_to_canvas(ink))
         return True
+
+    def open_image(self, path: str | None = None, show: bool = True) -> ImageTranscriptionDialog | None:
+        """Transcribe a line or page image with the image model and show both."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open an image of handwriting", "", IMAGE_FILTER)
+            if not path:
+                return None
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            if self.image_model is None:
+                self.image_model = handwrite.load_model(kind="image", beam_size=8)
+            result = self.image_model.recognize(path)
+        except handwrite.HandwriteError as exc:
+            QMessageBox.warning(self, "Cannot read this image", str(exc))
+            return None
+        finally:
+            QApplication.restoreOverrideCursor()
+        dialog = ImageTranscriptionDialog(path, result, self)
+        if show:
+            dialog.show()
+        return dialog
 
     def save_ink(self, path: str | None = None) -> None:
         if path is None:

@@ -36,3 +36,39 @@ def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text = " ".join(rng.choice(words) for _ in range(2))
         write_ink(render_text(text, rng, "scripts"), folder / f"line-{i:03d}.inkml")
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_image_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained image model file: for plumbing (routing, errors, formats), not accuracy."""
+    import torch
+
+    from handwrite.codec import PRINTABLE_ASCII, Codec
+    from handwrite.imaging import ImageSettings
+    from handwrite.model import ModelConfig, RecognizerNet
+    from handwrite.modelfile import ModelFile, save_model_file
+
+    torch.manual_seed(0)
+    settings = ImageSettings(height=32)
+    codec = Codec(PRINTABLE_ASCII)
+    config = ModelConfig(settings.height, len(codec), hidden=16, layers=1, conv_channels=16, front="image")
+    state = RecognizerNet(config).state_dict()
+    path = tmp_path_factory.mktemp("models") / "tiny-image.safetensors"
+    save_model_file(ModelFile("image", codec, config, {"image": settings.to_dict()}, state), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def labelled_images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Line images of synthetic ink with .gt.txt ground truth (no real data)."""
+    from handwrite.data.render import render_ink
+    from handwrite.data.synthetic import render_text
+
+    folder = tmp_path_factory.mktemp("images")
+    rng = random.Random(5)
+    words = ["one", "two", "cat", "dog", "sun", "pen"]
+    for i in range(12):
+        text = " ".join(rng.choice(words) for _ in range(2))
+        render_ink(render_text(text, rng, "scripts"), rng).save(folder / f"line-{i:02d}.png")
+        (folder / f"line-{i:02d}.gt.txt").write_text(text + "\n", encoding="utf-8")
+    return folder

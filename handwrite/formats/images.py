@@ -33,8 +33,8 @@ def read_image(path: str | os.PathLike[str]) -> Image.Image:
                 _check_size(image.size, path)
                 image.load()
                 return to_grayscale(image)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise FormatError(f"{path}: image too large to be a line or page (decompression bomb?)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise FormatError(f"{path}: image too large to be a line or page, a decompression bomb? ({exc})") from None
     except UnidentifiedImageError:
         raise FormatError(f"{path}: not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
@@ -99,6 +99,6 @@ def _check_file(path: Path) -> None:
 def _check_size(size: tuple[int, int], name: object) -> None:
     width, height = size
     if width * height > MAX_IMAGE_PIXELS:
-        raise FormatError(f"{name}: {width} x {height} pixels is more than the {MAX_IMAGE_PIXELS} accepted")
+        raise FormatError(f"{name}: image too large, {width} x {height} pixels (at most {MAX_IMAGE_PIXELS})")
     if width < 1 or height < 1:
         raise FormatError(f"{name}: image has no pixels ({width} x {height})")

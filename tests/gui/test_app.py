@@ -10,6 +10,7 @@ pytest.importorskip("PyQt6.QtWidgets")
 from PyQt6.QtCore import QPoint, Qt
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtTest import QTest
+from PyQt6.QtWidgets import QApplication
 
 import handwrite
 from gui.app import replay, wait_for_transcription
@@ -185,3 +186,23 @@ def test_settings_remember_the_chosen_model(make_window, tmp_path):
     window.close()
     again = make_window()
     assert again.model_name == "mine.safetensors"
+
+
+def test_open_image_shows_it_with_its_transcription(make_window, tiny_image_model, labelled_images):
+    window = make_window()
+    window.load_model(str(tiny_image_model))  # an image model: kept for images, the canvas keeps ink
+    assert window.model.kind == "ink" and window.image_model.kind == "image"
+    path = sorted(labelled_images.glob("*.png"))[0]
+    dialog = window.open_image(str(path), show=False)
+    assert dialog is not None and not dialog.preview.pixmap().isNull()
+    assert dialog.text.toPlainText() == window.image_model.recognize(path).text
+    dialog.copy_text()
+    assert QApplication.clipboard().text() == dialog.text.toPlainText()
+
+
+def test_open_a_broken_image_says_why(make_window, tmp_path, messages, tiny_image_model):
+    window = make_window()
+    window.load_model(str(tiny_image_model))
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    assert window.open_image(str(tmp_path / "broken.png"), show=False) is None
+    assert any("broken.png" in m for m in messages)
