@@ -121,7 +121,9 @@ def split_lines(image: Image.Image, min_gap: float = 0.25) -> list[Image.Image]:
     runs = _runs(busy)
     if len(runs) <= 1:
         return [image]
-    typical = float(np.median([end - start for start, end in runs]))
+    longest = max(end - start for start, end in runs)
+    # the typical line height, from runs that are lines rather than stray descenders or dots
+    typical = float(np.median([end - start for start, end in runs if end - start >= 0.5 * longest]))
     merged = [list(runs[0])]
     for start, end in runs[1:]:
         small = end - start < 0.35 * typical or merged[-1][1] - merged[-1][0] < 0.35 * typical

@@ -1,33 +1,86 @@
-"""Write the demo inks in data/: lines rendered from Hershey single-stroke fonts
-(no IAM-OnDB data), as InkML with truth and as ink JSON.
+"""Write the demo data in data/ (no IAM-OnDB data):
 
-    python scripts/make_sample_data.py
+- data/ink: lines rendered from Hershey single-stroke fonts, as InkML with
+  truth and as ink JSON;
+- data/images: those inks drawn as line images (PNG with .gt.txt), a line in
+  a handwriting font when one is installed, and a page of three lines.
+
+    python scripts/make_sample_data.py [--what all|inks|images]
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 from pathlib import Path
 
-from handwrite import write_ink
+from PIL import Image
+
+from handwrite import read_ink, write_ink
+from handwrite.data.render import find_handwriting_fonts, render_font_line, render_ink
 from handwrite.data.synthetic import render_text
 
+DATA = Path(__file__).resolve().parent.parent / "data"
 LINES = [
     ("hello-world", "hello world", "scripts"),
     ("quick-fox", "the quick brown fox jumps", "cursive"),
     ("meeting", "Meeting at 10:30 tomorrow.", "futural"),
     ("handwriting", "handwriting recognition", "rowmans"),
 ]
+FONT_LINE = ("note-in-a-font", "Call Anna before Friday!")
+
+
+def write_inks() -> None:
+    out = DATA / "ink"
+    rng = random.Random(7)
+    for name, text, font in LINES:
+        write_ink(render_text(text, rng, font), out / f"{name}.inkml")
+    write_ink(render_text("ink as json", rng, "scripts"), out / "ink-as-json.json")
+    print(f"wrote {len(LINES) + 1} files to {out}")
+
+
+def write_images() -> None:
+    out = DATA / "images"
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(11)
+    lines = []
+    for name, _, _ in LINES:
+        ink = read_ink(DATA / "ink" / f"{name}.inkml")
+        image = render_ink(ink, rng)
+        _save(image, ink.text or "", out / f"{name}.png")
+        lines.append((image, ink.text or ""))
+    fonts = find_handwriting_fonts()
+    if fonts:
+        name, text = FONT_LINE
+        _save(render_font_line(text, fonts[0], rng), text, out / f"{name}.png")
+    page = _page([image for image, _ in lines[:3]])
+    _save(page, "\n".join(text for _, text in lines[:3]), out / "page-of-three-lines.png")
+    print(f"wrote {len(list(out.glob('*.png')))} images to {out}")
+
+
+def _page(images: list[Image.Image]) -> Image.Image:
+    gap = 30
+    page = Image.new("L", (max(i.width for i in images) + 40, sum(i.height for i in images) + gap * 4), 250)
+    top = gap
+    for image in images:
+        page.paste(image, (20, top))
+        top += image.height + gap
+    return page
+
+
+def _save(image: Image.Image, text: str, path: Path) -> None:
+    image.save(path)
+    path.with_name(path.stem + ".gt.txt").write_text(text + "\n", encoding="utf-8")
 
 
 def main() -> None:
-    out = Path(__file__).resolve().parent.parent / "data" / "ink"
-    rng = random.Random(7)
-    for name, text, font in LINES:
-        ink = render_text(text, rng, font)
-        write_ink(ink, out / f"{name}.inkml")
-    write_ink(render_text("ink as json", rng, "scripts"), out / "ink-as-json.json")
-    print(f"wrote {len(LINES) + 1} files to {out}")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--what", choices=("all", "inks", "images"), default="all")
+    args = parser.parse_args()
+    if args.what in ("all", "inks"):
+        write_inks()
+    if args.what in ("all", "images"):
+        write_images()
 
 
 if __name__ == "__main__":

@@ -150,7 +150,7 @@ def test_eval_without_labels_is_a_clear_error(capsys, tmp_path):
     assert code == 1 and "no ground truth" in err and "nothing to score" in err
 
 
-def test_an_image_gets_a_clear_error_while_no_image_model_is_bundled(capsys, tmp_path):
+def test_an_unreadable_image_is_a_per_file_error(capsys, tmp_path):
     (tmp_path / "line.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     code, out, _ = run(capsys, "transcribe", str(tmp_path / "line.png"), "-f", "jsonl")
-    assert code == 1 and "image model" in json.loads(out)["error"]
+    assert code == 1 and "line.png: not an image" in json.loads(out)["error"]

@@ -88,3 +88,9 @@ def test_a_single_line_with_dots_stays_one_line():
 def test_blank_page_gives_the_image_back():
     blank = Image.new("L", (100, 100), 255)
     assert split_lines(blank) == [blank]
+
+
+def test_a_long_thin_descender_does_not_make_a_line_of_its_own():
+    image = writing()
+    ImageDraw.Draw(image).line([(200, 60), (198, 85)], fill=30, width=2)  # a 'y' tail below the line
+    assert len(split_lines(image)) == 1
