@@ -211,6 +211,7 @@ def _add_finetune(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, default=d.max_steps)
     p.add_argument("--max-seconds", type=float, default=d.max_seconds)
     p.add_argument("--lr", type=float, default=d.learning_rate)
+    p.add_argument("--head-lr-scale", type=float, default=d.head_lr_scale, help="output layer's LR, relative")
     p.add_argument("--synthetic-fraction", type=float, default=d.synthetic_fraction)
     p.add_argument("--mix", nargs="*", default=[], metavar="PATH", help="labelled base-like data mixed in")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -234,6 +235,7 @@ def _add_finetune(commands: argparse._SubParsersAction) -> None:
                 max_steps=args.max_steps,
                 max_seconds=args.max_seconds,
                 learning_rate=args.lr,
+                head_lr_scale=args.head_lr_scale,
                 synthetic_fraction=args.synthetic_fraction,
                 replay_data=args.mix,
                 seed=args.seed,

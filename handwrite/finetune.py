@@ -44,6 +44,7 @@ class FinetuneOptions:
     max_seconds: float = 110.0
     batch_size: int = 8
     learning_rate: float = 3e-4
+    head_lr_scale: float = 1.0  # learning rate of the output layer, relative
     synthetic_fraction: float = 0.25  # of each batch: guards against forgetting
     replay_data: list[str] = field(default_factory=list)  # labelled base-like data to mix in too
     eval_every: int = 10
@@ -78,7 +79,8 @@ def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) ->
     items = _of_kind(items, base.kind)
     codec = base.codec.extended(sorted({c for item in items for c in base.codec.unknown_chars(item_text(item))}))
     net = base.build_network()
-    net.grow_classes(len(codec))
+    new_chars = codec.alphabet[len(base.codec.alphabet) :]
+    net.grow_classes(len(codec), like=[_resembled(c, base.codec) for c in new_chars])
     inputs = inputs_for(base.kind, base.preprocessing)
     rng = random.Random(options.seed)
     torch.manual_seed(options.seed)
@@ -95,7 +97,6 @@ def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) ->
     after = run.train(cancel, started)
     if cancel is not None and cancel.is_set():
         raise HandwriteError("fine-tuning cancelled; nothing was written")
-    new_chars = codec.alphabet[len(base.codec.alphabet) :]
     info = {
         "base_model": str(base_path),
         "training": {
@@ -134,6 +135,14 @@ def usable_samples(items: list[Item]) -> list[Item]:
     return usable
 
 
+def _resembled(char: str, codec: Codec) -> int | None:
+    """The output of the letter a new character is built on (e for é, c for ç), if any."""
+    letter = unicodedata.normalize("NFD", char)[0]
+    if letter == char or codec.unknown_chars(letter):
+        return None
+    return codec.encode(letter)[0]
+
+
 def _of_kind(items: list[Item], kind: str) -> list[Item]:
     """The items a model of this kind reads; others are skipped with a warning."""
     wanted = [item for item in items if isinstance(item, Ink) == (kind == "ink")]
@@ -148,7 +157,8 @@ def _rates(rates: ErrorRates | None) -> dict | None:
 
 
 class _Run:
-    """The training loop of one fine-tune, with early stopping on held-out CER."""
+    """The training loop of one fine-tune, with early stopping on held-out loss
+    (smoother than the CER of a few lines; the CER is what gets reported)."""
 
     def __init__(
         self,
@@ -167,7 +177,16 @@ class _Run:
         self.train_set, self.heldout, self.mix_in, self.rng = train, heldout, mix_in, rng
         # made-up ASCII lines only: Hershey has no glyphs for the new characters a user may add
         self.sampler = TextSampler([], common_words(5000), rng)
-        self.optimizer = torch.optim.AdamW(net.parameters(), lr=options.learning_rate, weight_decay=0.0)
+        head = list(net.head.parameters())
+        body = [p for p in net.parameters() if all(p is not h for h in head)]
+        self.optimizer = torch.optim.AdamW(
+            [
+                {"params": body, "lr": options.learning_rate},
+                # the output layer moves faster: new characters start from borrowed rows
+                {"params": head, "lr": options.learning_rate * options.head_lr_scale},
+            ],
+            weight_decay=0.0,
+        )
         self.step = 0
 
     def evaluate(self) -> ErrorRates | None:
@@ -175,9 +194,15 @@ class _Run:
             return None
         return evaluate_network(self.net, self.codec, self.inputs, self.heldout)  # type: ignore[arg-type]
 
+    @torch.no_grad()
+    def heldout_loss(self) -> float:
+        self.net.eval()
+        frames = [self.inputs.sample_frames(s) for s in self.heldout]
+        return batch_loss(self.net, frames, self.heldout).item()
+
     def train(self, cancel: threading.Event | None, started: float) -> ErrorRates | None:
         o = self.options
-        best = self.evaluate()
+        best = self.heldout_loss() if self.heldout else None
         best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
         stale = 0
         progress = _progress(o)
@@ -191,9 +216,9 @@ class _Run:
                 progress.update(1)
                 progress.set_postfix(loss=f"{loss:.3f}")
             if self.heldout and self.step % o.eval_every == 0:
-                rates = self.evaluate()
-                if best is None or rates.cer < best.cer:  # type: ignore[union-attr]
-                    best, stale = rates, 0
+                loss = self.heldout_loss()
+                if best is None or loss < best:
+                    best, stale = loss, 0
                     best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
                 else:
                     stale += 1
@@ -203,7 +228,7 @@ class _Run:
             progress.close()
         if self.heldout:
             self.net.load_state_dict(best_state)
-            return best
+            return self.evaluate()
         return None
 
     def _step(self) -> float:

@@ -10,6 +10,7 @@ backward states, so a line gives the same output alone or in a batch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -164,10 +165,14 @@ class RecognizerNet(nn.Module):
         logits = self.head(self.dropout(x))
         return logits.log_softmax(dim=2).transpose(0, 1), out_lengths
 
-    def grow_classes(self, num_classes: int) -> None:
-        """Add outputs for new characters; old outputs keep their weights. New
-        rows start as copies of the mean character row with a low bias, so they
-        begin unlikely but trainable rather than random."""
+    def grow_classes(self, num_classes: int, like: Sequence[int | None] = ()) -> None:
+        """Add outputs for new characters; old outputs keep their weights.
+
+        `like[i]` names an existing output the i-th new one resembles (e for é):
+        the new row starts as a copy of it, slightly less likely, so training
+        only has to tell the two apart. Other new rows start as the mean
+        character row with a low bias: unlikely but trainable, not random.
+        """
         old = self.head
         if num_classes <= old.out_features:
             return
@@ -175,8 +180,14 @@ class RecognizerNet(nn.Module):
         with torch.no_grad():
             new.weight[: old.out_features] = old.weight
             new.bias[: old.out_features] = old.bias
-            new.weight[old.out_features :] = old.weight[1:].mean(dim=0)
-            new.bias[old.out_features :] = old.bias[1:].min() - 1.0
+            for row in range(old.out_features, num_classes):
+                source = like[row - old.out_features] if row - old.out_features < len(like) else None
+                if source is None:
+                    new.weight[row] = old.weight[1:].mean(dim=0)
+                    new.bias[row] = old.bias[1:].min() - 1.0
+                else:
+                    new.weight[row] = old.weight[source]
+                    new.bias[row] = old.bias[source] - 0.5
         self.head = new
         self.config = ModelConfig.from_dict({**self.config.to_dict(), "num_classes": num_classes})
 

@@ -55,6 +55,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=int, default=8)
     parser.add_argument("--test", type=int, default=30)
+    parser.add_argument("--lr", type=float, default=FinetuneOptions.learning_rate)
+    parser.add_argument("--head-lr-scale", type=float, default=FinetuneOptions.head_lr_scale)
+    parser.add_argument("--max-steps", type=int, default=FinetuneOptions.max_steps)
     args = parser.parse_args()
     train, test = lines(args.train, random.Random(1)), lines(args.test, random.Random(2))
     base = handwrite.load_model()
@@ -62,7 +65,15 @@ def main() -> None:
         for i, ink in enumerate(train):
             handwrite.write_ink(ink, Path(tmp) / f"sample-{i}.inkml")
         out = Path(tmp) / "personal.safetensors"
-        report = finetune(FinetuneOptions(data=[tmp], output=str(out), progress=False))
+        options = FinetuneOptions(
+            data=[tmp],
+            output=str(out),
+            progress=False,
+            learning_rate=args.lr,
+            head_lr_scale=args.head_lr_scale,
+            max_steps=args.max_steps,
+        )
+        report = finetune(options)
         tuned = handwrite.load_model(out)
         for name, model in (("base", base), ("fine-tuned", tuned)):
             texts = [r.text for r in model.recognize_batch(test)]

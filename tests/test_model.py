@@ -37,3 +37,12 @@ def test_growing_classes_keeps_old_outputs():
     assert after.shape[2] == 13 and net.config.num_classes == 13
     # old logits unchanged, so old classes keep their relative probabilities
     torch.testing.assert_close((before[:, :, 1] - before[:, :, 2]), (after[:, :, 1] - after[:, :, 2]))
+
+
+def test_a_new_output_can_start_as_a_copy_of_a_similar_one():
+    net = make()
+    net.grow_classes(12, like=[3, None])
+    head = net.head
+    torch.testing.assert_close(head.weight[10], head.weight[3])
+    assert head.bias[10] < head.bias[3]  # begins a little less likely than the letter it resembles
+    assert head.bias[11] < head.bias[1:10].min()
