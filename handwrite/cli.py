@@ -61,9 +61,10 @@ def _add_decoding_options(parser: argparse.ArgumentParser) -> None:
 def _add_transcribe(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "transcribe",
-        help="transcribe ink files and folders",
-        description="Transcribe .inkml, IAM-OnDB .xml and ink .json files (folders searched "
-        "recursively). Exit status 1 if any input failed.",
+        help="transcribe ink files, images and folders",
+        description="Transcribe .inkml, IAM-OnDB .xml and ink .json files with the online model and "
+        ".png .jpg .jpeg .tif .tiff .bmp images with the image model (a page image is cut into lines); "
+        "folders are searched recursively. Exit status 1 if any input failed.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     _add_decoding_options(p)
@@ -97,7 +98,13 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
         "eval",
         help="CER / WER against ground truth",
         description="Score labelled files (InkML truth, ink JSON text, IAM-OnDB line files "
-        "with their ascii/ tree), or an IAM-OnDB split with --iam-ondb.",
+        "with their ascii/ tree, images with a .gt.txt), or an IAM-OnDB split with --iam-ondb "
+        "(for an image model, the split's ink rendered to line images, a fixed look per line).",
+    )
+    p.add_argument(
+        "--kind",
+        choices=("ink", "image"),
+        help="without -m: the bundled model of this kind (default: image if all PATHs are images, else ink)",
     )
     p.add_argument("paths", nargs="*", metavar="PATH")
     _add_decoding_options(p)
@@ -200,12 +207,13 @@ def _add_finetune(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "finetune",
         help="adapt a model to labelled samples",
-        description="Fine-tune a model (default: the bundled one) on labelled InkML/JSON samples. Starts from the "
+        description="Fine-tune a model on labelled samples: InkML/JSON ink, or images with a .gt.txt beside "
+        "them (default base: the bundled model of that kind). Starts from the "
         "base model's weights, adds outputs for new characters, holds out a slice of the samples to stop early, "
         "and writes OUT only when done. The base model file is never changed.",
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="labelled files or folders")
-    p.add_argument("-b", "--base", metavar="BASE", help="model to start from (default: the bundled model)")
+    p.add_argument("-b", "--base", metavar="BASE", help="model to start from (default: the bundled one of the kind)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the fine-tuned model file")
     p.add_argument("--holdout", type=float, default=d.holdout, help="share of samples held out (default 0.2)")
     p.add_argument("--max-steps", type=int, default=d.max_steps)

@@ -71,7 +71,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     suffixes = {path.suffix.lower() for path in iter_ink_files(args.paths, IMAGE_SUFFIXES + INK_SUFFIXES)}
     images_only = bool(suffixes) and suffixes <= set(IMAGE_SUFFIXES)
-    kind = "image" if images_only and not args.iam_ondb else "ink"  # of the bundled model, without -m
+    kind = args.kind or ("image" if images_only and not args.iam_ondb else "ink")
     model = load_model(args.model, beam_size=args.beam, language_model=args.lm, kind=kind)
     if args.lm_weight is not None or args.insertion_bonus is not None:
         tuned = {"lm_weight": args.lm_weight, "insertion_bonus": args.insertion_bonus}

@@ -97,6 +97,8 @@ def load_model_file(path: str | os.PathLike[str]) -> ModelFile:
         raise ModelFileError(f"{path}: metadata incomplete or invalid ({exc})") from exc
     if kind not in KINDS:
         raise ModelFileError(f"{path}: unknown model kind {kind!r} (expected one of {', '.join(KINDS)})")
+    if config.front != kind:
+        raise ModelFileError(f"{path}: an {kind} model whose network has an {config.front!r} front")
     if config.num_classes != len(codec):
         raise ModelFileError(f"{path}: {config.num_classes} outputs but an alphabet of {len(codec)} classes")
     known = {"kind", "alphabet", "blank_index", "unicode_normalization", "preprocessing", "architecture"}

@@ -106,3 +106,20 @@ def test_failed_save_leaves_previous_file(model_path, monkeypatch):
         save_model_file(loaded, model_path)
     assert model_path.read_bytes() == before
     assert [p.name for p in model_path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_kind_that_contradicts_the_network_is_refused(model_path, tmp_path):
+    loaded = load_model_file(model_path)
+    meta = loaded.metadata()
+    meta["kind"] = "image"  # an ink network labelled as an image model
+    header = {"format": "handwrite-model", "format_version": "1", "metadata": json.dumps(meta)}
+    save_file(loaded.state, tmp_path / "contradiction.safetensors", metadata=header)
+    with pytest.raises(ModelFileError, match="'ink' front"):
+        load_model_file(tmp_path / "contradiction.safetensors")
+
+
+def test_an_image_model_round_trips(tiny_image_model):
+    loaded = load_model_file(tiny_image_model)
+    assert loaded.kind == "image" and loaded.config.front == "image"
+    assert loaded.preprocessing["image"]["height"] == 32
+    assert loaded.build_network().config.num_features == 32
