@@ -216,6 +216,9 @@ def _add_finetune(commands: argparse._SubParsersAction) -> None:
     p.add_argument("-b", "--base", metavar="BASE", help="model to start from (default: the bundled one of the kind)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the fine-tuned model file")
     p.add_argument("--holdout", type=float, default=d.holdout, help="share of samples held out (default 0.2)")
+    p.add_argument(
+        "--holdout-from", type=int, default=d.holdout_from, metavar="N", help="hold out only from N samples up"
+    )
     p.add_argument("--max-steps", type=int, default=d.max_steps)
     p.add_argument("--max-seconds", type=float, default=d.max_seconds)
     p.add_argument("--lr", type=float, default=d.learning_rate)
@@ -240,6 +243,7 @@ def _add_finetune(commands: argparse._SubParsersAction) -> None:
                 output=args.output,
                 base=args.base,
                 holdout=args.holdout,
+                holdout_from=args.holdout_from,
                 max_steps=args.max_steps,
                 max_seconds=args.max_seconds,
                 learning_rate=args.lr,

@@ -40,6 +40,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=FinetuneOptions.learning_rate)
     parser.add_argument("--max-steps", type=int, default=FinetuneOptions.max_steps)
     parser.add_argument("--holdout", type=float, default=FinetuneOptions.holdout)
+    parser.add_argument("--head-lr-scale", type=float, default=FinetuneOptions.head_lr_scale)
+    parser.add_argument("--synthetic-fraction", type=float, default=FinetuneOptions.synthetic_fraction)
+    parser.add_argument("--augmentation", type=float, default=FinetuneOptions.augmentation)
     args = parser.parse_args()
 
     forms = sorted(iamondb.read_split(find_iam_split_file(IAM, args.split)))
@@ -69,6 +72,9 @@ def main() -> None:
                 learning_rate=args.lr,
                 max_steps=args.max_steps,
                 holdout=args.holdout,
+                head_lr_scale=args.head_lr_scale,
+                synthetic_fraction=args.synthetic_fraction,
+                augmentation=args.augmentation,
             )
             finetune(options)
             seconds = time.monotonic() - started

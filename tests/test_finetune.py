@@ -9,7 +9,7 @@ from handwrite.cli import main
 from handwrite.data.synthetic import render_text
 from handwrite.recognizer import DEFAULT_INK_MODEL
 
-FAST = ["--max-steps", "6", "--no-progress"]
+FAST = ["--max-steps", "6", "--no-progress", "--holdout-from", "4"]
 
 
 @pytest.fixture
@@ -80,3 +80,10 @@ def test_cancelled_run_writes_nothing(user_samples, tmp_path):
     with pytest.raises(handwrite.HandwriteError, match="cancelled"):
         finetune(FinetuneOptions(data=[str(user_samples)], output=str(out), progress=False), cancel)
     assert not out.exists()
+
+
+def test_few_samples_all_train_and_none_are_held_out(user_samples, tmp_path, capsys):
+    out = tmp_path / "mine.safetensors"
+    assert main(["finetune", str(user_samples), "-o", str(out), "--max-steps", "3", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "6 samples trained, 0 held out" in printed

@@ -10,6 +10,8 @@ import handwrite
 from handwrite.data.synthetic import render_text
 from tests.conftest import SAMPLE_INK
 
+IMAGES = SAMPLE_INK.parent / "images"
+
 
 @pytest.fixture(scope="module")
 def model():
@@ -89,3 +91,27 @@ def test_corrupt_model_file_is_refused(tmp_path):
     bad.write_bytes(b"\0" * 100)
     with pytest.raises(handwrite.ModelFileError, match=r"bad\.safetensors"):
         handwrite.load_model(bad)
+
+
+@pytest.fixture(scope="module")
+def image_model():
+    return handwrite.load_model(kind="image")
+
+
+def test_bundled_image_model_describes_itself(image_model):
+    meta = image_model.metadata
+    assert meta["kind"] == "image" and meta["preprocessing"]["image"]["height"] > 0
+    assert "IAM-OnDB trainset rendered to images" in meta["training"]["data"]
+
+
+def test_bundled_image_model_reads_the_sample_images(image_model):
+    from handwrite.data.datasets import read_labelled_image
+
+    files = sorted(IMAGES.glob("*.png"))
+    images = [read_labelled_image(f) for f in files]
+    results = image_model.recognize_batch(images)
+    pairs = [(i.info["text"], " ".join(r.text.split())) for i, r in zip(images, results, strict=True)]
+    errors = sum(editdistance.eval(reference, text) for reference, text in pairs)
+    assert errors / sum(len(i.info["text"]) for i in images) < 0.5
+    page = results[[f.name for f in files].index("page-of-three-lines.png")]
+    assert page.text.count("\n") == 2

@@ -18,6 +18,10 @@ class Augmentation:
     jitter: float = 0.01  # point noise, in units of the ink's height
     drop_point: float = 0.05  # chance of dropping each point (sampling-rate variation)
 
+    def scaled(self, factor: float) -> Augmentation:
+        """The same distortions, their ranges times factor (0: none)."""
+        return Augmentation(*(factor * getattr(self, name) for name in self.__dataclass_fields__))
+
     def __call__(self, ink: Ink, rng: random.Random) -> Ink:
         if ink.is_empty():
             return ink
