@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from handwrite import read_ink, write_ink
-from handwrite.data.render import find_handwriting_fonts, render_font_line, render_ink
+from handwrite.data.render import PaperStyle, find_handwriting_fonts, render_font_line, render_ink
 from handwrite.data.synthetic import render_text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -28,6 +28,7 @@ LINES = [
     ("handwriting", "handwriting recognition", "rowmans"),
 ]
 FONT_LINE = ("note-in-a-font", "Call Anna before Friday!")
+PAGE_PAPER = 247
 
 
 def write_inks() -> None:
@@ -53,14 +54,17 @@ def write_images() -> None:
     if fonts:
         name, text = FONT_LINE
         _save(render_font_line(text, fonts[0], rng), text, out / f"{name}.png")
-    page = _page([image for image, _ in lines[:3]])
-    _save(page, "\n".join(text for _, text in lines[:3]), out / "page-of-three-lines.png")
+    # the page's lines share one plain paper, so no pasted rectangle edges look like ink
+    plain = PaperStyle(background=(PAGE_PAPER / 255, PAGE_PAPER / 255), gradient=0.0, noise=(0.0, 0.0))
+    inks = [read_ink(DATA / "ink" / f"{name}.inkml") for name, _, _ in LINES[:3]]
+    page = _page([render_ink(ink, rng, plain) for ink in inks])
+    _save(page, "\n".join(ink.text or "" for ink in inks), out / "page-of-three-lines.png")
     print(f"wrote {len(list(out.glob('*.png')))} images to {out}")
 
 
 def _page(images: list[Image.Image]) -> Image.Image:
     gap = 30
-    page = Image.new("L", (max(i.width for i in images) + 40, sum(i.height for i in images) + gap * 4), 250)
+    page = Image.new("L", (max(i.width for i in images) + 40, sum(i.height for i in images) + gap * 4), PAGE_PAPER)
     top = gap
     for image in images:
         page.paste(image, (20, top))
