@@ -3,6 +3,9 @@
 A write goes to a temporary file in the target folder, is flushed to disk, and
 then renamed over the target, so a crash or kill mid-save leaves either the old
 file or the new one, never a half-written one.
+
+On the reading side, `checked_size` gives every reader the same clear errors
+for missing, unreadable, empty and oversized files before it reads a byte.
 """
 
 from __future__ import annotations
@@ -13,6 +16,24 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+
+def checked_size(path: Path, error: type[Exception], what: str, limit: int, minimum: int = 1) -> int:
+    """The size of a file about to be read as `what` ("image", "model file", ...);
+    raises `error` naming the file and the problem otherwise."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror})") from exc
+    if path.is_dir():
+        raise error(f"{path}: is a folder, not a file")
+    if size < minimum:
+        raise error(f"{path}: empty or truncated {what} ({size} bytes)")
+    if size > limit:
+        raise error(f"{path}: {what} is {size} bytes, larger than the {limit} accepted")
+    return size
 
 
 @contextlib.contextmanager

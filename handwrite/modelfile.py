@@ -21,7 +21,7 @@ from safetensors.torch import save as save_safetensors
 from handwrite.codec import Codec
 from handwrite.errors import ModelFileError
 from handwrite.features import FeatureSettings
-from handwrite.fileio import atomic_write_bytes
+from handwrite.fileio import atomic_write_bytes, checked_size
 from handwrite.model import ModelConfig, RecognizerNet
 
 FORMAT = "handwrite-model"
@@ -107,16 +107,7 @@ def load_model_file(path: str | os.PathLike[str]) -> ModelFile:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such model file") from None
-    except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read ({exc.strerror})") from exc
-    if size > MAX_MODEL_BYTES:
-        raise ModelFileError(f"{path}: {size} bytes is larger than any model file ({MAX_MODEL_BYTES})")
-    if size < 8:
-        raise ModelFileError(f"{path}: empty or truncated ({size} bytes)")
+    checked_size(path, ModelFileError, "model file", MAX_MODEL_BYTES, minimum=8)
     return path.read_bytes()
 
 

@@ -90,7 +90,7 @@ def test_weights_that_do_not_fit_are_refused(model_path, tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(ModelFileError, match="no such model file"):
+    with pytest.raises(ModelFileError, match="no such file"):
         load_model_file(tmp_path / "nope.safetensors")
 
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from handwrite.errors import FormatError, InkError
-from handwrite.fileio import atomic_write_text
+from handwrite.fileio import atomic_write_text, checked_size
 from handwrite.formats.iamondb import parse_line_strokes, transcription_for
 from handwrite.formats.inkml import format_inkml, parse_inkml
 from handwrite.formats.jsonink import format_json_ink, parse_json_ink
@@ -63,15 +63,9 @@ def _parse_xml_ink(data: bytes, path: Path) -> Ink:
 
 
 def _read_bytes(path: Path) -> bytes:
+    checked_size(path, FormatError, "ink file", MAX_INK_FILE_BYTES, minimum=0)
     try:
-        size = path.stat().st_size
-        if size > MAX_INK_FILE_BYTES:
-            raise FormatError(f"{path}: file is {size} bytes, larger than the {MAX_INK_FILE_BYTES} accepted")
         return path.read_bytes()
-    except FileNotFoundError:
-        raise FormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FormatError(f"{path}: is a folder, not an ink file") from None
     except PermissionError:
         raise FormatError(f"{path}: permission denied") from None
     except OSError as exc:

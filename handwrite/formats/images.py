@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from handwrite.errors import FormatError
+from handwrite.fileio import checked_size
 
 MAX_IMAGE_PIXELS = 60_000_000  # about 7700 x 7700: a full page scan at 600 dpi fits
 MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024
@@ -25,7 +26,7 @@ MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024
 def read_image(path: str | os.PathLike[str]) -> Image.Image:
     """An 8-bit grayscale ("L") image from any Pillow-readable file."""
     path = Path(path)
-    _check_file(path)
+    checked_size(path, FormatError, "image", MAX_IMAGE_FILE_BYTES)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -79,21 +80,6 @@ def _wide_to_l(image: Image.Image) -> Image.Image:
     low, high = float(finite.min()), float(finite.max())
     scaled = np.zeros_like(values) if high <= low else (np.nan_to_num(values, nan=high) - low) / (high - low)
     return Image.fromarray(np.clip(scaled * 255 + 0.5, 0, 255).astype(np.uint8), "L")
-
-
-def _check_file(path: Path) -> None:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise FormatError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
-    if path.is_dir():
-        raise FormatError(f"{path}: is a folder, not an image")
-    if size == 0:
-        raise FormatError(f"{path}: empty file")
-    if size > MAX_IMAGE_FILE_BYTES:
-        raise FormatError(f"{path}: file is {size} bytes, larger than the {MAX_IMAGE_FILE_BYTES} accepted")
 
 
 def _check_size(size: tuple[int, int], name: object) -> None:

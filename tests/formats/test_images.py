@@ -38,7 +38,7 @@ def dark_line(mode: str) -> Image.Image:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("empty.png", b"", "empty file"),
+        ("empty.png", b"", "empty or truncated image"),
         ("text.png", b"hello, this is not an image\n", "not an image"),
         ("truncated.png", png_bytes(dark_line("L"))[:60], "damaged image"),
         ("bomb.png", with_claimed_size(png_bytes(dark_line("L")), 20000, 20000), "too large"),

@@ -100,5 +100,5 @@ def test_huge_file_is_refused_before_reading(tmp_path, monkeypatch):
     monkeypatch.setattr("handwrite.formats.MAX_INK_FILE_BYTES", 1000)
     path = tmp_path / "huge.inkml"
     path.write_text("<ink>" + "<trace>1 2, 3 4</trace>" * 100 + "</ink>")
-    with pytest.raises(FormatError, match=r"huge\.inkml: file is \d+ bytes, larger than"):
+    with pytest.raises(FormatError, match=r"huge\.inkml: ink file is \d+ bytes, larger than"):
         read_ink(path)
