@@ -19,7 +19,7 @@ from PIL import Image
 
 from handwrite.codec import Codec
 from handwrite.data.augment import Augmentation
-from handwrite.data.render import find_handwriting_fonts, font_coverage, render_font_line, render_ink
+from handwrite.data.render import distort_image, find_handwriting_fonts, font_coverage, render_font_line, render_ink
 from handwrite.data.synthetic import render_text
 from handwrite.features import FeatureSettings, featurize
 from handwrite.imaging import ImageSettings, line_frames
@@ -83,9 +83,12 @@ class ImageInputs:
 
     kind = "image"
 
-    def __init__(self, settings: ImageSettings, refresh: float = 0.25, fonts: list[Path] | None = None) -> None:
+    def __init__(
+        self, settings: ImageSettings, refresh: float = 0.25, distort: float = 0.5, fonts: list[Path] | None = None
+    ) -> None:
         self.settings = settings
         self.refresh = refresh  # chance per use that rendered ink gets a fresh look
+        self.distort = distort  # chance per use that a real image is slightly distorted
         self.fonts = find_handwriting_fonts() if fonts is None else fonts
 
     @property
@@ -111,6 +114,8 @@ class ImageInputs:
     def training_frames(self, sample: Sample, rng: random.Random) -> np.ndarray:
         if isinstance(sample.source, Ink) and (sample.frames is None or rng.random() < self.refresh):
             sample.frames = line_frames(render_ink(sample.source, rng), self.settings)
+        elif isinstance(sample.source, Image.Image) and rng.random() < self.distort:
+            return line_frames(distort_image(sample.source, rng), self.settings)
         return self.sample_frames(sample)
 
     def synthetic(self, text: str, rng: random.Random, codec: Codec) -> Sample:

@@ -94,3 +94,15 @@ def test_a_long_thin_descender_does_not_make_a_line_of_its_own():
     image = writing()
     ImageDraw.Draw(image).line([(200, 60), (198, 85)], fill=30, width=2)  # a 'y' tail below the line
     assert len(split_lines(image)) == 1
+
+
+def test_distorted_training_variants_keep_the_writing():
+    import random
+
+    from handwrite.data.render import distort_image
+
+    image = writing()
+    variant = distort_image(image, random.Random(0))
+    assert variant.size == image.size and variant.mode == "L"
+    assert abs(len(line_frames(variant)) - len(line_frames(image))) < 0.3 * len(line_frames(image))
+    assert np.asarray(variant)[0:3, 0:3].mean() > 150  # the corners are filled with paper, not black

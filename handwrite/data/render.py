@@ -103,6 +103,25 @@ def paper(mask: Image.Image, rng: random.Random, style: PaperStyle = PaperStyle(
     return F.to_pil_image(image.clamp(0, 1).mul(255).round().to(torch.uint8))
 
 
+def distort_image(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A label-preserving variant of a real line image (for fine-tuning on a few
+    of them): small rotation, shear and scale, a little blur (torchvision v2)."""
+    tensor = F.to_image(image.convert("L"))
+    fill = float(np.percentile(np.asarray(image.convert("L")), 90))  # the paper, roughly
+    tensor = F.affine(
+        tensor,
+        angle=rng.uniform(-1.5, 1.5),
+        translate=[0, 0],
+        scale=rng.uniform(0.9, 1.1),
+        shear=[rng.uniform(-10.0, 10.0), 0.0],
+        interpolation=v2.InterpolationMode.BILINEAR,
+        fill=fill,
+    )
+    sigma = rng.uniform(0.1, 0.8)
+    tensor = F.gaussian_blur(tensor, kernel_size=[2 * int(3 * sigma) + 1] * 2, sigma=[sigma, sigma])
+    return F.to_pil_image(tensor)
+
+
 def find_handwriting_fonts(dirs: Iterable[Path] = FONT_DIRS) -> list[Path]:
     """The known handwriting fonts installed on this machine, in a fixed order."""
     wanted = set(HANDWRITING_FONT_FILES)
