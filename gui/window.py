@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from PyQt6.QtCore import QByteArray, QIODevice, QSaveFile, QSettings, QStandardPaths, Qt, QTimer, QUrl
+from PyQt6.QtCore import QByteArray, QIODevice, QSaveFile, QSettings, Qt, QTimer, QUrl
 from PyQt6.QtGui import QAction, QKeySequence, QPixmap
 from PyQt6.QtWidgets import (
     QApplication,
@@ -31,6 +31,7 @@ from gui.canvas import InkCanvas
 from gui.image_view import IMAGE_FILTER, ImageTranscriptionDialog
 from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
 from gui.recognition import LiveRecognizer, _line_key
+from handwrite.samples import data_home
 
 UNSURE = 0.75  # words below this confidence are shown faint
 DEBOUNCE_MS = 15  # coalesce the events of one pen-up before recognizing
@@ -38,8 +39,9 @@ AUTOSAVE_MS = 800
 
 
 def data_dir() -> Path:
-    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(location or Path.home() / ".local" / "share" / "handwrite")
+    """Samples, the personal model and the autosave: the library's data folder, so
+    `handwrite.SampleStore()` and `handwrite finetune` see what the app collected."""
+    return data_home()
 
 
 class MainWindow(QMainWindow):

@@ -42,10 +42,16 @@ class Sample:
         return read_ink(self.path)
 
 
-def default_store_dir() -> Path:
-    """$XDG_DATA_HOME/handwrite/samples (~/.local/share/handwrite/samples)."""
+def data_home() -> Path:
+    """Where handwrite keeps the user's data, for the app and the library alike:
+    $XDG_DATA_HOME/handwrite (~/.local/share/handwrite)."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "handwrite" / "samples"
+    return Path(base) / "handwrite"
+
+
+def default_store_dir() -> Path:
+    """data_home()/samples: the app's samples are the library's default store."""
+    return data_home() / "samples"
 
 
 class SampleStore:

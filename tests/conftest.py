@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# handwrite's data folder (samples, autosave, personal model) lives in a throwaway
+# folder during tests, for this process and every command it starts
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="handwrite-test-data-")
 
 REPO = Path(__file__).resolve().parent.parent
 IAM_ONDB = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datasets" / "iam-ondb"))
