@@ -4,6 +4,9 @@ import handwrite
 model = handwrite.load_model()            # the bundled online model, or a path
 ink = handwrite.read_ink("line.inkml")    # .inkml, IAM-OnDB .xml, .json
 result = model.recognize(ink)             # Result: .text, .confidence, .alternatives
+
+images = handwrite.load_model(kind="image")  # the bundled image model
+result = images.recognize("page.png")        # a path or PIL image; lines joined by newlines
 """
 
 __version__ = "0.1.0"
