@@ -191,7 +191,8 @@ class Trainer:
         self._started = time.monotonic() - 60 * self.elapsed_before
         progress = self._progress_bar()
         result = None
-        while self.epoch < o.epochs:
+        out_of_time = False
+        while self.epoch < o.epochs and not out_of_time:
             epoch_set = self.train_set + self._synthetic_samples(int(len(self.train_set) * o.synthetic_fraction))
             batches = bucketed_batches(
                 [s.length for s in epoch_set], o.batch_size, self.data_rng, self.rank, self.world_size
@@ -204,11 +205,11 @@ class Trainer:
                 if o.eval_every and self.step % o.eval_every == 0:
                     result = self._evaluate_and_save()
                 if self._time_is_up():
-                    self.epoch = o.epochs  # time budget spent: stop after this evaluation
+                    out_of_time = True  # the time budget is spent: stop after one last evaluation
                     break
             else:
                 self.epoch += 1
-            if not o.eval_every or self.epoch >= o.epochs:
+            if not o.eval_every or self.epoch >= o.epochs or out_of_time:
                 result = self._evaluate_and_save()
         if progress:
             progress.close()

@@ -41,6 +41,8 @@ def main() -> int:
             dialog.move(0, 0)
             _capture(app, dialog, out)
             print(dialog.text.toPlainText())
+            dialog.close()
+            window.close()
             return 0
         for line, name in enumerate(LINES):
             replay(window, handwrite.read_ink(REPO / "data" / "ink" / name), line=line)

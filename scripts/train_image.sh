@@ -9,5 +9,5 @@ IAM_ONDB=${IAM_ONDB:-../shared/datasets/iam-ondb}
 OUT=${OUT:-runs/image/best.safetensors}
 exec python -m handwrite train --kind image --iam-ondb "$IAM_ONDB" -o "$OUT" --work-dir "$(dirname "$OUT")" \
   --rnn lstm --hidden 192 --layers 3 --dropout 0.25 --image-height 48 --batch-size 24 --lr 2e-3 \
-  --synthetic-fraction 0.15 --epochs 60 --max-minutes "${MAX_MINUTES:-90}" --eval-every 500 --valid-lines 400 \
+  --synthetic-fraction 0.15 --epochs 60 --max-minutes "${MAX_MINUTES:-105}" --eval-every 500 --valid-lines 400 \
   --seed 1 --no-progress "$@"
