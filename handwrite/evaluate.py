@@ -22,7 +22,7 @@ from handwrite.fileio import atomic_write_text
 from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES, read_ink
 from handwrite.formats.images import read_ground_truth
 from handwrite.ink import Ink
-from handwrite.inputs import item_text, rendered_line
+from handwrite.inputs import item_source, item_text, rendered_line
 from handwrite.modelfile import save_model_file
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def run_eval(args: argparse.Namespace) -> int:
     rates = error_rates(pairs)
     if args.errors:
         rows = [
-            {"source": _source(item), "reference": ref, "hypothesis": hyp}
+            {"source": item_source(item), "reference": ref, "hypothesis": hyp}
             for item, (ref, hyp) in zip(items, pairs, strict=True)
         ]
         atomic_write_text(args.errors, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
@@ -123,10 +123,6 @@ def _labelled_inputs(paths: list[str], kind: str) -> tuple[list[Ink | Image.Imag
             continue
         items.append(item)
     return items, failed
-
-
-def _source(item: Ink | Image.Image) -> str | None:
-    return item.source if isinstance(item, Ink) else item.info.get("source")
 
 
 def _record(args: argparse.Namespace, model: Recognizer, rates: ErrorRates, decoding: str) -> None:

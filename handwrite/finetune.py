@@ -29,7 +29,7 @@ from handwrite.data.synthetic import TextSampler, common_words
 from handwrite.errors import HandwriteError
 from handwrite.evaluate import ErrorRates
 from handwrite.ink import Ink
-from handwrite.inputs import ImageInputs, InkInputs, Item, Sample, inputs_for, item_text
+from handwrite.inputs import ImageInputs, InkInputs, Item, Sample, inputs_for, item_source, item_text
 from handwrite.modelfile import ModelFile, load_model_file, save_model_file
 from handwrite.train import batch_loss, evaluate_network
 
@@ -129,7 +129,7 @@ def usable_samples(items: list[Item]) -> list[Item]:
     usable = []
     for item in items:
         text = item_text(item).strip()
-        source = item.source if isinstance(item, Ink) else item.info.get("source")
+        source = item_source(item)
         odd = sorted({c for c in text if unicodedata.category(c)[0] == "C"})
         if not text:
             warnings.warn(f"skipped: {source}: empty transcription", stacklevel=2)

@@ -89,7 +89,15 @@ class ImageInputs:
         self.settings = settings
         self.refresh = refresh  # chance per use that rendered ink gets a fresh look
         self.distort = distort  # chance per use that a real image is slightly distorted
-        self.fonts = find_handwriting_fonts() if fonts is None else fonts
+        self._fonts = fonts
+
+    @property
+    def fonts(self) -> list[Path]:
+        """Installed handwriting fonts, searched for only when synthetic lines are first
+        wanted: recognition never needs them, and the search walks the font folders."""
+        if self._fonts is None:
+            self._fonts = find_handwriting_fonts()
+        return self._fonts
 
     @property
     def num_features(self) -> int:
@@ -136,6 +144,13 @@ def item_text(item: Item) -> str:
     if isinstance(item, Ink):
         return item.text or ""
     return str(item.info.get("text") or "")
+
+
+def item_source(item: Item) -> str | None:
+    """Where an ink or an image came from (a file path or a dataset line id), if known."""
+    if isinstance(item, Ink):
+        return item.source
+    return item.info.get("source") or getattr(item, "filename", None) or None
 
 
 def inputs_for(kind: str, preprocessing: dict) -> InkInputs | ImageInputs:

@@ -20,7 +20,6 @@ from safetensors.torch import save as save_safetensors
 
 from handwrite.codec import Codec
 from handwrite.errors import ModelFileError
-from handwrite.features import FeatureSettings
 from handwrite.fileio import atomic_write_bytes, checked_size
 from handwrite.model import ModelConfig, RecognizerNet
 
@@ -40,10 +39,6 @@ class ModelFile:
     preprocessing: dict
     state: dict[str, torch.Tensor]
     info: dict = field(default_factory=dict)  # training data, metrics, base model, ...
-
-    def feature_settings(self) -> FeatureSettings:
-        """The preprocessing the network was trained with (defaults for keys a file lacks)."""
-        return FeatureSettings.from_dict(self.preprocessing.get("features", {}))
 
     def build_network(self) -> RecognizerNet:
         net = RecognizerNet(self.config)

@@ -24,7 +24,7 @@ from handwrite.formats import IMAGE_SUFFIXES, read_ink
 from handwrite.formats.images import read_image, to_grayscale
 from handwrite.imaging import split_lines
 from handwrite.ink import Ink
-from handwrite.inputs import inputs_for
+from handwrite.inputs import inputs_for, item_source
 from handwrite.model import RecognizerNet
 from handwrite.modelfile import ModelFile, load_model_file
 
@@ -155,10 +155,8 @@ def default_model_path(kind: str) -> Path:
 
 
 def _name(item: Input) -> str:
-    if isinstance(item, Ink):
-        return item.source or "ink"
-    if isinstance(item, Image.Image):
-        return str(item.info.get("source") or getattr(item, "filename", "") or "image")
+    if isinstance(item, Ink | Image.Image):
+        return item_source(item) or type(item).__name__
     return str(item)
 
 

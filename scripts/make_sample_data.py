@@ -19,6 +19,7 @@ from PIL import Image
 from handwrite import read_ink, write_ink
 from handwrite.data.render import PaperStyle, find_handwriting_fonts, render_font_line, render_ink
 from handwrite.data.synthetic import render_text
+from handwrite.formats.images import ground_truth_path
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 LINES = [
@@ -74,7 +75,7 @@ def _page(images: list[Image.Image]) -> Image.Image:
 
 def _save(image: Image.Image, text: str, path: Path) -> None:
     image.save(path)
-    path.with_name(path.stem + ".gt.txt").write_text(text + "\n", encoding="utf-8")
+    ground_truth_path(path).write_text(text + "\n", encoding="utf-8")
 
 
 def main() -> None:

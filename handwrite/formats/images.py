@@ -60,8 +60,7 @@ def to_grayscale(image: Image.Image) -> Image.Image:
 
 def read_ground_truth(image_path: str | os.PathLike[str]) -> str | None:
     """The text of `name.gt.txt` beside `name.png` (None when there is none)."""
-    path = Path(image_path)
-    truth = path.with_name(path.stem + ".gt.txt")
+    truth = ground_truth_path(image_path)
     try:
         text = truth.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -69,6 +68,12 @@ def read_ground_truth(image_path: str | os.PathLike[str]) -> str | None:
     except (OSError, UnicodeDecodeError) as exc:
         raise FormatError(f"{truth}: cannot read ground truth ({exc})") from exc
     return " ".join(text.split())
+
+
+def ground_truth_path(image_path: str | os.PathLike[str]) -> Path:
+    """`name.gt.txt` beside `name.png`."""
+    path = Path(image_path)
+    return path.with_name(path.stem + ".gt.txt")
 
 
 def _wide_to_l(image: Image.Image) -> Image.Image:
