@@ -16,11 +16,9 @@ from typing import TYPE_CHECKING
 import editdistance
 from PIL import Image
 
-from handwrite.data.datasets import iter_ink_files, load_iam_split, read_labelled_image, spread_subset
-from handwrite.errors import HandwriteError
+from handwrite.data.datasets import iter_ink_files, load_iam_split, load_labelled, spread_subset
 from handwrite.fileio import atomic_write_text
-from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES, read_ink
-from handwrite.formats.images import read_ground_truth
+from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES
 from handwrite.ink import Ink
 from handwrite.inputs import item_source, item_text, rendered_line
 from handwrite.modelfile import save_model_file
@@ -104,25 +102,16 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _labelled_inputs(paths: list[str], kind: str) -> tuple[list[Ink | Image.Image], int]:
-    """Labelled files the model's kind reads: ink files, or images with a .gt.txt."""
+    """Labelled files the model's kind reads (ink files, or images with a .gt.txt), and
+    how many were left out; each one left out is named on stderr."""
+    left_out: list[str] = []
+
+    def report(reason: str) -> None:
+        left_out.append(reason)
+        print(f"handwrite: {reason}; left out", file=sys.stderr)
+
     suffixes = IMAGE_SUFFIXES if kind == "image" else INK_SUFFIXES
-    items: list[Ink | Image.Image] = []
-    failed = 0
-    for path in iter_ink_files(paths, suffixes):
-        try:
-            item = read_labelled_image(path) if kind == "image" else read_ink(path)
-            missing = (item.text is None) if isinstance(item, Ink) else read_ground_truth(path) is None
-        except HandwriteError as exc:
-            print(f"handwrite: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        if missing:
-            what = "a .gt.txt beside it" if kind == "image" else "a truth annotation or text"
-            print(f"handwrite: {path}: no ground truth ({what}); left out", file=sys.stderr)
-            failed += 1
-            continue
-        items.append(item)
-    return items, failed
+    return load_labelled(paths, suffixes, on_skip=report), len(left_out)
 
 
 def _record(args: argparse.Namespace, model: Recognizer, rates: ErrorRates, decoding: str) -> None:

@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--head-lr-scale", type=float, default=FinetuneOptions.head_lr_scale)
     parser.add_argument("--synthetic-fraction", type=float, default=FinetuneOptions.synthetic_fraction)
     parser.add_argument("--augmentation", type=float, default=FinetuneOptions.augmentation)
+    parser.add_argument("--frozen-top-layers", type=int, default=FinetuneOptions.frozen_top_layers)
     args = parser.parse_args()
 
     forms = sorted(iamondb.read_split(find_iam_split_file(IAM, args.split)))
@@ -75,6 +76,7 @@ def main() -> None:
                 head_lr_scale=args.head_lr_scale,
                 synthetic_fraction=args.synthetic_fraction,
                 augmentation=args.augmentation,
+                frozen_top_layers=args.frozen_top_layers,
             )
             finetune(options)
             seconds = time.monotonic() - started

@@ -147,7 +147,7 @@ def test_eval_with_language_model_and_weights(capsys):
 def test_eval_without_labels_is_a_clear_error(capsys, tmp_path):
     (tmp_path / "a.json").write_text('{"strokes": [[[1, 2], [3, 4]]]}')
     code, _, err = run(capsys, "eval", str(tmp_path))
-    assert code == 1 and "no ground truth" in err and "nothing to score" in err
+    assert code == 1 and "no transcription" in err and "nothing to score" in err
 
 
 def test_an_unreadable_image_is_a_per_file_error(capsys, tmp_path):

@@ -4,7 +4,7 @@ labelled files (InkML with truth, ink JSON with text, images with .gt.txt)."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -53,20 +53,24 @@ def load_labelled_inks(paths: Iterable[str | Path]) -> list[Ink]:
 
 
 def load_labelled(
-    paths: Iterable[str | Path], suffixes: tuple[str, ...] = INK_SUFFIXES + IMAGE_SUFFIXES
+    paths: Iterable[str | Path],
+    suffixes: tuple[str, ...] = INK_SUFFIXES + IMAGE_SUFFIXES,
+    on_skip: Callable[[str], object] | None = None,
 ) -> list[Ink | Image.Image]:
-    """Labelled ink files and images (text in `image.info["text"]`, from `name.gt.txt`);
-    unreadable or unlabelled ones are skipped with a warning."""
+    """Labelled ink files and images (text in `image.info["text"]`, from `name.gt.txt`).
+    Unreadable or unlabelled files are left out, each reported to `on_skip` (by
+    default a warning) with the reason."""
+    report = on_skip or (lambda reason: warnings.warn(f"skipped: {reason}", stacklevel=3))
     items: list[Ink | Image.Image] = []
     for path in iter_ink_files(paths, suffixes):
         try:
             item = read_labelled_image(path) if path.suffix.lower() in IMAGE_SUFFIXES else read_ink(path)
         except HandwriteError as exc:
-            warnings.warn(f"skipped: {exc}", stacklevel=2)
+            report(str(exc))
             continue
         text = item.text if isinstance(item, Ink) else item.info.get("text")
         if not text:
-            warnings.warn(f"skipped: {path}: no transcription (truth annotation, text or .gt.txt)", stacklevel=2)
+            report(f"{path}: no transcription (no truth annotation, text or .gt.txt beside it)")
             continue
         items.append(item)
     return items
