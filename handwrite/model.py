@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
+from handwrite.data.batching import length_batches, pad_features
+
 RNN_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU}
+MAX_BATCH_FRAMES = 32 * 600  # frames per forward pass when recognizing many lines
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,26 @@ class RecognizerNet(nn.Module):
                     new.bias[row] = old.bias[source] - 0.5
         self.head = new
         self.config = ModelConfig.from_dict({**self.config.to_dict(), "num_classes": num_classes})
+
+
+@torch.inference_mode()
+def batched_log_probs(
+    net: RecognizerNet,
+    features: Sequence[np.ndarray],
+    device: torch.device | str = "cpu",
+    max_frames: int = MAX_BATCH_FRAMES,
+) -> list[np.ndarray]:
+    """(T', C) log-probabilities per input, in eval mode; inputs of similar length
+    are padded into batches of at most `max_frames` frames."""
+    net.eval()
+    outputs: list[np.ndarray | None] = [None] * len(features)
+    for chunk in length_batches([len(f) for f in features], max_frames):
+        batch, lengths = pad_features([features[i] for i in chunk])
+        log_probs, out_lengths = net(batch.to(device), lengths.to(device))
+        log_probs = log_probs.float().cpu()
+        for row, index in enumerate(chunk):
+            outputs[index] = log_probs[: out_lengths[row], row].numpy()
+    return outputs  # type: ignore[return-value]
 
 
 def _reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from handwrite.codec import Codec
-from handwrite.data.batching import length_batches, pad_features
 from handwrite.decoding import GREEDY, DecodingOptions, Hypothesis, decode
 from handwrite.errors import HandwriteError
 from handwrite.formats import IMAGE_SUFFIXES, read_ink
@@ -25,14 +23,13 @@ from handwrite.formats.images import read_image, to_grayscale
 from handwrite.imaging import split_lines
 from handwrite.ink import Ink
 from handwrite.inputs import inputs_for, item_source
-from handwrite.model import RecognizerNet
+from handwrite.model import RecognizerNet, batched_log_probs
 from handwrite.modelfile import ModelFile, load_model_file
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_INK_MODEL = MODELS_DIR / "online-default.safetensors"
 DEFAULT_IMAGE_MODEL = MODELS_DIR / "image-default.safetensors"
 DEFAULT_LM = MODELS_DIR / "english-chars.lm.json.gz"
-MAX_BATCH_FRAMES = 32 * 600  # frames per forward pass in batch recognition
 
 
 @dataclass(frozen=True)
@@ -107,16 +104,9 @@ class Recognizer:
         image = to_grayscale(item) if isinstance(item, Image.Image) else read_image(item)
         return list(split_lines(image))
 
-    @torch.inference_mode()
     def log_probs(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
         """(T, C) log-probabilities per input; inputs batched by similar length."""
-        outputs: list[np.ndarray | None] = [None] * len(features)
-        for chunk in length_batches([len(f) for f in features], MAX_BATCH_FRAMES):
-            batch, lengths = pad_features([features[i] for i in chunk])
-            log_probs, out_lengths = self.net(batch, lengths)
-            for row, index in enumerate(chunk):
-                outputs[index] = log_probs[: out_lengths[row], row].numpy()
-        return outputs  # type: ignore[return-value]
+        return batched_log_probs(self.net, features)
 
     def _result(self, log_probs: np.ndarray) -> Result:
         hypotheses = decode(log_probs, self.codec, self.decoding)

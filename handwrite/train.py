@@ -25,7 +25,7 @@ import torch.distributed as dist
 from torch import nn
 
 from handwrite.codec import PRINTABLE_ASCII, Codec
-from handwrite.data.batching import bucketed_batches, length_batches, pad_features
+from handwrite.data.batching import bucketed_batches, pad_features
 from handwrite.data.datasets import load_iam_split, load_labelled, spread_subset
 from handwrite.data.synthetic import TextSampler, common_words
 from handwrite.decoding import greedy_decode
@@ -35,7 +35,7 @@ from handwrite.features import FeatureSettings
 from handwrite.fileio import atomic_open, atomic_write_text
 from handwrite.imaging import ImageSettings
 from handwrite.inputs import ImageInputs, InkInputs, Item, Sample, inputs_for, item_text
-from handwrite.model import ModelConfig, RecognizerNet
+from handwrite.model import ModelConfig, RecognizerNet, batched_log_probs
 from handwrite.modelfile import ModelFile, load_model_file, save_model_file
 
 IAM_CITATION = (
@@ -365,27 +365,16 @@ def batch_loss(
     )
 
 
-@torch.inference_mode()
 def evaluate_network(
     net: RecognizerNet,
     codec: Codec,
     inputs: InkInputs | ImageInputs,
     samples: list[Sample],
     device: torch.device | str = "cpu",
-    max_frames: int = 32 * 600,
 ) -> ErrorRates:
     """Greedy-decoded CER/WER of a network on labelled samples."""
-    net.eval()
-    pairs = []
-    for group in length_batches([s.length for s in samples], max_frames):
-        chunk = [samples[i] for i in group]
-        x, lengths = pad_features([inputs.sample_frames(s) for s in chunk])
-        log_probs, out_lengths = net(x.to(device), lengths.to(device))
-        log_probs = log_probs.float().cpu().numpy()
-        for row, sample in enumerate(chunk):
-            text = greedy_decode(log_probs[: out_lengths[row], row], codec).text
-            pairs.append((sample.text, text))
-    return error_rates(pairs)
+    outputs = batched_log_probs(net, [inputs.sample_frames(s) for s in samples], device)
+    return error_rates((s.text, greedy_decode(lp, codec).text) for s, lp in zip(samples, outputs, strict=True))
 
 
 def plot_learning_curve(history: list[dict], path: Path) -> None:
