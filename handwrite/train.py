@@ -277,6 +277,13 @@ class Trainer:
         state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
         synthetic = "synthetic Hershey ink" if o.kind == "ink" else "synthetic lines in handwriting fonts"
         real = "IAM-OnDB trainset" if o.kind == "ink" else "IAM-OnDB trainset rendered to images"
+        selected_on = (
+            "validation files"
+            if o.valid_files
+            else "IAM-OnDB testset_v"
+            if o.iam_ondb
+            else "every 10th training line (held out)"
+        )
         info = {
             **self.base_info,
             "training": {
@@ -284,13 +291,16 @@ class Trainer:
                 + [str(p) for p in o.train_files]
                 + ([f"{synthetic} ({o.synthetic_fraction:.0%} of lines)"] if o.synthetic_fraction else []),
                 "citation": IAM_CITATION if o.iam_ondb else None,
-                "selected_on": "IAM-OnDB testset_v" if o.iam_ondb and not o.valid_files else "validation files",
+                "selected_on": selected_on,
                 "steps": self.step,
                 "epochs": self.epoch,
                 "options": asdict(o),
             },
+            # keyed like `handwrite eval --record-metrics`: set, then decoding
             "metrics": {
-                "validation": {"cer": result.cer, "wer": result.wer, "lines": result.lines, "decoding": "greedy"}
+                f"{selected_on}, {result.lines} lines (model selection)": {
+                    "beam 1": {"cer": round(result.cer, 5), "wer": round(result.wer, 5), "lines": result.lines}
+                }
             },
         }
         return ModelFile(self.inputs.kind, self.codec, self.net.config, self.inputs.preprocessing(), state, info)

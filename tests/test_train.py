@@ -25,7 +25,9 @@ def test_train_writes_model_metrics_plot_and_checkpoint_then_resumes(synthetic_d
     assert main(train_args(synthetic_dir, out, work, "--epochs", "2")) == 0
     meta = load_model_file(out).metadata()
     assert meta["kind"] == "ink"
-    assert meta["metrics"]["validation"]["cer"] >= 0 and meta["metrics"]["validation"]["lines"] > 0
+    (selection,) = meta["metrics"].values()
+    assert selection["beam 1"]["cer"] >= 0 and selection["beam 1"]["lines"] > 0
+    assert "every 10th training line" in next(iter(meta["metrics"]))
     assert meta["training"]["options"]["hidden"] == 16
     assert [entry["epoch"] for entry in metrics(work)] == [1, 2]
     assert (work / "learning-curve.png").stat().st_size > 1000
