@@ -330,6 +330,7 @@ class Trainer:
             "best_cer": self.best_cer,
             "elapsed_minutes": self._elapsed_minutes(),
             "history": json.dumps(self.history),
+            "base_info": json.dumps(self.base_info),  # a resumed --load run still names its base
             "config": json.dumps(self.net.config.to_dict()),
             "preprocessing": json.dumps(self.inputs.preprocessing()),
             "alphabet": self.codec.alphabet,
@@ -351,6 +352,7 @@ class Trainer:
         self.best_cer = float(checkpoint["best_cer"])
         self.elapsed_before = float(checkpoint.get("elapsed_minutes", 0.0))
         self.history = json.loads(checkpoint["history"])
+        self.base_info = json.loads(checkpoint.get("base_info", "{}"))
 
     def _progress_bar(self):
         if self.rank != 0 or not self.options.progress:

@@ -83,8 +83,9 @@ def main() -> None:
             tuned = handwrite.load_model(out)
             after, rest_after = cer(tuned, test), cer(tuned, rest)
         rows.append((before, after, seconds, rest_after))
+        change = f"{(after - before) / before:+.1%}" if before else "n/a (0% before)"
         print(
-            f"| {form} | {len(train)}/{len(test)} | {before:.2%} | {after:.2%} | {(after - before) / before:+.1%} "
+            f"| {form} | {len(train)}/{len(test)} | {before:.2%} | {after:.2%} | {change} "
             f"| {seconds:.0f} | {rest_after:.2%} |",
             flush=True,
         )

@@ -7,6 +7,7 @@ import sys
 
 from handwrite.cli import main
 from handwrite.modelfile import load_model_file
+from handwrite.train import Trainer, TrainOptions
 
 TINY = ["--hidden", "16", "--layers", "1", "--batch-size", "8", "--valid-lines", "0", "--no-progress",
         "--synthetic-fraction", "0.1", "--threads", "1"]  # fmt: skip
@@ -43,6 +44,11 @@ def test_load_starts_a_new_run_from_a_models_weights(synthetic_dir, tmp_path):
     assert main(train_args(synthetic_dir, base, tmp_path / "a", "--epochs", "1")) == 0
     assert main(train_args(synthetic_dir, out, tmp_path / "b", "--epochs", "1", "--load", str(base))) == 0
     assert load_model_file(out).metadata()["base_model"] == str(base)
+
+    options = TrainOptions(str(out), str(tmp_path / "b"), train_files=[str(synthetic_dir)], hidden=16, layers=1)
+    options.resume = str(tmp_path / "b" / "checkpoint.pt")
+    resumed = Trainer(options)  # the models a resumed run saves still name the base it started from
+    assert resumed.base_info["base_model"] == str(base)
 
 
 def test_resume_from_a_corrupt_checkpoint_is_a_clear_error(synthetic_dir, tmp_path, capsys):
