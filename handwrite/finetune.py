@@ -25,6 +25,7 @@ from torch import nn
 
 from handwrite.codec import Codec
 from handwrite.data.datasets import load_labelled
+from handwrite.data.recombine import WordPool
 from handwrite.data.synthetic import TextSampler, common_words
 from handwrite.errors import HandwriteError
 from handwrite.evaluate import ErrorRates
@@ -51,6 +52,7 @@ class FinetuneOptions:
     frozen_top_layers: int = 0  # upper recurrent layers kept at the base weights
     augmentation: float = 1.0  # scale of the training distortions (slant, rotation, ...): 0 = none
     synthetic_fraction: float = 0.25  # of each batch: guards against forgetting
+    recombined_fraction: float = 0.5  # of the user's share of a batch: new lines from their words (ink)
     replay_data: list[str] = field(default_factory=list)  # labelled base-like data to mix in too
     eval_every: int = 10
     patience: int = 6  # evaluations without improvement before stopping
@@ -198,6 +200,8 @@ class _Run:
             ],
             weight_decay=0.0,
         )
+        # ink only: a line image cannot be cut into words as reliably
+        self.words = WordPool(s.source for s in train if isinstance(s.source, Ink))
         self.step = 0
 
     def evaluate(self) -> ErrorRates | None:
@@ -242,6 +246,13 @@ class _Run:
             return self.evaluate()
         return None
 
+    def _user_line(self) -> Sample:
+        """One of the user's samples, or a new line recombined from their words."""
+        if self.words and self.rng.random() < self.options.recombined_fraction:
+            line = self.words.line(self.rng)
+            return self.inputs.sample(line, line.text or "", self.codec)
+        return self.rng.choice(self.train_set)
+
     def _step(self) -> float:
         o = self.options
         self.net.train()
@@ -249,7 +260,7 @@ class _Run:
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.eval()
         mixed = max(1, round(o.batch_size * o.synthetic_fraction)) if o.synthetic_fraction > 0 else 0
-        batch = [self.rng.choice(self.train_set) for _ in range(o.batch_size - mixed)]
+        batch = [self._user_line() for _ in range(o.batch_size - mixed)]
         for _ in range(mixed):
             if self.mix_in and self.rng.random() < 0.5:
                 batch.append(self.rng.choice(self.mix_in))

@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--synthetic-fraction", type=float, default=FinetuneOptions.synthetic_fraction)
     parser.add_argument("--augmentation", type=float, default=FinetuneOptions.augmentation)
     parser.add_argument("--frozen-top-layers", type=int, default=FinetuneOptions.frozen_top_layers)
+    parser.add_argument("--recombined-fraction", type=float, default=FinetuneOptions.recombined_fraction)
     args = parser.parse_args()
 
     forms = sorted(iamondb.read_split(find_iam_split_file(IAM, args.split)))
@@ -77,6 +78,7 @@ def main() -> None:
                 synthetic_fraction=args.synthetic_fraction,
                 augmentation=args.augmentation,
                 frozen_top_layers=args.frozen_top_layers,
+                recombined_fraction=args.recombined_fraction,
             )
             finetune(options)
             seconds = time.monotonic() - started
