@@ -1,12 +1,14 @@
 """Adapt a model to a user's labelled samples.
 
 Starts from a base model's weights (never changes the base file). Characters
-the base model lacks are added as new outputs, old outputs kept. Forgetting is
-held back by few, small steps, frozen batch-norm statistics, synthetic
-lines (single-stroke ink or font lines, by the model's kind; optionally
-base-like data too) mixed into every batch, and
-early stopping on a held-out slice of the user's samples. The output is
-written once, atomically, at the end: a cancelled or failed run leaves nothing.
+the base model lacks are added as new outputs, old outputs kept. For ink,
+half of the user's share of each batch is new lines set from the words of
+their samples (data/recombine.py), so a few lines teach letters, not
+sentences. Forgetting is held back by few, small steps, frozen batch-norm
+statistics, synthetic lines (single-stroke ink or font lines, by the model's
+kind; optionally base-like data too) mixed into every batch, and early
+stopping on a held-out slice of the user's samples. The output is written
+once, atomically, at the end: a cancelled or failed run leaves nothing.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 for each form, fine-tune the bundled model on 5 labelled lines and test on the
 form's other lines; also measure forgetting on lines of the other forms.
 
-    python scripts/writer_adaptation.py [--forms 6] [--max-seconds 110]
+    python scripts/writer_adaptation.py [--split testset_t] [--forms 30] [--max-seconds 110]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def cer(model: handwrite.Recognizer, inks: list[handwrite.Ink]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--forms", type=int, default=6)
+    parser.add_argument("--forms", type=int, default=30)
     parser.add_argument("--train-lines", type=int, default=5)
     parser.add_argument("--max-seconds", type=float, default=110.0)
     parser.add_argument("--rest-lines", type=int, default=300)
@@ -98,6 +98,7 @@ def main() -> None:
         f"fine-tune max {seconds.max():.0f} s; rest of {args.split} ({len(rest)} lines) "
         f"{rest_before:.2%} before, {rest_after.mean():.2%} mean after"
     )
+    print(f"forms better {(after < before).sum()}, unchanged {(after == before).sum()}, worse {(after > before).sum()}")
 
 
 if __name__ == "__main__":
