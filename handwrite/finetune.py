@@ -51,7 +51,6 @@ class FinetuneOptions:
     batch_size: int = 8
     learning_rate: float = 3e-4
     head_lr_scale: float = 1.0  # learning rate of the output layer, relative
-    frozen_top_layers: int = 0  # upper recurrent layers kept at the base weights
     augmentation: float = 1.0  # scale of the training distortions (slant, rotation, ...): 0 = none
     synthetic_fraction: float = 0.25  # of each batch: guards against forgetting
     recombined_fraction: float = 0.5  # of the user's share of a batch: new lines from their words (ink)
@@ -190,10 +189,7 @@ class _Run:
         # made-up ASCII lines only: Hershey has no glyphs for the new characters a user may add
         self.sampler = TextSampler([], common_words(5000), rng)
         head = list(net.head.parameters())
-        frozen = _top_layer_parameters(net, options.frozen_top_layers)
-        for parameter in frozen:
-            parameter.requires_grad_(False)
-        body = [p for p in net.parameters() if all(p is not q for q in head + frozen)]
+        body = [p for p in net.parameters() if all(p is not h for h in head)]
         self.optimizer = torch.optim.AdamW(
             [
                 {"params": body, "lr": options.learning_rate},
@@ -276,13 +272,6 @@ class _Run:
         self.optimizer.step()
         self.step += 1
         return loss.item()
-
-
-def _top_layer_parameters(net: nn.Module, count: int) -> list[nn.Parameter]:
-    """Parameters of the `count` upper recurrent layers: with a handful of lines they
-    would learn those lines' words rather than the writer's letter shapes."""
-    layers = list(net.layers)[len(net.layers) - count :] if count > 0 else []
-    return [p for layer in layers for p in layer.parameters()]
 
 
 def _progress(options: FinetuneOptions):

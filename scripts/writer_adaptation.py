@@ -43,7 +43,6 @@ def main() -> None:
     parser.add_argument("--head-lr-scale", type=float, default=FinetuneOptions.head_lr_scale)
     parser.add_argument("--synthetic-fraction", type=float, default=FinetuneOptions.synthetic_fraction)
     parser.add_argument("--augmentation", type=float, default=FinetuneOptions.augmentation)
-    parser.add_argument("--frozen-top-layers", type=int, default=FinetuneOptions.frozen_top_layers)
     parser.add_argument("--recombined-fraction", type=float, default=FinetuneOptions.recombined_fraction)
     args = parser.parse_args()
 
@@ -77,7 +76,6 @@ def main() -> None:
                 head_lr_scale=args.head_lr_scale,
                 synthetic_fraction=args.synthetic_fraction,
                 augmentation=args.augmentation,
-                frozen_top_layers=args.frozen_top_layers,
                 recombined_fraction=args.recombined_fraction,
             )
             finetune(options)
