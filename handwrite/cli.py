@@ -163,7 +163,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
-        from handwrite.train import TrainOptions, train
+        from handwrite.train import Trainer, TrainOptions
 
         options = TrainOptions(
             output=args.output,
@@ -192,9 +192,13 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
             threads=args.threads,
             progress=not args.no_progress,
         )
-        result = train(options)
+        trainer = Trainer(options)
+        result = trainer.run()
         if result is not None:
-            print(f"best validation CER {result.cer:.2%} -> {args.output}" if result else "", file=sys.stderr)
+            print(
+                f"validation CER {result.cer:.2%} at the end; the best, {trainer.best_cer:.2%}, is in {args.output}",
+                file=sys.stderr,
+            )
         return EXIT_OK
 
     p.set_defaults(handler=run)
