@@ -423,12 +423,8 @@ def _init_distributed() -> tuple[int, int]:
     return dist.get_rank(), world_size
 
 
-def train(options: TrainOptions) -> ErrorRates | None:
-    return Trainer(options).run()
-
-
 def write_options(options: TrainOptions, path: Path) -> None:
     atomic_write_text(path, json.dumps(asdict(options), indent=2))
 
 
-__all__ = ["Sample", "TrainOptions", "Trainer", "evaluate_network", "item_text", "train"]
+__all__ = ["Sample", "TrainOptions", "Trainer", "evaluate_network", "item_text"]

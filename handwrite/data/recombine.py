@@ -85,9 +85,7 @@ class WordPool:
         chosen = [rng.choice(self.words) for _ in range(rng.randint(min_words, max_words))]
         strokes, x = [], 0.0
         for word in chosen:
-            for stroke in word.strokes:
-                points = stroke + np.array([x, 0.0])
-                strokes.append(np.column_stack([points, np.zeros(len(points))]))
+            strokes += [stroke + np.array([x, 0.0]) for stroke in word.strokes]  # Ink adds t = 0
             x += word.width + self.gap * rng.uniform(0.8, 1.25)
         return Ink(strokes, text=" ".join(word.text for word in chosen))
 
