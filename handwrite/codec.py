@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 
@@ -19,6 +20,16 @@ def normalize_text(text: str, form: str = "NFC") -> str:
     """Unicode-normalise, map typographic variants, collapse runs of spaces."""
     text = unicodedata.normalize(form, text).translate(_EQUIVALENTS)
     return " ".join(text.split())
+
+
+_SPACE_BEFORE_PUNCT = re.compile(r" +([.,;:!?'])")
+
+
+def normalize_spacing(text: str) -> str:
+    """No space before . , ; : ! ? ' and runs of spaces collapsed: how text is scored
+    (DESIGN.md) and how it is taught. Some IAM-OnDB forms transcribe "Mr . Gaitskell",
+    with a space the ink does not have; as a label it would teach a gap that is not there."""
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
 
 
 class Codec:

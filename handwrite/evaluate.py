@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections.abc import Iterable
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 import editdistance
 from PIL import Image
 
+from handwrite.codec import normalize_spacing
 from handwrite.data.datasets import iter_ink_files, load_iam_split, load_labelled, spread_subset
 from handwrite.fileio import atomic_write_text
 from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES
@@ -25,13 +25,6 @@ from handwrite.modelfile import save_model_file
 
 if TYPE_CHECKING:
     from handwrite.recognizer import Recognizer
-
-_SPACE_BEFORE_PUNCT = re.compile(r" +([.,;:!?'])")
-
-
-def normalize_for_scoring(text: str) -> str:
-    text = " ".join(text.split())
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
 @dataclass(frozen=True)
@@ -54,7 +47,7 @@ def error_rates(pairs: Iterable[tuple[str, str]]) -> ErrorRates:
         if "#" in reference:
             skipped += 1
             continue
-        ref, hyp = normalize_for_scoring(reference), normalize_for_scoring(hypothesis)
+        ref, hyp = normalize_spacing(reference), normalize_spacing(hypothesis)
         char_errors += editdistance.eval(ref, hyp)
         word_errors += editdistance.eval(ref.split(), hyp.split())
         chars += len(ref)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from handwrite.codec import Codec
+from handwrite.codec import Codec, normalize_spacing
 from handwrite.data.augment import Augmentation
 from handwrite.data.render import distort_image, find_handwriting_fonts, font_coverage, render_font_line, render_ink
 from handwrite.data.synthetic import render_text
@@ -140,10 +140,10 @@ class ImageInputs:
 
 
 def item_text(item: Item) -> str:
-    """The transcription an ink or an image (read with its .gt.txt) carries."""
-    if isinstance(item, Ink):
-        return item.text or ""
-    return str(item.info.get("text") or "")
+    """The transcription an ink or an image (read with its .gt.txt) carries, with its
+    spacing normalised as scoring does it: what a model learns to write."""
+    text = item.text if isinstance(item, Ink) else item.info.get("text")
+    return normalize_spacing(str(text or ""))
 
 
 def item_source(item: Item) -> str | None:

@@ -1,6 +1,6 @@
 import pytest
 
-from handwrite.codec import BLANK, PRINTABLE_ASCII, Codec
+from handwrite.codec import BLANK, PRINTABLE_ASCII, Codec, normalize_spacing
 
 
 def test_round_trip_and_blank():
@@ -14,6 +14,11 @@ def test_round_trip_and_blank():
 def test_normalisation_maps_typographic_variants_and_spaces():
     codec = Codec(PRINTABLE_ASCII)
     assert codec.decode(codec.encode("\u201cit\u2019s\u201d  \u2013 ok")) == '"it\'s" - ok'
+
+
+def test_spacing_is_normalised_as_scoring_does_it():
+    assert normalize_spacing("  Mr . Gaitskell ,  don 't  ") == "Mr. Gaitskell, don't"
+    assert normalize_spacing("a - b ( c )") == "a - b ( c )", "only . , ; : ! ? ' lose the space before them"
 
 
 def test_unknown_characters_are_named():

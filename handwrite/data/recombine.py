@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from handwrite.codec import normalize_spacing
 from handwrite.features import FeatureSettings, normalize
 from handwrite.ink import Ink
 
@@ -35,7 +36,7 @@ class WordInk:
 
 def split_words(ink: Ink) -> tuple[list[WordInk], float] | None:
     """The line's words and its typical word gap, or None when the cut is not clear."""
-    words = (ink.text or "").split()
+    words = normalize_spacing(ink.text or "").split()
     strokes = [s for s in normalize(ink, FeatureSettings()) if len(s)]
     if not words or not strokes:
         return None

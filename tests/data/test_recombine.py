@@ -26,6 +26,13 @@ def test_a_line_is_cut_into_its_words_at_the_widest_gaps():
     assert words[1].width > words[0].width and gap > 0
 
 
+def test_a_space_before_punctuation_in_the_transcription_is_not_a_gap_to_cut():
+    ink = written(["Mr.", "Foot,", "too."])
+    words, _ = split_words(Ink(ink.strokes, text="Mr . Foot , too ."))  # as some IAM-OnDB forms write it
+    assert [w.text for w in words] == ["Mr.", "Foot,", "too."]
+    assert [len(w.strokes) for w in words] == [3, 5, 4]
+
+
 def test_a_line_without_clear_word_gaps_is_not_cut():
     assert split_words(written(["the", "quick"], letter_gap=30, word_gap=32)) is None, "gaps alike: no clear cut"
     assert split_words(written(["thequick"], letter_gap=10)) is not None, "one word needs no cut"
