@@ -277,13 +277,7 @@ class Trainer:
         state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
         synthetic = "synthetic Hershey ink" if o.kind == "ink" else "synthetic lines in handwriting fonts"
         real = "IAM-OnDB trainset" if o.kind == "ink" else "IAM-OnDB trainset rendered to images"
-        selected_on = (
-            "validation files"
-            if o.valid_files
-            else "IAM-OnDB testset_v"
-            if o.iam_ondb
-            else "every 10th training line (held out)"
-        )
+        selected_on = self._selection_set()
         info = {
             **self.base_info,
             "training": {
@@ -304,6 +298,14 @@ class Trainer:
             },
         }
         return ModelFile(self.inputs.kind, self.codec, self.net.config, self.inputs.preprocessing(), state, info)
+
+    def _selection_set(self) -> str:
+        """What the kept model was chosen on (as _load_valid picks it)."""
+        if self.options.valid_files:
+            return "validation files"
+        if self.options.iam_ondb:
+            return "IAM-OnDB testset_v"
+        return "every 10th training line (held out)"
 
     def _log(self, result: ErrorRates, improved: bool) -> None:
         entry = {

@@ -2,7 +2,7 @@
 for each form, fine-tune the bundled model on 5 labelled lines and test on the
 form's other lines; also measure forgetting on lines of the other forms.
 
-    python scripts/writer_adaptation.py [--split testset_t] [--forms 30] [--max-seconds 110]
+    python scripts/writer_adaptation.py [--split testset_t] [--forms N] [--max-seconds 110]
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def cer(model: handwrite.Recognizer, inks: list[handwrite.Ink]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--forms", type=int, default=30)
+    parser.add_argument(
+        "--forms", type=int, default=0, help="the first N forms (default 0: every form with enough lines)"
+    )
     parser.add_argument("--train-lines", type=int, default=5)
     parser.add_argument("--max-seconds", type=float, default=110.0)
     parser.add_argument("--rest-lines", type=int, default=300)
@@ -50,7 +52,7 @@ def main() -> None:
     by_form: dict[str, list[handwrite.Ink]] = {}
     for line in iamondb.iter_lines(IAM, set(forms)):
         by_form.setdefault(line.form_id, []).append(line.ink)
-    chosen = [f for f in forms if len(by_form.get(f, [])) >= args.train_lines + 4][: args.forms]
+    chosen = [f for f in forms if len(by_form.get(f, [])) >= args.train_lines + 4][: args.forms or None]
     rest = spread_subset([ink for f, inks in by_form.items() if f not in chosen for ink in inks], args.rest_lines)
     base = handwrite.load_model()
     rest_before = cer(base, rest)
@@ -97,6 +99,17 @@ def main() -> None:
         f"{rest_before:.2%} before, {rest_after.mean():.2%} mean after"
     )
     print(f"forms better {(after < before).sum()}, unchanged {(after == before).sum()}, worse {(after > before).sum()}")
+    low, high = relative_change_interval(before, after)
+    print(f"95% interval of the relative change, forms resampled: {low:+.1%} to {high:+.1%}")
+
+
+def relative_change_interval(before: np.ndarray, after: np.ndarray, draws: int = 5000) -> tuple[float, float]:
+    """A bootstrap interval over forms: with 4-6 test lines a form, which forms are drawn
+    moves the mean a lot, and this says how much."""
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, len(before), size=(draws, len(before)))
+    changes = after[picks].mean(axis=1) / before[picks].mean(axis=1) - 1
+    return float(np.percentile(changes, 2.5)), float(np.percentile(changes, 97.5))
 
 
 if __name__ == "__main__":
