@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--split", default="testset_t", help="testset_v to choose settings, testset_t to report")
     parser.add_argument("--lr", type=float, default=FinetuneOptions.learning_rate)
     parser.add_argument("--max-steps", type=int, default=FinetuneOptions.max_steps)
+    parser.add_argument("--batch-size", type=int, default=FinetuneOptions.batch_size)
     parser.add_argument("--holdout", type=float, default=FinetuneOptions.holdout)
     parser.add_argument("--head-lr-scale", type=float, default=FinetuneOptions.head_lr_scale)
     parser.add_argument("--synthetic-fraction", type=float, default=FinetuneOptions.synthetic_fraction)
@@ -75,6 +76,7 @@ def main() -> None:
                 learning_rate=args.lr,
                 max_steps=args.max_steps,
                 holdout=args.holdout,
+                batch_size=args.batch_size,
                 head_lr_scale=args.head_lr_scale,
                 synthetic_fraction=args.synthetic_fraction,
                 augmentation=args.augmentation,
