@@ -3,12 +3,14 @@
 # Needs IAM-OnDB (lineStrokes-*.tar.gz, ascii-*.tar.gz, splits/) at $IAM_ONDB, and the
 # OFL handwriting fonts from Debian for the synthetic lines:
 #   apt-get install fonts-dkg-handwriting fonts-femkeklaver fonts-breip fonts-rufscript fonts-sjfonts
-# Two stages on 2 CPU cores, each on a time budget with the learning rate decaying to its
+# Three stages on 2 CPU cores, each on a time budget with the learning rate decaying to its
 # floor by the end of it:
 #   1. from scratch, peak LR 2e-3, STAGE1_MINUTES (105);
 #   2. a warm restart from stage 1's best model (fresh optimizer, peak LR 1e-3, another data
-#      order), STAGE2_MINUTES (125).
-# STAGE=1 or STAGE=2 runs one stage; extra arguments go to each run (for example
+#      order), STAGE2_MINUTES (125);
+#   3. another warm restart from stage 2's best (peak LR 5e-4, another data order),
+#      STAGE3_MINUTES (135).
+# STAGE=1, 2 or 3 runs one stage; extra arguments go to each run (for example
 # --resume runs/image/stage2/checkpoint.pt with STAGE=2 continues an interrupted stage 2).
 set -euo pipefail
 IAM_ONDB=${IAM_ONDB:-../shared/datasets/iam-ondb}
@@ -21,13 +23,21 @@ train() {
     --synthetic-fraction 0.15 --epochs 100 --eval-every 500 --valid-lines 400 --no-progress "$@"
 }
 
-if [[ ${STAGE:-all} != 2 ]]; then
+if [[ ${STAGE:-all} == all || ${STAGE} == 1 ]]; then
   train -o "$RUNS/stage1/best.safetensors" --work-dir "$RUNS/stage1" --lr 2e-3 --seed 1 \
     --max-minutes "${STAGE1_MINUTES:-105}" "$@"
 fi
-if [[ ${STAGE:-all} != 1 ]]; then
-  start=(--load "$RUNS/stage1/best.safetensors")
-  [[ " $* " == *" --resume "* ]] && start=()
-  train -o "$OUT" --work-dir "$RUNS/stage2" --lr 1e-3 --seed 2 --max-minutes "${STAGE2_MINUTES:-125}" \
-    "${start[@]}" "$@"
+# a warm restart: stage $1 from stage $2's best model (unless resuming), peak LR $3, seed $4, $5 minutes
+restart() {
+  local start=(--load "$RUNS/stage$2/best.safetensors")
+  [[ " ${*:6} " == *" --resume "* ]] && start=()
+  train -o "$RUNS/stage$1/best.safetensors" --work-dir "$RUNS/stage$1" --lr "$3" --seed "$4" --max-minutes "$5" \
+    "${start[@]}" "${@:6}"
+}
+if [[ ${STAGE:-all} == all || ${STAGE} == 2 ]]; then
+  restart 2 1 1e-3 2 "${STAGE2_MINUTES:-125}" "$@"
+fi
+if [[ ${STAGE:-all} == all || ${STAGE} == 3 ]]; then
+  restart 3 2 5e-4 3 "${STAGE3_MINUTES:-135}" "$@"
+  cp "$RUNS/stage3/best.safetensors" "$OUT"
 fi
