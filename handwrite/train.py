@@ -99,7 +99,7 @@ class Trainer:
         self.base_info: dict = {}
         self.codec, self.net = self._build_network()
         self.train_set = self._samples(self._load_train())
-        self.valid_set = self._load_valid()
+        self.valid_set, self.selected_on = self._load_valid()
         self.sampler = TextSampler([s.text for s in self.train_set], common_words(), self.data_rng)
         self.model = self.net.to(self.device)
         if self.world_size > 1:
@@ -143,17 +143,18 @@ class Trainer:
             raise HandwriteError("no training data: give --iam-ondb and/or labelled files")
         return inks
 
-    def _load_valid(self) -> list[Sample]:
+    def _load_valid(self) -> tuple[list[Sample], str]:
+        """The validation samples, and what they are (for the model file's metadata)."""
         o = self.options
-        inks = load_labelled(o.valid_files) if o.valid_files else []
+        inks, name = (load_labelled(o.valid_files), "validation files") if o.valid_files else ([], "")
         if o.iam_ondb and not o.valid_files:
-            inks = load_iam_split(o.iam_ondb, "testset_v")
+            inks, name = load_iam_split(o.iam_ondb, "testset_v"), "IAM-OnDB testset_v"
         if not inks:  # no validation set given: hold out every 10th training line
-            inks = [s.source for s in self.train_set[::10]]
+            inks, name = [s.source for s in self.train_set[::10]], "every 10th training line (held out)"
             self.train_set = [s for i, s in enumerate(self.train_set) if i % 10]
         if o.valid_lines:
             inks = spread_subset(inks, o.valid_lines)
-        return self._samples(inks)
+        return self._samples(inks), name
 
     def _samples(self, items: list[Item]) -> list[Sample]:
         samples = []
@@ -277,7 +278,6 @@ class Trainer:
         state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
         synthetic = "synthetic Hershey ink" if o.kind == "ink" else "synthetic lines in handwriting fonts"
         real = "IAM-OnDB trainset" if o.kind == "ink" else "IAM-OnDB trainset rendered to images"
-        selected_on = self._selection_set()
         info = {
             **self.base_info,
             "training": {
@@ -285,27 +285,19 @@ class Trainer:
                 + [str(p) for p in o.train_files]
                 + ([f"{synthetic} ({o.synthetic_fraction:.0%} of lines)"] if o.synthetic_fraction else []),
                 "citation": IAM_CITATION if o.iam_ondb else None,
-                "selected_on": selected_on,
+                "selected_on": self.selected_on,
                 "steps": self.step,
                 "epochs": self.epoch,
                 "options": asdict(o),
             },
             # keyed like `handwrite eval --record-metrics`: set, then decoding
             "metrics": {
-                f"{selected_on}, {result.lines} lines (model selection)": {
+                f"{self.selected_on}, {result.lines} lines (model selection)": {
                     "beam 1": {"cer": round(result.cer, 5), "wer": round(result.wer, 5), "lines": result.lines}
                 }
             },
         }
         return ModelFile(self.inputs.kind, self.codec, self.net.config, self.inputs.preprocessing(), state, info)
-
-    def _selection_set(self) -> str:
-        """What the kept model was chosen on (as _load_valid picks it)."""
-        if self.options.valid_files:
-            return "validation files"
-        if self.options.iam_ondb:
-            return "IAM-OnDB testset_v"
-        return "every 10th training line (held out)"
 
     def _log(self, result: ErrorRates, improved: bool) -> None:
         entry = {

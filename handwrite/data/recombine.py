@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handwrite.codec import normalize_spacing
 from handwrite.features import FeatureSettings, normalize
 from handwrite.ink import Ink
+from handwrite.inputs import item_text
 
 MIN_GAP = 0.15  # writing heights: narrower gaps are never word gaps
 CLEAR_MARGIN = 1.3  # the narrowest gap cut must be this much wider than the widest gap kept
@@ -36,7 +36,7 @@ class WordInk:
 
 def split_words(ink: Ink) -> tuple[list[WordInk], float] | None:
     """The line's words and its typical word gap, or None when the cut is not clear."""
-    words = normalize_spacing(ink.text or "").split()
+    words = item_text(ink).split()  # the label, spaced as it is taught
     strokes = [s for s in normalize(ink, FeatureSettings()) if len(s)]
     if not words or not strokes:
         return None
