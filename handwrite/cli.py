@@ -154,6 +154,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--dropout", type=float, default=d.dropout)
     p.add_argument("--step", type=float, default=d.step, help="ink: resampling step in writing heights")
     p.add_argument("--image-height", type=int, default=d.image_height, help="image: line height in pixels")
+    p.add_argument(
+        "--ema-decay",
+        type=float,
+        default=d.ema_decay,
+        help="evaluate and save a moving average of the weights with this decay (e.g. 0.999; 0 = off)",
+    )
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, help="torch threads per process")
     p.add_argument("--limit-train", type=int, help="use only this many training lines")
@@ -185,6 +191,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
             dropout=args.dropout,
             step=args.step,
             image_height=args.image_height,
+            ema_decay=args.ema_decay,
             seed=args.seed,
             resume=args.resume,
             load=args.load,

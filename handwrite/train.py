@@ -3,7 +3,8 @@ synthetic lines (Hershey ink for ink models; handwriting fonts for image
 models, which also see the real ink rendered to images); augmentation;
 length-bucketed padded batches; AdamW with warmup and cosine decay;
 checkpoints (--resume continues a run, --load starts from a model's weights);
-the best model by CER on the validation set is kept; a metrics log and a
+optionally an exponential moving average of the weights, which is what is then
+evaluated and saved; the best model by CER on the validation set is kept; a metrics log and a
 learning-curve plot. Runs data-parallel under torchrun (gloo on CPU, NCCL on
 GPU)."""
 
@@ -60,6 +61,7 @@ class TrainOptions:
     learning_rate: float = 2e-3
     warmup_steps: int = 200
     weight_decay: float = 0.01
+    ema_decay: float = 0.0  # > 0: evaluate and save a moving average of the weights (e.g. 0.999)
     eval_every: int = 0  # steps; 0 = once per epoch
     rnn: str = "lstm"
     hidden: int = 192
@@ -107,6 +109,7 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             self.net.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay
         )
+        self.ema = _moving_average(self.net, options.ema_decay) if options.ema_decay else None
         self.step = 0
         self.epoch = 0
         self.best_cer = math.inf
@@ -244,6 +247,8 @@ class Trainer:
         loss.backward()
         nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
         self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.net)
         self.step += 1
         value = loss.item()
         self._running_loss = 0.98 * getattr(self, "_running_loss", value) + 0.02 * value
@@ -262,7 +267,7 @@ class Trainer:
     def _evaluate_and_save(self) -> ErrorRates | None:
         result = None
         if self.rank == 0:
-            result = evaluate_network(self.net, self.codec, self.inputs, self.valid_set, self.device)
+            result = evaluate_network(self._kept_net, self.codec, self.inputs, self.valid_set, self.device)
             improved = result.cer < self.best_cer
             if improved:
                 self.best_cer = result.cer
@@ -273,9 +278,14 @@ class Trainer:
             dist.barrier()
         return result
 
+    @property
+    def _kept_net(self) -> RecognizerNet:
+        """The network that is evaluated and saved: the moving average when there is one."""
+        return self.ema.module if self.ema is not None else self.net
+
     def _model_file(self, result: ErrorRates) -> ModelFile:
         o = self.options
-        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        state = {k: v.detach().cpu() for k, v in self._kept_net.state_dict().items()}
         synthetic = "synthetic Hershey ink" if o.kind == "ink" else "synthetic lines in handwriting fonts"
         real = "IAM-OnDB trainset" if o.kind == "ink" else "IAM-OnDB trainset rendered to images"
         info = {
@@ -318,6 +328,7 @@ class Trainer:
     def _save_checkpoint(self) -> None:
         checkpoint = {
             "net": self.net.state_dict(),
+            **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
             "epoch": self.epoch,
@@ -341,6 +352,10 @@ class Trainer:
         if checkpoint["alphabet"] != self.codec.alphabet:
             raise HandwriteError(f"{path}: checkpoint alphabet differs from this run's")
         self.net.load_state_dict(checkpoint["net"])
+        if self.ema is not None and "ema" in checkpoint:
+            self.ema.load_state_dict(checkpoint["ema"])
+        elif self.ema is not None:  # a checkpoint without one: the average restarts from its weights
+            self.ema.module.load_state_dict(checkpoint["net"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.step, self.epoch = int(checkpoint["step"]), int(checkpoint["epoch"])
         self.best_cer = float(checkpoint["best_cer"])
@@ -406,6 +421,14 @@ def plot_learning_curve(history: list[dict], path: Path) -> None:
     with atomic_open(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=90)
     plt.close(fig)
+
+
+def _moving_average(net: RecognizerNet, decay: float) -> torch.optim.swa_utils.AveragedModel:
+    """An exponential moving average of the weights and batch-norm statistics: less noisy
+    than the last step's weights, which matters most late in a run on little data."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _init_distributed() -> tuple[int, int]:

@@ -3,14 +3,16 @@
 # Needs IAM-OnDB (lineStrokes-*.tar.gz, ascii-*.tar.gz, splits/) at $IAM_ONDB, and the
 # OFL handwriting fonts from Debian for the synthetic lines:
 #   apt-get install fonts-dkg-handwriting fonts-femkeklaver fonts-breip fonts-rufscript fonts-sjfonts
-# Three stages on 2 CPU cores, each on a time budget with the learning rate decaying to its
+# Four stages on 2 CPU cores, each on a time budget with the learning rate decaying to its
 # floor by the end of it:
 #   1. from scratch, peak LR 2e-3, STAGE1_MINUTES (105);
 #   2. a warm restart from stage 1's best model (fresh optimizer, peak LR 1e-3, another data
 #      order), STAGE2_MINUTES (125);
 #   3. another warm restart from stage 2's best (peak LR 5e-4, another data order),
-#      STAGE3_MINUTES (135).
-# STAGE=1, 2 or 3 runs one stage; extra arguments go to each run (for example
+#      STAGE3_MINUTES (135);
+#   4. one more from stage 3's best (peak LR 5e-4, another data order), keeping a moving
+#      average of the weights (decay 0.999) as the model, STAGE4_MINUTES (100).
+# STAGE=1, 2, 3 or 4 runs one stage; extra arguments go to each run (for example
 # --resume runs/image/stage2/checkpoint.pt with STAGE=2 continues an interrupted stage 2).
 set -euo pipefail
 IAM_ONDB=${IAM_ONDB:-../shared/datasets/iam-ondb}
@@ -39,5 +41,8 @@ if [[ ${STAGE:-all} == all || ${STAGE} == 2 ]]; then
 fi
 if [[ ${STAGE:-all} == all || ${STAGE} == 3 ]]; then
   restart 3 2 5e-4 3 "${STAGE3_MINUTES:-135}" "$@"
-  cp "$RUNS/stage3/best.safetensors" "$OUT"
+fi
+if [[ ${STAGE:-all} == all || ${STAGE} == 4 ]]; then
+  restart 4 3 5e-4 4 "${STAGE4_MINUTES:-100}" --ema-decay 0.999 "$@"
+  cp "$RUNS/stage4/best.safetensors" "$OUT"
 fi

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import torch
+
 from handwrite.cli import main
 from handwrite.modelfile import load_model_file
 from handwrite.train import Trainer, TrainOptions
@@ -49,6 +51,19 @@ def test_load_starts_a_new_run_from_a_models_weights(synthetic_dir, tmp_path):
     options.resume = str(tmp_path / "b" / "checkpoint.pt")
     resumed = Trainer(options)  # the models a resumed run saves still name the base it started from
     assert resumed.base_info["base_model"] == str(base)
+
+
+def test_ema_saves_the_moving_average_and_a_resume_keeps_it(synthetic_dir, tmp_path):
+    out, work = tmp_path / "model.safetensors", tmp_path / "run"
+    assert main(train_args(synthetic_dir, out, work, "--epochs", "1", "--ema-decay", "0.9")) == 0
+    saved = load_model_file(out).state
+    checkpoint = torch.load(work / "checkpoint.pt", weights_only=True)
+    name = "head.weight"
+    assert torch.equal(saved[name], checkpoint["ema"][f"module.{name}"])  # the average is what is kept ...
+    assert not torch.equal(saved[name], checkpoint["net"][name])  # ... not the last step's weights
+    resume = ["--epochs", "2", "--ema-decay", "0.9", "--resume", str(work / "checkpoint.pt")]
+    assert main(train_args(synthetic_dir, out, work, *resume)) == 0
+    assert torch.load(work / "checkpoint.pt", weights_only=True)["ema"]["n_averaged"] > checkpoint["ema"]["n_averaged"]
 
 
 def test_resume_from_a_corrupt_checkpoint_is_a_clear_error(synthetic_dir, tmp_path, capsys):
