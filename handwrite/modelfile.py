@@ -75,6 +75,26 @@ def save_model_file(model: ModelFile, path: str | os.PathLike[str]) -> None:
     atomic_write_bytes(path, save_safetensors(state, metadata=header))
 
 
+def average_models(models: list[ModelFile]) -> ModelFile:
+    """A "model soup": the element-wise mean of the weights of models that share a kind,
+    alphabet, architecture and preprocessing, and were trained on from one starting
+    model (so their weights lie in one basin; averaging unrelated models gives noise).
+    The first model's information is kept, less its metrics: the mean is another model."""
+    first = models[0]
+    for other in models[1:]:
+        same = (other.kind, other.codec.alphabet, other.config, other.preprocessing)
+        if same != (first.kind, first.codec.alphabet, first.config, first.preprocessing):
+            raise ModelFileError("only models of one kind, alphabet, architecture and preprocessing can be averaged")
+    state = {
+        name: torch.stack([m.state[name] for m in models]).float().mean(0).to(tensor.dtype)
+        if tensor.is_floating_point()
+        else tensor
+        for name, tensor in first.state.items()
+    }
+    info = {k: v for k, v in first.info.items() if k != "metrics"}
+    return ModelFile(first.kind, first.codec, first.config, first.preprocessing, state, info)
+
+
 def load_model_file(path: str | os.PathLike[str]) -> ModelFile:
     path = Path(path)
     data = _read(path)

@@ -10,8 +10,9 @@
 #      order), STAGE2_MINUTES (125);
 #   3. another warm restart from stage 2's best (peak LR 5e-4, another data order),
 #      STAGE3_MINUTES (135);
-#   4. one more from stage 3's best (peak LR 5e-4, another data order), keeping a moving
-#      average of the weights (decay 0.999) as the model, STAGE4_MINUTES (100).
+#   4. two more from stage 3's best (peak LR 5e-4, two other data orders), each keeping a
+#      moving average of the weights (decay 0.999) as its model, STAGE4_MINUTES (100) and
+#      STAGE4B_MINUTES (95); the bundled model is the mean of the two (a "model soup").
 # STAGE=1, 2, 3 or 4 runs one stage; extra arguments go to each run (for example
 # --resume runs/image/stage2/checkpoint.pt with STAGE=2 continues an interrupted stage 2).
 set -euo pipefail
@@ -43,6 +44,9 @@ if [[ ${STAGE:-all} == all || ${STAGE} == 3 ]]; then
   restart 3 2 5e-4 3 "${STAGE3_MINUTES:-135}" "$@"
 fi
 if [[ ${STAGE:-all} == all || ${STAGE} == 4 ]]; then
+  # two runs from stage 3's best that differ only in their data order (the bundled model's
+  # ran side by side, --threads 1 each), then the mean of their weights
   restart 4 3 5e-4 4 "${STAGE4_MINUTES:-100}" --ema-decay 0.999 "$@"
-  cp "$RUNS/stage4/best.safetensors" "$OUT"
+  restart 4b 3 5e-4 5 "${STAGE4B_MINUTES:-95}" --ema-decay 0.999 "$@"
+  python scripts/average_models.py "$OUT" "$RUNS/stage4/best.safetensors" "$RUNS/stage4b/best.safetensors"
 fi

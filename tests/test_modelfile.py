@@ -9,7 +9,7 @@ from handwrite import ModelFileError
 from handwrite.codec import Codec
 from handwrite.features import FeatureSettings
 from handwrite.model import ModelConfig, RecognizerNet
-from handwrite.modelfile import ModelFile, load_model_file, save_model_file
+from handwrite.modelfile import ModelFile, average_models, load_model_file, save_model_file
 
 
 @pytest.fixture
@@ -123,3 +123,21 @@ def test_an_image_model_round_trips(tiny_image_model):
     assert loaded.kind == "image" and loaded.config.front == "image"
     assert loaded.preprocessing["image"]["height"] == 32
     assert loaded.build_network().config.num_features == 32
+
+
+def test_average_of_models_is_the_mean_of_their_weights_without_their_metrics(model_path):
+    first = load_model_file(model_path)
+    second = ModelFile(
+        first.kind, first.codec, first.config, first.preprocessing, {k: v + 1 for k, v in first.state.items()}
+    )
+    soup = average_models([first, second])
+    assert torch.allclose(soup.state["head.weight"], first.state["head.weight"] + 0.5)
+    assert "metrics" not in soup.info and soup.info["training"] == first.info["training"]
+    soup.build_network()  # still a loadable network
+
+
+def test_models_that_differ_cannot_be_averaged(model_path):
+    first = load_model_file(model_path)
+    other_alphabet = ModelFile(first.kind, Codec("abd "), first.config, first.preprocessing, first.state)
+    with pytest.raises(ModelFileError, match="can be averaged"):
+        average_models([first, other_alphabet])
