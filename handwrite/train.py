@@ -3,10 +3,10 @@ synthetic lines (Hershey ink for ink models; handwriting fonts for image
 models, which also see the real ink rendered to images); augmentation;
 length-bucketed padded batches; AdamW with warmup and cosine decay;
 checkpoints (--resume continues a run, --load starts from a model's weights);
-optionally an exponential moving average of the weights, which is what is then
-evaluated and saved; the best model by CER on the validation set is kept; a metrics log and a
-learning-curve plot. Runs data-parallel under torchrun (gloo on CPU, NCCL on
-GPU)."""
+optionally an exponential moving average of the weights, which is then what is
+evaluated and saved; the best model by CER on the validation set is kept; a
+metrics log and a learning-curve plot. Runs data-parallel under torchrun (gloo
+on CPU, NCCL on GPU)."""
 
 from __future__ import annotations
 
