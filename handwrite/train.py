@@ -109,7 +109,8 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             self.net.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay
         )
-        self.ema = _moving_average(self.net, options.ema_decay) if options.ema_decay else None
+        # only rank 0 evaluates and saves, so only it keeps the average
+        self.ema = _moving_average(self.net, options.ema_decay) if options.ema_decay and self.rank == 0 else None
         self.step = 0
         self.epoch = 0
         self.best_cer = math.inf
