@@ -2,7 +2,7 @@
 for each form, fine-tune the bundled model on 5 labelled lines and test on the
 form's other lines; also measure forgetting on lines of the other forms.
 
-    python scripts/writer_adaptation.py [--split testset_t] [--forms N] [--max-seconds 110]
+    python scripts/writer_adaptation.py [--split testset_t] [--forms N] [--form ID] [--lm] [--max-seconds 110]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument(
         "--forms", type=int, default=0, help="the first N forms (default 0: every form with enough lines)"
     )
+    parser.add_argument("--form", action="append", default=[], help="only this form (repeatable)")
     parser.add_argument("--train-lines", type=int, default=5)
     parser.add_argument("--max-seconds", type=float, default=110.0)
     parser.add_argument("--rest-lines", type=int, default=300)
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--synthetic-fraction", type=float, default=FinetuneOptions.synthetic_fraction)
     parser.add_argument("--augmentation", type=float, default=FinetuneOptions.augmentation)
     parser.add_argument("--recombined-fraction", type=float, default=FinetuneOptions.recombined_fraction)
+    parser.add_argument("--lm", action="store_true", help="also decode with beam 8 + the English character LM")
     args = parser.parse_args()
 
     forms = sorted(iamondb.read_split(find_iam_split_file(IAM, args.split)))
@@ -54,12 +56,18 @@ def main() -> None:
     for line in iamondb.iter_lines(IAM, set(forms)):
         by_form.setdefault(line.form_id, []).append(line.ink)
     chosen = [f for f in forms if len(by_form.get(f, [])) >= args.train_lines + 4][: args.forms or None]
+    chosen = [f for f in chosen if f in args.form] if args.form else chosen
     rest = spread_subset([ink for f, inks in by_form.items() if f not in chosen for ink in inks], args.rest_lines)
     base = handwrite.load_model()
+    base_lm = handwrite.load_model(language_model=True) if args.lm else None
     rest_before = cer(base, rest)
-    print("| form | lines (train/test) | CER before | CER after | change | fine-tune s | rest of the split after |")
-    print("|---|---|---|---|---|---|---|")
-    rows = []
+    lm_columns = (" LM before | LM after |", "---|---|") if args.lm else ("", "")
+    print(
+        "| form | lines (train/test) | CER before | CER after | change | fine-tune s | rest of the split after |"
+        + lm_columns[0]
+    )
+    print("|---|---|---|---|---|---|---|" + lm_columns[1])
+    rows, lm_rows = [], []
     for form in chosen:
         train, test = by_form[form][: args.train_lines], by_form[form][args.train_lines :]
         before = cer(base, test)
@@ -86,11 +94,15 @@ def main() -> None:
             seconds = time.monotonic() - started
             tuned = handwrite.load_model(out)
             after, rest_after = cer(tuned, test), cer(tuned, rest)
+            lm_cells = ""
+            if base_lm is not None:
+                lm_rows.append((cer(base_lm, test), cer(handwrite.load_model(out, language_model=True), test)))
+                lm_cells = f" {lm_rows[-1][0]:.2%} | {lm_rows[-1][1]:.2%} |"
         rows.append((before, after, seconds, rest_after))
         change = f"{(after - before) / before:+.1%}" if before else "n/a (0% before)"
         print(
             f"| {form} | {len(train)}/{len(test)} | {before:.2%} | {after:.2%} | {change} "
-            f"| {seconds:.0f} | {rest_after:.2%} |",
+            f"| {seconds:.0f} | {rest_after:.2%} |" + lm_cells,
             flush=True,
         )
     before, after, seconds, rest_after = (np.array(c) for c in zip(*rows, strict=True))
@@ -103,6 +115,14 @@ def main() -> None:
     print(f"forms better {(after < before).sum()}, unchanged {(after == before).sum()}, worse {(after > before).sum()}")
     low, high = relative_change_interval(before, after)
     print(f"95% interval of the relative change, forms resampled: {low:+.1%} to {high:+.1%}")
+    if lm_rows:
+        lm_before, lm_after = (np.array(c) for c in zip(*lm_rows, strict=True))
+        low, high = relative_change_interval(lm_before, lm_after)
+        print(
+            f"beam 8 + LM: mean CER {lm_before.mean():.2%} -> {lm_after.mean():.2%} "
+            f"({(lm_after.mean() - lm_before.mean()) / lm_before.mean():+.1%} relative; "
+            f"95% interval {low:+.1%} to {high:+.1%})"
+        )
 
 
 def relative_change_interval(before: np.ndarray, after: np.ndarray, draws: int = 5000) -> tuple[float, float]:
