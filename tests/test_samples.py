@@ -1,3 +1,8 @@
+import signal
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 import handwrite
@@ -43,6 +48,32 @@ def test_a_failed_save_loses_nothing(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert [s.text for s in store.samples()] == ["kept"]
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
+
+
+def test_a_process_killed_mid_save_loses_nothing(tmp_path):
+    """A real SIGKILL while a relabelled sample is being written: the old file stays whole."""
+    store = SampleStore(tmp_path)
+    kept = store.add(ink(), "kept")
+    child = textwrap.dedent(
+        f"""
+        import os, sys, time
+        from handwrite.samples import SampleStore
+        store = SampleStore({str(tmp_path)!r})
+        def stall(fd):  # the new bytes are written; hold here until killed
+            print("saving", flush=True)
+            time.sleep(60)
+        os.fsync = stall
+        store.relabel(store.samples()[0], "changed")
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "saving"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    assert [s.text for s in SampleStore(tmp_path).samples()] == ["kept"]
+    assert handwrite.read_ink(kept.path).text == "kept"
 
 
 def test_export_and_import(tmp_path):
