@@ -59,14 +59,15 @@ def main() -> None:
     chosen = [f for f in chosen if f in args.form] if args.form else chosen
     rest = spread_subset([ink for f, inks in by_form.items() if f not in chosen for ink in inks], args.rest_lines)
     base = handwrite.load_model()
+    # the LM is loaded once; each personal model then decodes the way this one does
     base_lm = handwrite.load_model(language_model=True) if args.lm else None
     rest_before = cer(base, rest)
-    lm_columns = (" LM before | LM after |", "---|---|") if args.lm else ("", "")
-    print(
-        "| form | lines (train/test) | CER before | CER after | change | fine-tune s | rest of the split after |"
-        + lm_columns[0]
-    )
-    print("|---|---|---|---|---|---|---|" + lm_columns[1])
+    header = "| form | lines (train/test) | CER before | CER after | change | fine-tune s | rest of the split after |"
+    rule = "|---|---|---|---|---|---|---|"
+    if args.lm:
+        header, rule = header + " LM before | LM after |", rule + "---|---|"
+    print(header)
+    print(rule)
     rows, lm_rows = [], []
     for form in chosen:
         train, test = by_form[form][: args.train_lines], by_form[form][args.train_lines :]
@@ -96,7 +97,8 @@ def main() -> None:
             after, rest_after = cer(tuned, test), cer(tuned, rest)
             lm_cells = ""
             if base_lm is not None:
-                lm_rows.append((cer(base_lm, test), cer(handwrite.load_model(out, language_model=True), test)))
+                tuned_lm = tuned.with_decoding(beam_size=base_lm.decoding.beam_size, lm=base_lm.decoding.lm)
+                lm_rows.append((cer(base_lm, test), cer(tuned_lm, test)))
                 lm_cells = f" {lm_rows[-1][0]:.2%} | {lm_rows[-1][1]:.2%} |"
         rows.append((before, after, seconds, rest_after))
         change = f"{(after - before) / before:+.1%}" if before else "n/a (0% before)"

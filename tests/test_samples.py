@@ -56,7 +56,7 @@ def test_a_process_killed_mid_save_loses_nothing(tmp_path):
     kept = store.add(ink(), "kept")
     child = textwrap.dedent(
         f"""
-        import os, sys, time
+        import os, time
         from handwrite.samples import SampleStore
         store = SampleStore({str(tmp_path)!r})
         def stall(fd):  # the new bytes are written; hold here until killed
