@@ -26,6 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HandwriteError as exc:
         print(f"handwrite: error: {exc}", file=sys.stderr)
         return EXIT_FAILED_INPUT
+    except OSError as exc:  # a full disk or a folder that cannot be written: say which file, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"handwrite: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED_INPUT
     except KeyboardInterrupt:
         print("handwrite: interrupted", file=sys.stderr)
         return 130

@@ -49,9 +49,12 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", encoding: str | 
             os.fsync(handle.fileno())
         os.chmod(tmp_name, _mode_for(target))
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            # a full disk says only "No space left on device": name the file that was not written
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
         raise
 
 

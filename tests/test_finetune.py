@@ -87,3 +87,18 @@ def test_few_samples_all_train_and_none_are_held_out(user_samples, tmp_path, cap
     assert main(["finetune", str(user_samples), "-o", str(out), "--max-steps", "3", "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "6 samples trained, 0 held out" in printed
+
+
+def test_a_full_disk_when_the_model_is_written_is_a_clear_error_and_leaves_nothing(
+    user_samples, tmp_path, capsys, monkeypatch
+):
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", disk_full)
+    out = tmp_path / "mine.safetensors"
+    before = DEFAULT_INK_MODEL.read_bytes()
+    assert main(["finetune", str(user_samples), "-o", str(out), *FAST]) == 1
+    assert f"handwrite: error: {out}: No space left on device" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["samples"]  # no model, no temporary file
+    assert DEFAULT_INK_MODEL.read_bytes() == before
