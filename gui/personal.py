@@ -6,7 +6,9 @@ from __future__ import annotations
 import itertools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PyQt6.QtCore import QPointF, QProcess, Qt
 from PyQt6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
@@ -28,6 +30,8 @@ from PyQt6.QtWidgets import (
 )
 
 import handwrite
+
+T = TypeVar("T")
 
 
 def ink_thumbnail(ink: handwrite.Ink, width: int = 220, height: int = 44) -> QPixmap:
@@ -85,7 +89,7 @@ class SampleBrowser(QDialog):
             ("Import…", self.import_folder),
         ):
             button = QPushButton(text)
-            button.clicked.connect(slot)
+            button.clicked.connect(lambda *_, slot=slot: slot())  # not clicked's `checked` as an argument
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         self.summary = QLabel()
@@ -107,35 +111,47 @@ class SampleBrowser(QDialog):
         item = self.list.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
-    def relabel(self) -> None:
+    def relabel(self, text: str | None = None) -> None:
         sample = self.selected()
         if sample is None:
             return
-        text, ok = QInputDialog.getText(self, "Relabel", "Transcription:", text=sample.text)
-        if ok:
-            try:
-                self.store.relabel(sample, text)
-            except handwrite.HandwriteError as exc:
-                QMessageBox.warning(self, "Cannot relabel", str(exc))
-            self.refresh()
+        if text is None:
+            text, ok = QInputDialog.getText(self, "Relabel", "Transcription:", text=sample.text)
+            if not ok:
+                return
+        self._attempt("Cannot relabel", lambda: self.store.relabel(sample, text))
+        self.refresh()
 
     def delete(self) -> None:
         sample = self.selected()
         if sample is not None:
-            self.store.delete(sample)
+            self._attempt("Cannot delete", lambda: self.store.delete(sample))
             self.refresh()
 
-    def export(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export samples to")
+    def export(self, folder: str | None = None) -> None:
+        folder = folder or QFileDialog.getExistingDirectory(self, "Export samples to")
         if folder:
-            QMessageBox.information(self, "Exported", f"{self.store.export(folder)} samples copied to {folder}")
+            copied = self._attempt("Cannot export", lambda: self.store.export(folder))
+            if copied is not None:
+                QMessageBox.information(self, "Exported", f"{copied} samples copied to {folder}")
 
-    def import_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import samples from")
+    def import_folder(self, folder: str | None = None) -> None:
+        folder = folder or QFileDialog.getExistingDirectory(self, "Import samples from")
         if folder:
-            added = self.store.import_folder(folder)
-            QMessageBox.information(self, "Imported", f"{added} samples added")
+            added = self._attempt("Cannot import", lambda: self.store.import_folder(folder))
+            if added is not None:
+                QMessageBox.information(self, "Imported", f"{added} samples added")
             self.refresh()
+
+    def _attempt(self, title: str, action: Callable[[], T]) -> T | None:
+        """Run a store action; a full disk or a bad file is shown, not raised into Qt
+        (an exception escaping a slot ends a PyQt6 app). The store writes atomically,
+        so a failed action leaves every sample as it was."""
+        try:
+            return action()
+        except (OSError, handwrite.HandwriteError) as exc:
+            QMessageBox.warning(self, title, str(exc))
+            return None
 
 
 class TrainDialog(QDialog):

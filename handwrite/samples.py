@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from handwrite.errors import FormatError, HandwriteError
+from handwrite.fileio import atomic_write_bytes
 from handwrite.formats import read_ink, write_ink
 from handwrite.ink import Ink
 
@@ -105,8 +105,8 @@ class SampleStore:
         target = Path(folder)
         target.mkdir(parents=True, exist_ok=True)
         samples = self.samples()
-        for sample in samples:
-            shutil.copy2(sample.path, target / sample.path.name)
+        for sample in samples:  # atomically too: a stopped export leaves no half-written file
+            atomic_write_bytes(target / sample.path.name, sample.path.read_bytes())
         return len(samples)
 
     def import_folder(self, folder: str | os.PathLike[str]) -> int:

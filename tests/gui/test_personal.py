@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("PyQt6.QtWidgets")
 
 from PyQt6.QtCore import QProcess
-from PyQt6.QtWidgets import QDialogButtonBox
+from PyQt6.QtWidgets import QDialogButtonBox, QPushButton
 
 import handwrite
 from gui.app import replay, wait_for_transcription
@@ -45,16 +45,44 @@ def test_copy_a_sentence_mode_prompts_then_keeps_and_moves_on(make_window):
     assert window.canvas.strokes == [] and window.prompt.text() != first
 
 
-def test_sample_browser_lists_relabels_and_deletes(make_window, qtbot):
-    window = make_window()
+def open_browser(window, qtbot) -> SampleBrowser:
     write(window)
     window.keep_sample(["hello world"])
     browser = SampleBrowser(window.store, window)
     qtbot.addWidget(browser)
-    assert browser.list.count() == 1
     browser.list.setCurrentRow(0)
-    browser.delete()
+    return browser
+
+
+def test_sample_browser_lists_relabels_and_deletes(make_window, qtbot):
+    window = make_window()
+    browser = open_browser(window, qtbot)
+    assert browser.list.count() == 1
+    browser.relabel("hello there")
+    assert browser.list.item(0).text() == "hello there"
+    assert [s.text for s in window.store.samples()] == ["hello there"]
+    browser.list.setCurrentRow(0)
+    button = next(b for b in browser.findChildren(QPushButton) if b.text() == "Delete")
+    button.click()
     assert browser.list.count() == 0 and len(window.store) == 0
+
+
+def test_a_full_disk_in_the_browser_is_shown_and_loses_nothing(make_window, qtbot, messages, monkeypatch, tmp_path):
+    window = make_window()
+    browser = open_browser(window, qtbot)
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:  # only this patch: make_window's data folder stays
+        patched.setattr("os.fsync", disk_full)
+        browser.relabel("changed")
+        assert "No space left on device" in messages[-1]
+        browser.export(str(tmp_path / "exported"))
+        assert "No space left on device" in messages[-1]
+        assert not list((tmp_path / "exported").iterdir())  # no half-written copy
+    assert [s.text for s in window.store.samples()] == ["hello world"]
+    assert browser.list.item(0).text() == "hello world"
 
 
 def test_train_on_my_samples_in_a_background_process(make_window, qtbot, tmp_path):
