@@ -406,6 +406,9 @@ class MainWindow(QMainWindow):
             self.canvas.undo_stack.clear()
 
     def closeEvent(self, event: object) -> None:
+        # what a pending timer would do is done now; a timer left running would fire after close
+        self._autosave_timer.stop()
+        self._debounce.stop()
         self.autosave()
         self.settings.setValue("geometry", self.saveGeometry())
         self.live.stop()

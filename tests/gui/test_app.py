@@ -13,6 +13,7 @@ from PyQt6.QtTest import QTest
 from PyQt6.QtWidgets import QApplication
 
 import handwrite
+from gui import window as window_module
 from gui.app import replay, wait_for_transcription
 from tests.conftest import SAMPLE_INK
 
@@ -112,6 +113,18 @@ def test_autosave_brings_the_page_back(make_window):
     again = make_window()
     assert len(again.canvas.strokes) == 1
     assert again.canvas.strokes[0].points[0][:2] == (50.0, 60.0)
+
+
+def test_a_closed_window_writes_no_late_autosave(make_window, qtbot, monkeypatch, tmp_path):
+    """The pending autosave is done on close, not by a timer firing afterwards
+    (into whatever the data folder is by then)."""
+    window = make_window()
+    draw(window.canvas, [(50, 60), (60, 70), (70, 60)])
+    window.close()
+    later = tmp_path / "elsewhere"
+    monkeypatch.setattr(window_module, "data_dir", lambda: later)
+    qtbot.wait(window_module.AUTOSAVE_MS + 500)
+    assert not later.exists()
 
 
 def test_drawing_while_recognizing_never_blocks(make_window):
