@@ -99,12 +99,14 @@ class SampleBrowser(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
+        row = self.list.currentRow()  # kept, so a relabelled sample stays selected and a deletion moves on
         self.list.clear()
         samples = self.store.samples()
         for sample in samples:
             item = QListWidgetItem(QIcon(ink_thumbnail(sample.ink())), sample.text)
             item.setData(Qt.ItemDataRole.UserRole, sample)
             self.list.addItem(item)
+        self.list.setCurrentRow(min(row, self.list.count() - 1))
         self.summary.setText(f"{len(samples)} samples in {self.store.folder}")
 
     def selected(self) -> object | None:

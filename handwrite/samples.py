@@ -65,11 +65,13 @@ class SampleStore:
             raise HandwriteError("a sample needs a transcription; this one is empty")
         if ink.is_empty():
             raise HandwriteError("a sample needs strokes; this ink is empty")
-        created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-        name = f"{created[:10]}-{uuid.uuid4().hex[:10]}.inkml"
+        now = datetime.datetime.now(datetime.UTC)
+        # the time to the microsecond first, so the names sort in the order samples were kept
+        # (the lines of one page are kept within microseconds); the random part keeps them unique
+        name = f"{now:%Y-%m-%d-%H%M%S%f}-{uuid.uuid4().hex[:8]}.inkml"
         path = self.folder / name
         write_ink(Ink(ink.strokes, text=text), path)
-        return Sample(path, text, created)
+        return Sample(path, text, name[:10])
 
     def samples(self) -> list[Sample]:
         """All readable samples, oldest first (unreadable files are left alone)."""

@@ -24,6 +24,14 @@ def test_add_list_relabel_delete(tmp_path):
     assert len(store) == 0
 
 
+def test_samples_are_listed_in_the_order_they_were_kept(tmp_path):
+    store = SampleStore(tmp_path)
+    texts = [f"line {i}" for i in range(12)]  # as the lines of one page, kept within microseconds
+    for text in texts:
+        store.add(ink(), text)
+    assert [s.text for s in store.samples()] == texts
+
+
 def test_empty_text_or_ink_is_refused(tmp_path):
     store = SampleStore(tmp_path)
     with pytest.raises(handwrite.HandwriteError, match="transcription"):
