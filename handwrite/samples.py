@@ -5,6 +5,7 @@ kill mid-save loses nothing that was already kept."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from handwrite.errors import FormatError, HandwriteError
 from handwrite.fileio import atomic_write_bytes
 from handwrite.formats import read_ink, write_ink
+from handwrite.formats.inkml import format_inkml
 from handwrite.ink import Ink
 
 # Sentences that together hold every letter, digit and common punctuation mark,
@@ -112,7 +114,9 @@ class SampleStore:
         return len(samples)
 
     def import_folder(self, folder: str | os.PathLike[str]) -> int:
-        """Add every labelled ink file of a folder; returns how many were added."""
+        """Add every labelled ink file of a folder that the store does not already
+        hold (importing a backup twice adds nothing); returns how many were added."""
+        held = {_fingerprint(sample.ink()) for sample in self.samples()}
         added = 0
         for path in sorted(Path(folder).rglob("*")):
             if path.suffix.lower() not in (".inkml", ".json"):
@@ -121,8 +125,8 @@ class SampleStore:
                 ink = read_ink(path)
             except FormatError:
                 continue
-            if ink.text and not ink.is_empty():
-                self.add(ink, ink.text)
+            if ink.text and not ink.is_empty() and _fingerprint(ink) not in held:
+                held.add(_fingerprint(self.add(ink, ink.text).ink()))
                 added += 1
         return added
 
@@ -133,3 +137,9 @@ class SampleStore:
         written = {sample.text for sample in self.samples()}
         candidates = [s for s in COVERAGE_SENTENCES if s not in written] or list(COVERAGE_SENTENCES)
         return max(candidates, key=lambda s: counts[s])
+
+
+def _fingerprint(ink: Ink) -> str:
+    """The same strokes with the same text give the same fingerprint, whatever file they came from."""
+    text = " ".join((ink.text or "").split())
+    return hashlib.sha256(format_inkml(Ink(ink.strokes, text=text)).encode()).hexdigest()

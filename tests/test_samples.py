@@ -92,6 +92,11 @@ def test_export_and_import(tmp_path):
     other = SampleStore(tmp_path / "b")
     assert other.import_folder(tmp_path / "backup") == 2
     assert sorted(s.text for s in other.samples()) == ["one", "two"]
+    assert other.import_folder(tmp_path / "backup") == 0  # a backup imported twice adds nothing
+    assert store.import_folder(tmp_path / "backup") == 0
+    other.relabel(other.samples()[0], "one, changed")
+    assert store.import_folder(other.folder) == 1  # only what differs
+    assert sorted(s.text for s in store.samples()) == ["one", "one, changed", "two"]
 
 
 def test_unreadable_files_in_the_store_are_left_alone(tmp_path):
