@@ -125,9 +125,11 @@ class SampleStore:
                 ink = read_ink(path)
             except FormatError:
                 continue
-            if ink.text and not ink.is_empty() and _fingerprint(ink) not in held:
-                held.add(_fingerprint(self.add(ink, ink.text).ink()))
-                added += 1
+            if not ink.text or ink.is_empty() or (fingerprint := _fingerprint(ink)) in held:
+                continue
+            self.add(ink, ink.text)
+            held.add(fingerprint)  # a folder holding one sample twice adds it once
+            added += 1
         return added
 
     def next_sentence(self) -> str:

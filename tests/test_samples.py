@@ -93,6 +93,8 @@ def test_export_and_import(tmp_path):
     assert other.import_folder(tmp_path / "backup") == 2
     assert sorted(s.text for s in other.samples()) == ["one", "two"]
     assert other.import_folder(tmp_path / "backup") == 0  # a backup imported twice adds nothing
+    (tmp_path / "backup" / "copy.inkml").write_bytes(next((tmp_path / "backup").iterdir()).read_bytes())
+    assert SampleStore(tmp_path / "c").import_folder(tmp_path / "backup") == 2  # nor a sample held twice
     assert store.import_folder(tmp_path / "backup") == 0
     other.relabel(other.samples()[0], "one, changed")
     assert store.import_folder(other.folder) == 1  # only what differs
