@@ -7,6 +7,7 @@ import gzip
 import json
 import math
 import os
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,6 +28,7 @@ class CharNgramModel:
         self.vocabulary = vocabulary + self.END
         self._totals = {ctx: sum(nxt.values()) for ctx, nxt in counts.items()}
         self._cache: dict[tuple[str, str], float] = {}
+        self._unknown_prob = 1.0 / len(self.vocabulary)
 
     @classmethod
     def train(cls, lines: Iterable[tuple[str, float]], order: int = 6, min_count: int = 2) -> CharNgramModel:
@@ -47,14 +49,29 @@ class CharNgramModel:
         return cls(order, counts, "".join(sorted(vocabulary)))
 
     def log_prob(self, context: str, char: str) -> float:
-        """log P(char | the last order-1 characters of context); context starts a line when short."""
+        """log P(char | the last order-1 characters of context); context starts a line when short.
+
+        The model has no opinion on characters its training text lacked (quotes,
+        brackets, a user's new letters): an accented letter scores as its base letter
+        (é as e), anything else as one character among the vocabulary. Interpolating
+        would give them almost nothing (about e^-35) and the decoder could never write
+        them. In the context such a character reads as a word break."""
         context = (self.START * (self.order - 1) + context)[-(self.order - 1) :] if self.order > 1 else ""
         key = (context, char)
-        if key not in self._cache:
+        if key not in self._cache:  # the stand-ins are worked out on a miss only: this runs per beam step
             if len(self._cache) > 500_000:
                 self._cache.clear()
-            self._cache[key] = math.log(self._prob(context, char))
+            known = "".join(c if c == self.START else self._known(c) or " " for c in context)
+            stand_in = self._known(char)
+            self._cache[key] = math.log(self._prob(known, stand_in) if stand_in else self._unknown_prob)
         return self._cache[key]
+
+    def _known(self, char: str) -> str | None:
+        """The character itself, or its base letter, when the model was trained on it."""
+        if char in self.vocabulary:
+            return char
+        base = unicodedata.normalize("NFD", char)[:1]
+        return base if base and base in self.vocabulary else None
 
     def _prob(self, context: str, char: str) -> float:
         p = 1.0 / (len(self.vocabulary) + 1)  # uniform floor, also for unseen characters

@@ -53,3 +53,14 @@ def test_language_model_breaks_ties_towards_likely_text():
     with_lm = decode(lp, CODEC, DecodingOptions(beam_size=8, lm=lm, lm_weight=1.0))
     assert with_lm[0].text == "abc"
     assert {h.text for h in plain[:2]} >= {"abc"}
+
+
+def test_language_model_keeps_a_clear_character_it_never_saw():
+    codec = Codec("ab -")  # the LM below never saw "-"
+    # weighted like word frequencies: without a rule for unseen characters, "-" would score about e^-30
+    lm = CharNgramModel.train([("a b a b", 1000.0)], order=3, min_count=1)
+    probs = np.full((5, len(codec)), 0.02)
+    for t, label in enumerate([1, 0, codec.encode("-")[0], 0, 2]):  # a, blank, -, blank, b
+        probs[t, label] = 0.94
+    best = decode(np.log(probs), codec, DecodingOptions(beam_size=8, lm=lm))[0]
+    assert best.text == "a-b"  # not "a b", which the LM likes
