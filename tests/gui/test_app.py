@@ -201,6 +201,15 @@ def test_settings_remember_the_chosen_model(make_window, tmp_path):
     assert again.model_name == "mine.safetensors"
 
 
+def test_the_language_model_is_on_until_turned_off_and_that_is_remembered(make_window):
+    window = make_window()
+    assert window.lm_action.isChecked() and window.model.decoding.lm is not None
+    window.lm_action.trigger()
+    assert window.model.decoding.lm is None and "language model" not in window.statusBar().currentMessage()
+    again = make_window()
+    assert not again.lm_action.isChecked() and again.model.decoding.lm is None
+
+
 def test_open_image_shows_it_with_its_transcription(make_window, tiny_image_model, labelled_images):
     window = make_window()
     window.load_model(str(tiny_image_model))  # an image model: kept for images, the canvas keeps ink
