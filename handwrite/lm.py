@@ -74,7 +74,7 @@ class CharNgramModel:
         return base if base and base in self.vocabulary else None
 
     def _prob(self, context: str, char: str) -> float:
-        p = 1.0 / (len(self.vocabulary) + 1)  # uniform floor, also for unseen characters
+        p = 1.0 / (len(self.vocabulary) + 1)  # uniform floor under the interpolation
         for n in range(0, len(context) + 1):
             ctx = context[len(context) - n :] if n else ""
             nxt = self.counts.get(ctx)
