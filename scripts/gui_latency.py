@@ -4,7 +4,7 @@ transcription shown on screen is recorded. Prints p50/p95.
 
 Lines come from IAM-OnDB testset_v when available, else the demo inks in data/.
 
-    QT_QPA_PLATFORM=offscreen python scripts/gui_latency.py [--lines 20]
+    QT_QPA_PLATFORM=offscreen python scripts/gui_latency.py [--lines 20] [--no-lm]
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ def lines(count: int) -> list[handwrite.Ink]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=20)
+    parser.add_argument("--no-lm", action="store_true", help="with File > English language model off")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings = QSettings(
         str(Path(os.environ.get("TMPDIR", "/tmp")) / "handwrite-latency.ini"), QSettings.Format.IniFormat
     )
+    settings.setValue("language_model", not args.no_lm)
     window = MainWindow(settings=settings, restore_autosave=False)
     window.resize(1200, 700)
     window.show()

@@ -3,7 +3,10 @@ samples, then test on new samples: CER and how many of the new characters are
 read. Samples are synthetic single-stroke ink (Hershey glyph plus accent
 stroke), written in files in a temporary folder.
 
-    python scripts/new_character.py [--train 8] [--test 30]
+    python scripts/new_character.py [--train 8] [--test 30] [--lm]
+
+--lm also reads the new samples with the fine-tuned model through beam 8 and the
+English character LM, which never saw the new character.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=FinetuneOptions.learning_rate)
     parser.add_argument("--head-lr-scale", type=float, default=FinetuneOptions.head_lr_scale)
     parser.add_argument("--max-steps", type=int, default=FinetuneOptions.max_steps)
+    parser.add_argument("--lm", action="store_true", help="also decode with beam 8 + the English character LM")
     args = parser.parse_args()
     train, test = lines(args.train, random.Random(1)), lines(args.test, random.Random(2))
     base = handwrite.load_model()
@@ -75,7 +79,10 @@ def main() -> None:
         )
         report = finetune(options)
         tuned = handwrite.load_model(out)
-        for name, model in (("base", base), ("fine-tuned", tuned)):
+        models = [("base", base), ("fine-tuned", tuned)]
+        if args.lm:
+            models.append(("fine-tuned, beam 8 + LM", handwrite.load_model(out, language_model=True)))
+        for name, model in models:
             texts = [r.text for r in model.recognize_batch(test)]
             rates = error_rates((ink.text, t) for ink, t in zip(test, texts, strict=True))
             print(
