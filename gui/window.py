@@ -178,11 +178,13 @@ class MainWindow(QMainWindow):
         self.settings.setValue("model_path", path or "")
         self.live.set_model(self.model)
         self.model_name = Path(path).name if path else "bundled online model"
-        decoding = " with the English language model" if self.uses_language_model else ""
-        self.statusBar().showMessage(f"Model: {self.model_name}{decoding}")
+        self.statusBar().showMessage(self.model_status())
         self.results.clear()
         self._request_recognition()
         return ok
+
+    def model_status(self) -> str:
+        return f"Model: {self.model_name}" + (" + English language model" if self.uses_language_model else "")
 
     @property
     def uses_language_model(self) -> bool:
@@ -235,7 +237,7 @@ class MainWindow(QMainWindow):
         if self._pen_up_at is not None:
             self.latencies_ms.append((time.perf_counter() - self._pen_up_at) * 1000)
             self._pen_up_at = None
-        self.statusBar().showMessage(f"Model: {self.model_name}  ·  recognized in {milliseconds:.0f} ms")
+        self.statusBar().showMessage(f"{self.model_status()}  ·  recognized in {milliseconds:.0f} ms")
 
     def line_texts(self) -> list[str]:
         lines = self.canvas.line_inks()

@@ -204,6 +204,7 @@ def test_settings_remember_the_chosen_model(make_window, tmp_path):
 def test_the_language_model_is_on_until_turned_off_and_that_is_remembered(make_window):
     window = make_window()
     assert window.lm_action.isChecked() and window.model.decoding.lm is not None
+    assert "English language model" in window.statusBar().currentMessage()
     window.lm_action.trigger()
     assert window.model.decoding.lm is None and "language model" not in window.statusBar().currentMessage()
     again = make_window()
