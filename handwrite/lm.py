@@ -58,13 +58,16 @@ class CharNgramModel:
         them. In the context such a character reads as a word break."""
         context = (self.START * (self.order - 1) + context)[-(self.order - 1) :] if self.order > 1 else ""
         key = (context, char)
-        if key not in self._cache:  # the stand-ins are worked out on a miss only: this runs per beam step
-            if len(self._cache) > 500_000:
-                self._cache.clear()
-            known = "".join(c if c == self.START else self._known(c) or " " for c in context)
-            stand_in = self._known(char)
-            self._cache[key] = math.log(self._prob(known, stand_in) if stand_in else self._unknown_prob)
-        return self._cache[key]
+        cached = self._cache.get(key)  # one lookup on a hit: this runs for every beam extension
+        if cached is not None:
+            return cached
+        if len(self._cache) > 500_000:
+            self._cache.clear()
+        known = "".join(c if c == self.START else self._known(c) or " " for c in context)
+        stand_in = self._known(char)
+        # returned from here, not read back: recognizers in two threads share one loaded LM
+        value = self._cache[key] = math.log(self._prob(known, stand_in) if stand_in else self._unknown_prob)
+        return value
 
     def _known(self, char: str) -> str | None:
         """The character itself, or its base letter, when the model was trained on it."""

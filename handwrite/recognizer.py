@@ -7,6 +7,7 @@ each is recognized, and the texts are joined with newlines in reading order.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from handwrite.formats.images import read_image, to_grayscale
 from handwrite.imaging import split_lines
 from handwrite.ink import Ink
 from handwrite.inputs import inputs_for, item_source
+from handwrite.lm import CharNgramModel
 from handwrite.model import RecognizerNet, batched_log_probs
 from handwrite.modelfile import ModelFile, load_model_file
 
@@ -131,12 +133,27 @@ def load_model(
     model_path = Path(path) if path is not None else default_model_path(kind)
     lm = None
     if language_model:
-        from handwrite.lm import CharNgramModel
-
-        lm = CharNgramModel.load(DEFAULT_LM if language_model is True else language_model)
+        lm_path = Path(DEFAULT_LM if language_model is True else language_model)
+        lm = _language_model(str(lm_path.resolve()), _modified(lm_path))
     # a language model only acts through beam search: greedy becomes a beam of 8
     options = DecodingOptions(beam_size=8 if lm and beam_size <= 1 else beam_size, lm=lm)
     return Recognizer(load_model_file(model_path), str(model_path), options)
+
+
+@functools.lru_cache(maxsize=4)
+def _language_model(path: str, modified_ns: int) -> CharNgramModel:
+    """Loaded once per file version (about 0.4 s): the app loads a model with the LM at
+    start, on every model change and for images; the recognizers share it."""
+    return CharNgramModel.load(path)
+
+
+def _modified(path: Path) -> int:
+    """The file's modification time, so a rewritten LM file is loaded again; 0 when it
+    cannot be read (loading it then gives the clear error)."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def default_model_path(kind: str) -> Path:

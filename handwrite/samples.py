@@ -62,7 +62,7 @@ class SampleStore:
 
     def add(self, ink: Ink, text: str) -> Sample:
         """Keep an ink with its (corrected) transcription."""
-        text = " ".join(text.split())
+        text = _clean(text)
         if not text:
             raise HandwriteError("a sample needs a transcription; this one is empty")
         if ink.is_empty():
@@ -77,15 +77,17 @@ class SampleStore:
 
     def samples(self) -> list[Sample]:
         """All readable samples, oldest first (unreadable files are left alone)."""
-        found = []
+        return [Sample(path, ink.text or "", path.name[:10]) for path, ink in self._stored()]
+
+    def _stored(self) -> Iterator[tuple[Path, Ink]]:
+        """Each readable, labelled sample file with its ink, oldest first."""
         for path in sorted(self.folder.glob("*.inkml")):
             try:
                 ink = read_ink(path)
             except FormatError:
                 continue
             if ink.text:
-                found.append(Sample(path, ink.text, path.name[:10]))
-        return found
+                yield path, ink
 
     def __iter__(self) -> Iterator[Sample]:
         return iter(self.samples())
@@ -94,7 +96,7 @@ class SampleStore:
         return len(self.samples())
 
     def relabel(self, sample: Sample, text: str) -> Sample:
-        text = " ".join(text.split())
+        text = _clean(text)
         if not text:
             raise HandwriteError("a sample needs a transcription; this one is empty")
         ink = sample.ink()
@@ -116,7 +118,7 @@ class SampleStore:
     def import_folder(self, folder: str | os.PathLike[str]) -> int:
         """Add every labelled ink file of a folder that the store does not already
         hold (importing a backup twice adds nothing); returns how many were added."""
-        held = {_fingerprint(sample.ink()) for sample in self.samples()}
+        held = {_fingerprint(ink) for _, ink in self._stored()}
         added = 0
         for path in sorted(Path(folder).rglob("*")):
             if path.suffix.lower() not in (".inkml", ".json"):
@@ -141,7 +143,11 @@ class SampleStore:
         return max(candidates, key=lambda s: counts[s])
 
 
+def _clean(text: str | None) -> str:
+    """A transcription as the store keeps it: spaces collapsed, none at the ends."""
+    return " ".join((text or "").split())
+
+
 def _fingerprint(ink: Ink) -> str:
     """The same strokes with the same text give the same fingerprint, whatever file they came from."""
-    text = " ".join((ink.text or "").split())
-    return hashlib.sha256(format_inkml(Ink(ink.strokes, text=text)).encode()).hexdigest()
+    return hashlib.sha256(format_inkml(Ink(ink.strokes, text=_clean(ink.text))).encode()).hexdigest()
