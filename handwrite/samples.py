@@ -127,7 +127,7 @@ class SampleStore:
                 ink = read_ink(path)
             except FormatError:
                 continue
-            if not ink.text or ink.is_empty() or (fingerprint := _fingerprint(ink)) in held:
+            if not _clean(ink.text) or ink.is_empty() or (fingerprint := _fingerprint(ink)) in held:
                 continue
             self.add(ink, ink.text)
             held.add(fingerprint)  # a folder holding one sample twice adds it once

@@ -99,6 +99,10 @@ def test_export_and_import(tmp_path):
     other.relabel(other.samples()[0], "one, changed")
     assert store.import_folder(other.folder) == 1  # only what differs
     assert sorted(s.text for s in store.samples()) == ["one", "one, changed", "two"]
+    blank = ink()
+    blank.text = "   "
+    handwrite.write_ink(blank, tmp_path / "backup" / "blank.inkml")
+    assert SampleStore(tmp_path / "d").import_folder(tmp_path / "backup") == 2  # skipped, not an error
 
 
 def test_unreadable_files_in_the_store_are_left_alone(tmp_path):
