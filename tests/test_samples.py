@@ -101,7 +101,7 @@ def test_export_and_import(tmp_path):
     assert sorted(s.text for s in store.samples()) == ["one", "one, changed", "two"]
     blank = ink()
     blank.text = "   "
-    handwrite.write_ink(blank, tmp_path / "backup" / "blank.inkml")
+    handwrite.write_ink(blank, tmp_path / "backup" / "blank.json")  # JSON ink keeps the spaces
     assert SampleStore(tmp_path / "d").import_folder(tmp_path / "backup") == 2  # skipped, not an error
 
 
