@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handwrite.errors import FormatError, HandwriteError
-from handwrite.fileio import atomic_write_bytes
-from handwrite.formats import read_ink, write_ink
+from handwrite.fileio import atomic_write_bytes, read_limited
+from handwrite.formats import MAX_INK_FILE_BYTES, read_ink, write_ink
 from handwrite.formats.inkml import format_inkml
 from handwrite.ink import Ink
 
@@ -112,7 +112,8 @@ class SampleStore:
         target.mkdir(parents=True, exist_ok=True)
         samples = self.samples()
         for sample in samples:  # atomically too: a stopped export leaves no half-written file
-            atomic_write_bytes(target / sample.path.name, sample.path.read_bytes())
+            data = read_limited(sample.path, FormatError, "sample", MAX_INK_FILE_BYTES)
+            atomic_write_bytes(target / sample.path.name, data)
         return len(samples)
 
     def import_folder(self, folder: str | os.PathLike[str]) -> int:

@@ -1,3 +1,4 @@
+import os
 import signal
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import pytest
 
 import handwrite
 from handwrite.samples import COVERAGE_SENTENCES, SampleStore
+from tests.hostile import time_limit
 
 
 def ink():
@@ -119,3 +121,16 @@ def test_prompts_cover_the_alphabet_first(tmp_path):
     first = store.next_sentence()
     store.add(ink(), first)
     assert store.next_sentence() != first
+
+
+def test_a_fifo_or_device_in_the_store_or_an_import_is_left_alone(tmp_path):
+    store = SampleStore(tmp_path / "store")
+    store.add(ink(), "fine")
+    os.mkfifo(tmp_path / "store" / "pipe.inkml")  # would block a reader waiting for a writer
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    os.mkfifo(backup / "pipe.json")  # (read_ink's own tests cover /dev/zero, in a bounded child process)
+    with time_limit(60, "listing a store holding a FIFO"):
+        assert [s.text for s in store.samples()] == ["fine"]
+        assert store.export(tmp_path / "exported") == 1
+        assert store.import_folder(backup) == 0

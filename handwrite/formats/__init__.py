@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from handwrite.errors import FormatError, InkError
-from handwrite.fileio import atomic_write_text, checked_size
+from handwrite.fileio import atomic_write_text, read_limited
 from handwrite.formats.iamondb import parse_line_strokes, transcription_for
 from handwrite.formats.inkml import format_inkml, parse_inkml
 from handwrite.formats.jsonink import format_json_ink, parse_json_ink
@@ -63,10 +63,4 @@ def _parse_xml_ink(data: bytes, path: Path) -> Ink:
 
 
 def _read_bytes(path: Path) -> bytes:
-    checked_size(path, FormatError, "ink file", MAX_INK_FILE_BYTES, minimum=0)
-    try:
-        return path.read_bytes()
-    except PermissionError:
-        raise FormatError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
+    return read_limited(path, FormatError, "ink file", MAX_INK_FILE_BYTES, minimum=0)

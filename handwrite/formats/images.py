@@ -1,14 +1,19 @@
 """Reading line and page images safely, and their `.gt.txt` ground truth.
 
-Any Pillow-readable image is accepted. What reaches the caller is always an
-8-bit grayscale image with dark ink on a light background's own values:
-palette, alpha, 16-bit, CMYK and bilevel images are converted here, so nothing
-downstream has to care. Files that are not images, truncated files and
-decompression bombs are refused with a FormatError naming the file.
+PNG, JPEG, TIFF and BMP images are accepted, recognised by their content (the
+name does not matter), and decoded by Pillow's own decoders only: a file in
+any other format is refused before Pillow sees it, so a PostScript or PDF
+file named `.png` never reaches Ghostscript or any other program. What
+reaches the caller is always an 8-bit grayscale image with dark ink on a
+light background's own values: palette, alpha, 16-bit, CMYK and bilevel
+images are converted here, so nothing downstream has to care. Files that are
+not such images, truncated files and decompression bombs are refused with a
+FormatError naming the file.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -17,29 +22,63 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from handwrite.errors import FormatError
-from handwrite.fileio import checked_size
+from handwrite.fileio import read_limited
 
 MAX_IMAGE_PIXELS = 60_000_000  # about 7700 x 7700: a full page scan at 600 dpi fits
 MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024
+MAX_GROUND_TRUTH_BYTES = 1024 * 1024
+
+# The raster formats handwrite reads: Pillow format name by leading bytes.
+IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
+# Formats refused by name in the error, so the user learns what the file really is.
+OTHER_SIGNATURES = (
+    (b"%!PS", "PostScript/EPS"),
+    (b"\xc5\xd0\xd3\xc6", "EPS"),
+    (b"%PDF", "PDF"),
+    (b"GIF8", "GIF"),
+    (b"RIFF", "RIFF (WebP?)"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"\x00\x00\x01\x00", "icon"),
+)
+_READ_FORMATS = "PNG, JPEG, TIFF or BMP"
 
 
 def read_image(path: str | os.PathLike[str]) -> Image.Image:
-    """An 8-bit grayscale ("L") image from any Pillow-readable file."""
+    """An 8-bit grayscale ("L") image from a PNG, JPEG, TIFF or BMP file."""
     path = Path(path)
-    checked_size(path, FormatError, "image", MAX_IMAGE_FILE_BYTES)
+    data = read_limited(path, FormatError, "image", MAX_IMAGE_FILE_BYTES)
+    image_format = sniff_format(data, path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            # formats=: Pillow tries only this decoder, never one that runs a program
+            with Image.open(io.BytesIO(data), formats=[image_format]) as image:
                 _check_size(image.size, path)
                 image.load()
                 return to_grayscale(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise FormatError(f"{path}: image too large to be a line or page, a decompression bomb? ({exc})") from None
     except UnidentifiedImageError:
-        raise FormatError(f"{path}: not an image Pillow can read") from None
+        raise FormatError(f"{path}: not a {image_format} image, though it starts like one") from None
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         raise FormatError(f"{path}: damaged image ({exc})") from exc
+
+
+def sniff_format(data: bytes, path: Path) -> str:
+    """The Pillow format of an image by its leading bytes; FormatError for any
+    format handwrite does not read."""
+    for signature, image_format in IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return image_format
+    found = next((name for signature, name in OTHER_SIGNATURES if data.startswith(signature)), None)
+    what = f"a {found} file" if found else "not an image handwrite reads"
+    raise FormatError(f"{path}: {what}; only {_READ_FORMATS} images are read (judged by content, not name)")
 
 
 def to_grayscale(image: Image.Image) -> Image.Image:
@@ -61,11 +100,12 @@ def to_grayscale(image: Image.Image) -> Image.Image:
 def read_ground_truth(image_path: str | os.PathLike[str]) -> str | None:
     """The text of `name.gt.txt` beside `name.png` (None when there is none)."""
     truth = ground_truth_path(image_path)
-    try:
-        text = truth.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not os.path.lexists(truth):
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    data = read_limited(truth, FormatError, "ground truth", MAX_GROUND_TRUTH_BYTES, minimum=0)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise FormatError(f"{truth}: cannot read ground truth ({exc})") from exc
     return " ".join(text.split())
 

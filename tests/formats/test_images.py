@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -13,6 +14,7 @@ from PIL import Image
 
 from handwrite import FormatError
 from handwrite.formats.images import read_ground_truth, read_image
+from tests.hostile import time_limit
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -111,3 +113,54 @@ def test_a_large_but_sane_header_is_refused_before_decoding(tmp_path):
     (tmp_path / "big.png").write_bytes(big)
     with pytest.raises(FormatError, match="9000 x 9000"):
         read_image(tmp_path / "big.png")
+
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 30\nnewpath 10 10 moveto 90 20 lineto stroke\nshowpage\n"
+OTHER_FORMATS = {
+    "eps": (EPS, "PostScript"),
+    "dos-eps": (b"\xc5\xd0\xd3\xc6" + bytes(26) + EPS, "EPS"),
+    "pdf": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "PDF"),
+    "gif": (b"GIF89a" + bytes(20), "GIF"),
+    "svg": (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "not an image handwrite reads"),
+}
+
+
+@pytest.fixture
+def fake_ghostscript(tmp_path, monkeypatch) -> Path:
+    """`gs` (and its Windows names) on PATH, writing a marker file if anything runs it."""
+    from PIL import EpsImagePlugin
+
+    marker = tmp_path / "ghostscript-was-run"
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for name in ("gs", "gswin32c", "gswin64c"):
+        script = folder / name
+        script.write_text(f"#!/bin/sh\necho \"$@\" >> '{marker}'\nexit 1\n")
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # Pillow looks for gs again, and finds ours
+    return marker
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_FORMATS))
+def test_other_formats_named_png_are_refused_and_nothing_is_run(tmp_path, fake_ghostscript, kind):
+    content, message = OTHER_FORMATS[kind]
+    path = tmp_path / "line.png"
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match=message) as error:
+        read_image(path)
+    assert str(path) in str(error.value)
+    assert not fake_ghostscript.exists(), "an external program was run on the file"
+
+
+@pytest.mark.parametrize(("save_as", "name"), [("JPEG", "line.jpg"), ("BMP", "line.bmp"), ("PNG", "line.jpg")])
+def test_claimed_formats_read_by_content_whatever_the_name(tmp_path, save_as, name):
+    dark_line("L").save(tmp_path / name, save_as)
+    pixels = np.asarray(read_image(tmp_path / name))
+    assert pixels.shape == (20, 60) and pixels[10, 30] < 60 and pixels[2, 2] > 200
+
+
+def test_ground_truth_that_is_a_fifo_is_refused_without_hanging(tmp_path):
+    os.mkfifo(tmp_path / "line.gt.txt")
+    with time_limit(20, "reading a FIFO as ground truth"), pytest.raises(FormatError, match="named pipe"):
+        read_ground_truth(tmp_path / "line.png")
