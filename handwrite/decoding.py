@@ -28,6 +28,7 @@ class Hypothesis:
     score: float  # log-probability (with LM terms when an LM is used)
     char_confidences: tuple[float, ...] = field(default=())
     empty_confidence: float | None = None  # only for an empty text
+    char_frames: tuple[int, ...] = field(default=())  # the frame each character was first read in
 
     @property
     def confidence(self) -> float:
@@ -52,19 +53,22 @@ def greedy_decode(log_probs: np.ndarray, codec: Codec) -> Hypothesis:
     probs = np.exp(log_probs[np.arange(len(best)), best])
     labels: list[int] = []
     confidences: list[float] = []
+    frames: list[int] = []
     previous = BLANK
-    for label, p in zip(best.tolist(), probs.tolist(), strict=True):
+    for frame, (label, p) in enumerate(zip(best.tolist(), probs.tolist(), strict=True)):
         if label != BLANK and label == previous:
             confidences[-1] = max(confidences[-1], p)
         elif label != BLANK:
             labels.append(label)
             confidences.append(p)
+            frames.append(frame)
         previous = label
     return Hypothesis(
         codec.decode(labels),
         float(log_probs.max(axis=1).sum()),
         tuple(confidences),
         _empty_confidence(log_probs) if not labels else None,
+        tuple(frames),
     )
 
 
@@ -82,6 +86,7 @@ class _Beam:
     char: float = -math.inf
     lm: float = 0.0
     confidences: tuple[float, ...] = ()
+    frames: tuple[int, ...] = ()  # where each character was first read
 
     def total(self) -> float:
         return _logsumexp(self.blank, self.char)
@@ -97,11 +102,11 @@ class _Beam:
 def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -> list[Hypothesis]:
     """CTC prefix beam search, optionally scored with a character language model."""
     beams: dict[tuple[int, ...], _Beam] = {(): _Beam(blank=0.0)}
-    for frame in log_probs:
+    for t, frame in enumerate(log_probs):
         candidates = [int(c) for c in np.nonzero(frame > options.prune_log_prob)[0] if c != BLANK]
         following: dict[tuple[int, ...], _Beam] = {}
         for prefix, beam in beams.items():
-            same = following.setdefault(prefix, _Beam(lm=beam.lm, confidences=beam.confidences))
+            same = following.setdefault(prefix, _Beam(lm=beam.lm, confidences=beam.confidences, frames=beam.frames))
             same.blank = _logsumexp(same.blank, beam.total() + float(frame[BLANK]))
             if prefix and beam.char > -math.inf:  # the last character held for another frame
                 same.char = _logsumexp(same.char, beam.char + float(frame[prefix[-1]]))
@@ -113,6 +118,7 @@ def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -
                     following[extended] = _Beam(
                         lm=beam.lm + _lm_term(prefix, label, codec, options),
                         confidences=(*beam.confidences, probability),
+                        frames=(*beam.frames, t),
                     )
                 target = following[extended]
                 # a repeated character needs a blank between its two occurrences
@@ -127,7 +133,7 @@ def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -
     ranked = sorted(beams.items(), key=lambda item: -item[1].score())[: max(1, options.alternatives)]
     empty = _empty_confidence(log_probs)
     return [
-        Hypothesis(codec.decode(prefix), beam.score(), beam.confidences, None if prefix else empty)
+        Hypothesis(codec.decode(prefix), beam.score(), beam.confidences, None if prefix else empty, beam.frames)
         for prefix, beam in ranked
     ]
 

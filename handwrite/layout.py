@@ -1,0 +1,470 @@
+"""Layout analysis of online ink: a page of strokes -> text lines -> words.
+
+Everything here comes from geometry, never from the order or time the strokes
+were written in, and never from ruled lines, so a line added above another
+later, a word squeezed into a line, or i-dots written at the end of the page
+land where they belong.
+
+1. Strokes are told apart as *anchors* (letters, words: anything about as tall
+   as writing) and *marks* (dots, crosses, commas, accents: small strokes that
+   belong to whatever they sit on or beside).
+2. Lines are grown from the anchors, left to right: an anchor joins the line
+   whose baseline, extrapolated to it, passes closest (within a fraction of the
+   writing height), so slanted and gently curving lines are followed. Pieces of
+   one line that a wide gap separated are joined afterwards.
+3. Marks, and anything left over, go to the nearest line's band: no stroke is
+   ever lost.
+4. Inside a levelled line, anchors whose extents overlap or nearly touch form
+   words; marks join the word below or nearest them. Words are ordered left to
+   right, and a word's own strokes keep their writing order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from handwrite.ink import Ink
+
+Box = tuple[float, float, float, float]
+
+MAX_SLOPE = 0.35  # about 19 degrees: the steepest page angle looked for
+FOLLOW_DECAY = 0.8  # while a line grows, each earlier anchor weighs this much less than the next
+MAX_LINE_SLOPE = 0.12  # how far one line may run off the page's angle (about 7 degrees)
+SLOPE_TRUST_LENGTH = 6.0  # a line this many writing heights long (spread) has its slope half believed
+LINE_TOLERANCE = 1.1  # how far an anchor may sit off a line: in writing heights, or half line spacings
+MARK_SIZE = 0.4  # strokes smaller than this (in writing heights) on both axes are marks
+WORD_GAP = 0.45  # a gap wider than this (in the line's writing height) separates words
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of a page: stroke indices into the page's strokes."""
+
+    strokes: tuple[int, ...]  # in recognition order: words left to right, each in writing order
+    words: tuple[tuple[int, ...], ...]  # each word's strokes, words left to right
+    box: Box
+    slope: float  # dy/dx of the line's baseline (y downwards)
+    page: int = 1
+    order_key: float = 0.0  # position across the (levelled) page: lines are read in this order
+
+
+@dataclass
+class _StrokeGeometry:
+    """Per-stroke boxes and centres, computed once for the whole page (vectorised)."""
+
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    cx: np.ndarray  # centre of the pen path, weighted by path length
+    cy: np.ndarray
+
+    @property
+    def width(self) -> np.ndarray:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> np.ndarray:
+        return self.y1 - self.y0
+
+
+def find_lines(ink: Ink) -> list[TextLine]:
+    """The text lines of every page of the ink, pages in order, each page's lines
+    top to bottom. Stroke indices are into the line's own page."""
+    lines: list[TextLine] = []
+    for number, page in enumerate(ink.pages(), start=1):
+        lines += [_with_page(line, number) for line in find_page_lines(page.strokes)]
+    return lines
+
+
+def find_page_lines(strokes: list[np.ndarray]) -> list[TextLine]:
+    """The text lines of one page of strokes, top to bottom."""
+    if not strokes:
+        return []
+    page = _geometry(strokes)
+    height = _writing_height(page)
+    is_anchor = _anchors(page, height)
+    angle, spacing = _page_angle_and_spacing(page, np.flatnonzero(is_anchor), height)
+    # lines are found on the page turned so its writing runs level; each line then
+    # follows its own gentle slope and curve from there
+    geometry = _geometry(level(strokes, float(np.tan(angle)))) if angle else page
+    groups = _grow_lines(geometry, np.flatnonzero(is_anchor), height, spacing)
+    groups = _join_pieces(geometry, groups, height, spacing)
+    groups, loose = _dissolve_fragments(geometry, groups, height, spacing)
+    marks = np.concatenate([np.flatnonzero(~is_anchor), loose]).astype(int)
+    _attach_marks(geometry, groups, marks, height)
+    lines = [_text_line(geometry, page, strokes, members, is_anchor, height, angle) for members in groups if members]
+    return sorted(lines, key=lambda line: line.order_key)
+
+
+def _with_page(line: TextLine, page: int) -> TextLine:
+    return TextLine(line.strokes, line.words, line.box, line.slope, page, line.order_key)
+
+
+# ---- geometry ------------------------------------------------------------------
+
+
+def _geometry(strokes: list[np.ndarray]) -> _StrokeGeometry:
+    points = np.concatenate([s[:, :2] for s in strokes])
+    counts = np.array([len(s) for s in strokes])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    x0 = np.minimum.reduceat(points[:, 0], starts)
+    x1 = np.maximum.reduceat(points[:, 0], starts)
+    y0 = np.minimum.reduceat(points[:, 1], starts)
+    y1 = np.maximum.reduceat(points[:, 1], starts)
+    # centre of the path: segment midpoints weighted by segment length (a slow pen
+    # that leaves many points in one place must not pull the centre there)
+    step = np.diff(points, axis=0, append=points[-1:])
+    step[starts[1:] - 1] = 0.0  # no segment from one stroke's end to the next one's start
+    step[-1] = 0.0
+    length = np.hypot(step[:, 0], step[:, 1])
+    mid = points + step / 2
+    weight = np.add.reduceat(length, starts)
+    sum_x = np.add.reduceat(mid[:, 0] * length, starts)
+    sum_y = np.add.reduceat(mid[:, 1] * length, starts)
+    still = weight <= 0  # a dot: its box centre
+    safe = np.where(still, 1.0, weight)
+    cx = np.where(still, (x0 + x1) / 2, sum_x / safe)
+    cy = np.where(still, (y0 + y1) / 2, sum_y / safe)
+    return _StrokeGeometry(x0, y0, x1, y1, cx, cy)
+
+
+def _writing_height(geometry: _StrokeGeometry) -> float:
+    """A robust height of writing on the page: the median height of the strokes
+    that are not tiny (dots would drag the median down)."""
+    heights = geometry.height
+    positive = heights[heights > 0]
+    if not len(positive):
+        extent = float(max(np.ptp(geometry.x1), np.ptp(geometry.y1), 0.0))
+        return extent / 10 if extent > 0 else 1.0
+    typical = float(np.median(positive))
+    sized = positive[positive >= 0.35 * typical]
+    return float(np.median(sized)) if len(sized) else typical
+
+
+def _anchors(geometry: _StrokeGeometry, height: float) -> np.ndarray:
+    """Strokes that carry a line's position: not dots, commas, crosses or accents."""
+    # flat strokes (t-crosses, dashes, underlines) say little about where a line runs
+    anchors = geometry.height >= MARK_SIZE * height
+    return anchors if anchors.any() else np.ones_like(anchors)
+
+
+def _page_angle_and_spacing(geometry: _StrokeGeometry, anchors: np.ndarray, height: float) -> tuple[float, float]:
+    """The angle the writing runs at, and the distance from one line to the next.
+
+    The angle is the one across which the anchors' profile is sharpest; the
+    spacing is that profile's period (a page of one line has none: then a few
+    writing heights)."""
+    default = 4.0 * height
+    if len(anchors) < 4:
+        return 0.0, default
+    x, y = geometry.cx[anchors], geometry.cy[anchors]
+    weight = np.maximum(geometry.width[anchors], 0.1 * height)
+    bin_size = height / 4
+    best_profile, best_sharpness, best_angle = None, -1.0, 0.0
+    for angle in np.arctan(np.linspace(-MAX_SLOPE, MAX_SLOPE, 29)):
+        across = y * np.cos(angle) - x * np.sin(angle)
+        bins = ((across - across.min()) / bin_size).astype(int)
+        if bins.max() > 100_000:  # strokes scattered far apart: no profile worth taking
+            return 0.0, default
+        profile = np.bincount(bins, weights=weight)
+        sharpness = float((profile**2).sum())
+        if sharpness > best_sharpness * 1.02:  # ties go to the flatter angle
+            best_profile, best_sharpness, best_angle = profile, sharpness, float(angle)
+    assert best_profile is not None
+    return best_angle, _period(best_profile, bin_size, default)
+
+
+def _period(profile: np.ndarray, bin_size: float, default: float) -> float:
+    """The lag (1.5 to 20 writing heights) at which the profile best matches itself."""
+    best_profile = profile
+    smooth = np.convolve(best_profile, np.hanning(9), mode="same")
+    centred = smooth - smooth.mean()
+    lags = np.arange(len(centred))
+    correlation = np.array([float(centred[: len(centred) - k] @ centred[k:]) for k in lags])
+    shortest, longest = 6, min(len(centred) - 1, 80)  # 1.5 to 20 writing heights, in bins
+    if longest <= shortest or correlation[0] <= 0:
+        return default
+    window = correlation[shortest : longest + 1]
+    peak = int(np.argmax(window))
+    if window[peak] < 0.15 * correlation[0] or peak == 0:
+        return default
+    return float((shortest + peak) * bin_size)
+
+
+# ---- lines -----------------------------------------------------------------------
+
+
+@dataclass
+class _LineFit:
+    """A growing line: running least-squares fit of its anchors' centres (y = a + b x),
+    weighted by their widths, and its horizontal extent."""
+
+    members: list[int]
+    x0: float
+    x1: float
+    decay: float = 1.0  # below 1, earlier anchors count less: the fit follows a curving line
+    sw: float = 0.0
+    sx: float = 0.0
+    sy: float = 0.0
+    sxx: float = 0.0
+    sxy: float = 0.0
+
+    def add(self, index: int, x: float, y: float, weight: float, x0: float, x1: float) -> None:
+        self.members.append(index)
+        self.sw, self.sx, self.sy = self.sw * self.decay, self.sx * self.decay, self.sy * self.decay
+        self.sxx, self.sxy = self.sxx * self.decay, self.sxy * self.decay
+        self.sw += weight
+        self.sx += weight * x
+        self.sy += weight * y
+        self.sxx += weight * x * x
+        self.sxy += weight * x * y
+        self.x0, self.x1 = min(self.x0, x0), max(self.x1, x1)
+
+    def slope(self, height: float) -> float:
+        """Slope on the levelled page: near 0, and believed only as far as the line is long."""
+        mean_x = self.sx / self.sw
+        spread = self.sxx / self.sw - mean_x * mean_x
+        if spread < height**2:
+            return 0.0
+        slope = (self.sxy / self.sw - mean_x * self.sy / self.sw) / spread
+        belief = spread / (spread + (SLOPE_TRUST_LENGTH * height) ** 2)
+        return float(np.clip(slope * belief, -MAX_LINE_SLOPE, MAX_LINE_SLOPE))
+
+    def y_at(self, x: float, height: float) -> float:
+        mean_x, mean_y = self.sx / self.sw, self.sy / self.sw
+        return mean_y + self.slope(height) * (x - mean_x)
+
+
+def _grow_lines(geometry: _StrokeGeometry, anchors: np.ndarray, height: float, spacing: float) -> list[list[int]]:
+    """Anchors left to right; each joins the line that passes closest to it."""
+    lines: list[_LineFit] = []
+    order = anchors[np.argsort(geometry.x0[anchors], kind="stable")]
+    tolerance = _tolerance(height, spacing)
+    reach = max(4.0 * height, 1.5 * spacing)  # wider gaps are bridged later, by _join_pieces
+    for index in order.tolist():
+        x, y = float(geometry.cx[index]), float(geometry.cy[index])
+        x0, x1 = float(geometry.x0[index]), float(geometry.x1[index])
+        best, best_distance = None, tolerance
+        for line in lines:
+            if x0 - line.x1 > reach:
+                continue
+            distance = abs(y - line.y_at(x, height))
+            if distance < best_distance:
+                best, best_distance = line, distance
+        if best is None:
+            best = _LineFit([], x0, x1, decay=FOLLOW_DECAY)
+            lines.append(best)
+        best.add(index, x, y, max(x1 - x0, 0.1 * height), x0, x1)
+    return [line.members for line in lines]
+
+
+def _tolerance(height: float, spacing: float) -> float:
+    """How far from a line's fitted centre an anchor may sit and still belong to it."""
+    return max(LINE_TOLERANCE * height, LINE_TOLERANCE * spacing / 2)
+
+
+def _join_pieces(geometry: _StrokeGeometry, groups: list[list[int]], height: float, spacing: float) -> list[list[int]]:
+    """Join pieces of one line that a wide gap (or the left-to-right growth) split:
+    two pieces whose centre lines meet where they are closest, or whose bands
+    (typical top to bottom) overlap there for most of the smaller one's height."""
+    tolerance = _tolerance(height, spacing)
+    pieces = [_Piece.of(geometry, members, height) for members in groups]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(pieces)):
+            for j in range(i + 1, len(pieces)):
+                if pieces[i].members and pieces[j].members and pieces[i].same_line(pieces[j], height, tolerance):
+                    pieces[i] = _Piece.of(geometry, pieces[i].members + pieces[j].members, height)
+                    pieces[j] = _Piece([], pieces[j].fit, (0.0, 0.0))
+                    changed = True
+    return [p.members for p in pieces if p.members]
+
+
+@dataclass
+class _Piece:
+    members: list[int]
+    fit: _LineFit
+    band: tuple[float, float]
+
+    @classmethod
+    def of(cls, geometry: _StrokeGeometry, members: list[int], height: float) -> _Piece:
+        fit = _fit(geometry, members)
+        return cls(members, fit, _band(geometry, members, fit, height))
+
+    def interval(self, x: float, height: float) -> tuple[float, float]:
+        centre = self.fit.y_at(x, height)
+        return centre + self.band[0], centre + self.band[1]
+
+    def same_line(self, other: _Piece, height: float, tolerance: float) -> bool:
+        a, b = self.fit, other.fit
+        # the middle of their overlap, or of the gap between them
+        x = (min(a.x1, b.x1) + max(a.x0, b.x0)) / 2
+        if abs(a.y_at(x, height) - b.y_at(x, height)) < tolerance:
+            return True
+        (top_a, bottom_a), (top_b, bottom_b) = self.interval(x, height), other.interval(x, height)
+        overlap = min(bottom_a, bottom_b) - max(top_a, top_b)
+        smaller = min(bottom_a - top_a, bottom_b - top_b)
+        return smaller > 0 and overlap > 0.6 * smaller
+
+
+def _fit(geometry: _StrokeGeometry, members: list[int]) -> _LineFit:
+    fit = _LineFit([], float("inf"), float("-inf"))
+    for index in members:
+        x0, x1 = float(geometry.x0[index]), float(geometry.x1[index])
+        fit.add(index, float(geometry.cx[index]), float(geometry.cy[index]), max(x1 - x0, 1e-9), x0, x1)
+    return fit
+
+
+def _dissolve_fragments(
+    geometry: _StrokeGeometry, groups: list[list[int]], height: float, spacing: float
+) -> tuple[list[list[int]], np.ndarray]:
+    """A piece much shorter than a word that sits within a line's reach (a tall capital,
+    an l standing out of its line) is not a line of its own: its strokes are
+    attached like marks. A short piece far from every line stays a line."""
+    short = [len(g) <= 3 and _width(geometry, g) < 3 * height for g in groups]
+    lines = [g for g, s in zip(groups, short, strict=True) if not s]
+    if not lines:
+        return groups, np.zeros(0, dtype=int)
+    fits = [_fit(geometry, g) for g in lines]
+    bands = [_band(geometry, g, fit, height) for g, fit in zip(lines, fits, strict=True)]
+    kept, loose = list(lines), []
+    for group in (g for g, s in zip(groups, short, strict=True) if s):
+        index = np.asarray(group)
+        x, y = geometry.cx[index], geometry.cy[index]
+        nearest = min(
+            float(_band_distance(fit, band, x, y, height).min()) for fit, band in zip(fits, bands, strict=True)
+        )
+        if nearest < 0.5 * spacing:
+            loose += group
+        else:
+            kept.append(group)
+    return kept, np.asarray(loose, dtype=int)
+
+
+def _width(geometry: _StrokeGeometry, members: list[int]) -> float:
+    index = np.asarray(members)
+    return float(geometry.x1[index].max() - geometry.x0[index].min())
+
+
+def _attach_marks(geometry: _StrokeGeometry, groups: list[list[int]], marks: np.ndarray, height: float) -> None:
+    """Each mark goes to the line whose band (its anchors' typical top to bottom,
+    following its slope) is nearest; being beside a line counts less than being
+    between lines."""
+    if not len(marks):
+        return
+    if not groups:
+        groups.append(marks.tolist())
+        return
+    fits = [_fit(geometry, members) for members in groups]
+    bands = [_band(geometry, members, fit, height) for members, fit in zip(groups, fits, strict=True)]
+    x, y = geometry.cx[marks], geometry.cy[marks]
+    distances = np.stack([_band_distance(fit, band, x, y, height) for fit, band in zip(fits, bands, strict=True)])
+    for mark, line in zip(marks.tolist(), distances.argmin(axis=0).tolist(), strict=True):
+        groups[line].append(mark)
+
+
+def _band(geometry: _StrokeGeometry, members: list[int], fit: _LineFit, height: float) -> tuple[float, float]:
+    """The line's typical top and bottom, relative to its fitted centre line."""
+    index = np.asarray(members)
+    centre = np.array([fit.y_at(float(x), height) for x in geometry.cx[index]])
+    top = float(np.median(geometry.y0[index] - centre))
+    bottom = float(np.median(geometry.y1[index] - centre))
+    return top, bottom
+
+
+def _band_distance(fit: _LineFit, band: tuple[float, float], x: np.ndarray, y: np.ndarray, height: float) -> np.ndarray:
+    slope = fit.slope(height)
+    mean_x, mean_y = fit.sx / fit.sw, fit.sy / fit.sw
+    centre = mean_y + slope * (x - mean_x)
+    above = (centre + band[0]) - y
+    below = y - (centre + band[1])
+    vertical = np.maximum(np.maximum(above, below), 0.0)
+    horizontal = np.maximum(np.maximum(fit.x0 - x, x - fit.x1), 0.0)
+    return vertical + 0.25 * horizontal
+
+
+# ---- one line: level it, cut it into words ------------------------------------------
+
+
+def _text_line(
+    geometry: _StrokeGeometry,
+    page: _StrokeGeometry,
+    strokes: list[np.ndarray],
+    members: list[int],
+    is_anchor: np.ndarray,
+    height: float,
+    angle: float,
+) -> TextLine:
+    """A line from its strokes: `geometry` is the levelled page, `page` the page as given."""
+    members = sorted(members)
+    anchors = [i for i in members if is_anchor[i]] or members
+    fit = _fit(geometry, anchors)
+    slope = float(np.tan(angle + np.arctan(fit.slope(height))))
+    words = _words(strokes, members, anchors, slope)
+    index = np.asarray(members)
+    box = (
+        float(page.x0[index].min()),
+        float(page.y0[index].min()),
+        float(page.x1[index].max()),
+        float(page.y1[index].max()),
+    )
+    order = tuple(i for word in words for i in word)
+    order_key = fit.y_at(float(geometry.cx[index].min()), height)
+    return TextLine(order, tuple(words), box, slope, order_key=order_key)
+
+
+def _words(strokes: list[np.ndarray], members: list[int], anchors: list[int], slope: float) -> list[tuple[int, ...]]:
+    """Words left to right, each its strokes in writing order, measured along the line's direction."""
+    along = {i: _extent_along(strokes[i], slope) for i in members}
+    line_height = float(np.median([_height_across(strokes[i], slope) for i in anchors]))
+    gap = WORD_GAP * max(line_height, 1e-9)
+    clusters: list[list[int]] = []
+    right_end = -np.inf
+    for index in sorted(anchors, key=lambda i: along[i][0]):
+        start, end = along[index]
+        if not clusters or start - right_end > gap:
+            clusters.append([])
+            right_end = -np.inf
+        clusters[-1].append(index)
+        right_end = max(right_end, end)
+    spans = [(min(along[i][0] for i in c), max(along[i][1] for i in c)) for c in clusters]
+    anchor_set = set(anchors)
+    for index in members:
+        if index not in anchor_set:
+            clusters[_nearest_span(spans, sum(along[index]) / 2)].append(index)
+    return [tuple(sorted(cluster)) for cluster in clusters]
+
+
+def _extent_along(stroke: np.ndarray, slope: float) -> tuple[float, float]:
+    """The stroke's extent along a line of this slope (x after levelling)."""
+    position = (stroke[:, 0] + slope * stroke[:, 1]) / np.hypot(1.0, slope)
+    return float(position.min()), float(position.max())
+
+
+def _height_across(stroke: np.ndarray, slope: float) -> float:
+    across = (stroke[:, 1] - slope * stroke[:, 0]) / np.hypot(1.0, slope)
+    return float(np.ptp(across))
+
+
+def _nearest_span(spans: list[tuple[float, float]], x: float) -> int:
+    distances = [max(start - x, x - end, 0.0) for start, end in spans]
+    return int(np.argmin(distances))
+
+
+def level(strokes: list[np.ndarray], slope: float) -> list[np.ndarray]:
+    """The strokes rotated so a baseline of this slope becomes horizontal."""
+    if abs(slope) < 1e-6:
+        return strokes
+    angle = np.arctan(slope)
+    cos, sin = np.cos(angle), np.sin(angle)
+    rotated = []
+    for stroke in strokes:
+        out = stroke.copy()
+        out[:, 0] = stroke[:, 0] * cos + stroke[:, 1] * sin
+        out[:, 1] = -stroke[:, 0] * sin + stroke[:, 1] * cos
+        rotated.append(out)
+    return rotated

@@ -1,0 +1,100 @@
+"""What recognition returns: a page of lines of words, each with its text,
+confidence and where it is on the page.
+
+`Result.text` is the lines joined by newlines in reading order; `Result.lines`
+describe them (box, the page's stroke indices for ink, words). `to_dict` is the
+page schema of DESIGN.md ("Pages") that `transcribe -f json` writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the input's own units, y downwards
+
+
+@dataclass(frozen=True)
+class Alternative:
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    confidence: float
+    box: Box | None = None
+    strokes: tuple[int, ...] = ()  # indices into the page's strokes (ink only)
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    confidence: float
+    box: Box | None = None
+    strokes: tuple[int, ...] = ()  # indices into the page's strokes (ink only)
+    words: tuple[Word, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+    page: int = 1  # 1-based page number
+
+
+@dataclass(frozen=True)
+class Result:
+    """A transcription with its confidence (0..1) and n-best alternatives.
+
+    For a page, `text` joins the lines by newlines, `lines` holds each line and
+    `words` every word of every line; the alternatives are then those of a
+    single line only (a page has none).
+    """
+
+    text: str
+    confidence: float
+    alternatives: tuple[Alternative, ...] = ()
+    words: tuple[Word, ...] = field(default=())
+    char_confidences: tuple[float, ...] = field(default=(), repr=False)
+    lines: tuple[Line, ...] = field(default=())
+    page_count: int = 1
+
+    def pages(self) -> list[list[Line]]:
+        """The lines of each page, pages in order (an empty page has no lines)."""
+        pages: list[list[Line]] = [[] for _ in range(max(self.page_count, 1))]
+        for line in self.lines:
+            pages[min(max(line.page, 1), len(pages)) - 1].append(line)
+        return pages
+
+    def to_dict(self) -> dict:
+        """The page schema: text, confidence and pages of lines of words."""
+        return {
+            "text": self.text,
+            "confidence": _rounded(self.confidence),
+            "pages": [
+                {"number": number, "lines": [_line_dict(line) for line in lines]}
+                for number, lines in enumerate(self.pages(), start=1)
+            ],
+        }
+
+
+def _line_dict(line: Line) -> dict:
+    record = {"text": line.text, "confidence": _rounded(line.confidence), "box": _box(line.box)}
+    if line.strokes:
+        record["strokes"] = list(line.strokes)
+    record["words"] = [_word_dict(word) for word in line.words]
+    return record
+
+
+def _word_dict(word: Word) -> dict:
+    record = {"text": word.text, "confidence": _rounded(word.confidence), "box": _box(word.box)}
+    if word.strokes:
+        record["strokes"] = list(word.strokes)
+    return record
+
+
+def _box(box: Box | None) -> list[float] | None:
+    return None if box is None else [round(float(v), 2) for v in box]
+
+
+def _rounded(value: float) -> float:
+    """Four places; a confidence that is not a number (a broken model) reads as 0, so the
+    JSON stays valid."""
+    value = float(value)
+    return round(value, 4) if value == value and abs(value) != float("inf") else 0.0
