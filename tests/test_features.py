@@ -59,3 +59,13 @@ def test_a_long_flat_stroke_stays_bounded():
     """Found by hypothesis: no height at all must not mean millions of resampled points."""
     feats = featurize(Ink.from_points([[(0.0, -1.192092896e-07), (839501.0, 0.0)]]))
     assert 1 <= len(feats) <= 10_000 and np.isfinite(feats).all()
+
+
+def test_ink_at_the_coordinate_bounds_gives_finite_features():
+    """Ink refuses coordinates beyond MAX_COORDINATE; anything within gives finite features."""
+    from handwrite.ink import MAX_COORDINATE
+
+    far = MAX_COORDINATE
+    ink = Ink.from_points([[(-far, -far, 0), (far, far, 1e15)], [(far, -far, -1e15)], [(0, 0), (1e-9, 0)]])
+    feats = featurize(ink)
+    assert np.isfinite(feats).all() and 1 <= len(feats) <= 300_000

@@ -31,3 +31,26 @@ def test_too_many_points_are_refused():
 def test_bad_shape_is_refused():
     with pytest.raises(InkError, match="stroke 0"):
         Ink([np.zeros((3, 4))])
+
+
+@pytest.mark.parametrize("huge", [1e308, -1e308, 1e200, 2e9])
+def test_huge_coordinates_are_refused_naming_the_stroke(huge):
+    with pytest.raises(InkError, match=r"stroke 1 has a coordinate beyond"):
+        Ink.from_points([[[0, 0], [1, 1]], [[0, 0], [5, huge]]])
+
+
+@pytest.mark.parametrize("huge", [1e308, -1e300, 1e17])
+def test_huge_times_are_refused_naming_the_stroke(huge):
+    with pytest.raises(InkError, match=r"stroke 0 has a time beyond"):
+        Ink.from_points([[[0, 0, 0], [1, 1, huge]]])
+
+
+def test_coordinates_and_times_within_the_bounds_are_kept():
+    ink = Ink.from_points([[[-1e9, 1e9, 1.7e15], [1e9, -1e9, 1.7e15]]])  # an epoch in microseconds as seconds
+    assert ink.bounds() == (-1e9, -1e9, 1e9, 1e9)
+
+
+@pytest.mark.parametrize("stroke", [[[10**400, 2]], [[1, 2], [1, "a"]], [[1, 2], [1, 2, 3]], [{"x": 1}]])
+def test_points_that_are_not_numbers_are_an_ink_error(stroke):
+    with pytest.raises(InkError, match="stroke 0"):
+        Ink.from_points([stroke])

@@ -42,3 +42,28 @@ def test_dev_zero_named_as_ink_is_refused_without_reading_it(tmp_path):
     )
     assert outcome["error"] is None, outcome["error"]
     assert "character device" in outcome["result"] and str(link) in outcome["result"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("huge.json", b'{"strokes": [[[0, 0], [1e308, 1e308], [5, 5]]]}'),
+        ("huge.inkml", b"<ink><trace>0 0, 1e200 3</trace></ink>"),
+        (
+            "huge-time.inkml",
+            b'<ink><traceFormat><channel name="X"/><channel name="Y"/><channel name="T"/>'
+            b"</traceFormat><trace>0 0 0, 1 1 1e308</trace></ink>",
+        ),
+        (
+            "huge.xml",
+            b'<WhiteboardCaptureSession><StrokeSet><Stroke><Point x="-1e300" y="2" time="0"/>'
+            b"</Stroke></StrokeSet></WhiteboardCaptureSession>",
+        ),
+    ],
+)
+def test_huge_coordinates_are_a_format_error_naming_file_and_stroke(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match="stroke 0 has a") as error:
+        read_ink(path)
+    assert str(path) in str(error.value)
