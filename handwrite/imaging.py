@@ -26,7 +26,9 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 MAX_LINE_ASPECT = 400  # a line image is at most this many heights wide after scaling
-MIN_WIDTH = 8  # frames: the convolutional front needs a few columns
+# frames: the image front pools the width by 2 twice, so fewer than 4 columns leave
+# it nothing to read (a crash, "output size is too small"); every line gets at least this
+MIN_WIDTH = 8
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,15 @@ def ink_map(image: Image.Image) -> np.ndarray:
 
 
 def line_frames(image: Image.Image, settings: ImageSettings = ImageSettings()) -> np.ndarray:
-    """(W, H) float32 frames of a line image, ink = 1; (0, H) when it holds no ink."""
+    """(W, H) float32 frames of a line image, ink = 1, with W >= MIN_WIDTH;
+    MIN_WIDTH blank frames when it holds no ink (which the network reads as no text)."""
     return frames_from_ink_map(ink_map(image), settings)
 
 
 def frames_from_ink_map(ink: np.ndarray, settings: ImageSettings = ImageSettings()) -> np.ndarray:
     box = _ink_box(ink, settings.ink_threshold)
     if box is None:
-        return np.zeros((0, settings.height), dtype=np.float32)
+        return np.zeros((MIN_WIDTH, settings.height), dtype=np.float32)
     top, bottom, left, right = box
     crop = torch.from_numpy(np.ascontiguousarray(ink[top:bottom, left:right]))[None]
     inner = settings.height - 2 * settings.margin
@@ -111,15 +114,18 @@ def split_lines(image: Image.Image, min_gap: float = 0.25) -> list[Image.Image]:
     Rows with (almost) no ink separate lines; a gap counts only when it is at
     least `min_gap` of the typical line height, so descenders touching the next
     line's ascenders do not merge lines and dots on i's do not make lines of
-    their own. An image with one line comes back whole (cropped).
+    their own. An image with one line comes back whole; an image with no ink
+    (blank, fully transparent, flat) gives no lines.
     """
     ink = ink_map(image)
     if not ink.size or not ink.any():
-        return [image]
+        return []
     profile = (ink > 0.3).sum(axis=1).astype(np.float64)
     busy = profile > max(1.0, 0.02 * profile.max())
     runs = _runs(busy)
-    if len(runs) <= 1:
+    if not runs:  # only faint specks: no line of writing
+        return []
+    if len(runs) == 1:
         return [image]
     longest = max(end - start for start, end in runs)
     # the typical line height, from runs that are lines rather than stray descenders or dots
