@@ -3,7 +3,8 @@
 import handwrite
 model = handwrite.load_model()            # the bundled online model, or a path
 ink = handwrite.read_ink("line.inkml")    # .inkml, IAM-OnDB .xml, .json
-result = model.recognize(ink)             # Result: .text, .confidence, .alternatives
+result = model.recognize(ink)             # Result: .text, .confidence, .alternatives, .lines
+lines = handwrite.find_lines(ink)         # layout of a page of ink: lines of words, reading order
 
 images = handwrite.load_model(kind="image")  # the bundled image model
 result = images.recognize("page.png")        # a path or PIL image; lines joined by newlines
@@ -14,7 +15,9 @@ __version__ = "0.1.0"
 from handwrite.errors import FormatError, HandwriteError, InkError, ModelFileError
 from handwrite.formats import read_ink, write_ink
 from handwrite.ink import Ink
-from handwrite.recognizer import Alternative, Recognizer, Result, Word, load_model
+from handwrite.layout import TextLine, find_lines
+from handwrite.recognizer import Recognizer, load_model
+from handwrite.results import Alternative, Line, Result, Word
 from handwrite.samples import SampleStore
 
 __all__ = [
@@ -23,12 +26,15 @@ __all__ = [
     "HandwriteError",
     "Ink",
     "InkError",
+    "Line",
     "ModelFileError",
     "Recognizer",
     "Result",
     "SampleStore",
+    "TextLine",
     "Word",
     "__version__",
+    "find_lines",
     "load_model",
     "read_ink",
     "write_ink",

@@ -1,8 +1,10 @@
 """One input in, a Result out: preprocess, run the network, decode.
 
 An ink model reads Ink (or ink files); an image model reads PIL images (or
-image files). An image holding several lines of text is cut into lines,
-each is recognized, and the texts are joined with newlines in reading order.
+image files). Every input is a page: an ink is cut into lines and words by
+layout analysis (layout.py), each line levelled and fed word by word from left
+to right; an image holding several lines is cut into lines. The Result holds
+the lines in reading order, their text joined with newlines.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,37 +26,17 @@ from handwrite.formats.images import read_image, to_grayscale
 from handwrite.imaging import split_lines
 from handwrite.ink import Ink
 from handwrite.inputs import inputs_for, item_source
+from handwrite.layout import TextLine, find_lines
 from handwrite.lm import CharNgramModel
 from handwrite.model import RecognizerNet, batched_log_probs
 from handwrite.modelfile import ModelFile, load_model_file
+from handwrite.page_reading import InkLine, ink_line, line_result
+from handwrite.results import Alternative, Line, Result, Word
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_INK_MODEL = MODELS_DIR / "online-default.safetensors"
 DEFAULT_IMAGE_MODEL = MODELS_DIR / "image-default.safetensors"
 DEFAULT_LM = MODELS_DIR / "english-chars.lm.json.gz"
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class Alternative:
-    text: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class Result:
-    """A transcription with its confidence (0..1) and n-best alternatives."""
-
-    text: str
-    confidence: float
-    alternatives: tuple[Alternative, ...] = ()
-    words: tuple[Word, ...] = field(default=())
-    char_confidences: tuple[float, ...] = field(default=(), repr=False)
 
 
 Input = Ink | Image.Image | str | os.PathLike[str]
@@ -90,21 +72,43 @@ class Recognizer:
         return self.recognize_batch([item])[0]
 
     def recognize_batch(self, items: Sequence[Input]) -> list[Result]:
-        lines = [self._lines(item) for item in items]
+        """One Result per input, in order; all the inputs' lines go through the network together."""
+        if self.kind == "ink":
+            return self._recognize_inks([self._ink(item) for item in items])
+        lines = [self._image_lines(item) for item in items]
         frames = [self.inputs.frames(line) for group in lines for line in group]
         results = iter([self._result(lp) for lp in self.log_probs(frames)])
         return [_joined([next(results) for _ in group]) for group in lines]
 
-    def _lines(self, item: Input) -> list[Ink | Image.Image]:
-        """The lines of one input: an ink is one line; an image may hold several."""
-        if self.kind == "ink":
-            if isinstance(item, Image.Image) or Path(str(item)).suffix.lower() in IMAGE_SUFFIXES:
-                raise HandwriteError(f"{_name(item)}: an image; this is an ink model (use an image model)")
-            return [item if isinstance(item, Ink) else read_ink(item)]
+    def _ink(self, item: Input) -> Ink:
+        if isinstance(item, Image.Image) or (
+            not isinstance(item, Ink) and Path(str(item)).suffix.lower() in IMAGE_SUFFIXES
+        ):
+            raise HandwriteError(f"{_name(item)}: an image; this is an ink model (use an image model)")
+        return item if isinstance(item, Ink) else read_ink(item)
+
+    def _image_lines(self, item: Input) -> list[Image.Image]:
+        """The lines of an image: it may hold several."""
         if isinstance(item, Ink):
             raise HandwriteError(f"{_name(item)}: ink; this is an image model (use an ink model)")
         image = to_grayscale(item) if isinstance(item, Image.Image) else read_image(item)
         return list(split_lines(image))
+
+    def _recognize_inks(self, inks: list[Ink]) -> list[Result]:
+        """Pages of ink: layout, then every line of every page through the network at once."""
+        settings = self.inputs.settings  # type: ignore[union-attr]
+        pages = [(ink, find_lines(ink)) for ink in inks]
+        prepared = [[ink_line(ink, line, settings) for line in lines] for ink, lines in pages]
+        log_probs = iter(self.log_probs([line.frames for group in prepared for line in group]))
+        results = []
+        for (ink, lines), group in zip(pages, prepared, strict=True):
+            read = [self._line(layout, line, next(log_probs)) for layout, line in zip(lines, group, strict=True)]
+            results.append(_page_result(read, ink.num_pages))
+        return results
+
+    def _line(self, layout: TextLine, line: InkLine, log_probs: np.ndarray) -> tuple[Line, Hypothesis]:
+        hypotheses = decode(log_probs, self.codec, self.decoding)
+        return line_result(layout, line, hypotheses[0], _alternatives(hypotheses), len(log_probs)), hypotheses[0]
 
     def log_probs(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
         """(T, C) log-probabilities per input; inputs batched by similar length."""
@@ -169,12 +173,27 @@ def _name(item: Input) -> str:
 
 def _joined(results: list[Result]) -> Result:
     """One Result for the lines of one image: texts joined by newlines."""
+    lines = tuple(Line(r.text, r.confidence, None, (), r.words, r.alternatives) for r in results)
     if len(results) == 1:
-        return results[0]
+        return replace(results[0], lines=lines)
     chars = tuple(c for r in results for c in (*r.char_confidences, 1.0))[:-1]
     confidence = float(np.mean([r.confidence for r in results])) if results else 1.0
     words = tuple(w for r in results for w in r.words)
-    return Result("\n".join(r.text for r in results), confidence, (), words, chars)
+    return Result("\n".join(r.text for r in results), confidence, (), words, chars, lines)
+
+
+def _page_result(read: list[tuple[Line, Hypothesis]], page_count: int) -> Result:
+    """The Result of a page (or notebook) of ink lines, in reading order. A single
+    line keeps its alternatives and character confidences, as before pages."""
+    lines = tuple(line for line, _ in read)
+    words = tuple(word for line in lines for word in line.words)
+    if len(read) == 1:
+        line, best = read[0]
+        return Result(line.text, line.confidence, line.alternatives, words, best.char_confidences, lines, page_count)
+    chars = tuple(c for _, best in read for c in (*best.char_confidences, 1.0))[:-1]
+    confidence = float(np.mean([line.confidence for line in lines])) if lines else 1.0
+    text = "\n".join(line.text for line in lines)
+    return Result(text, confidence, (), words, chars, lines, page_count)
 
 
 def _alternatives(hypotheses: list[Hypothesis]) -> tuple[Alternative, ...]:

@@ -1,0 +1,127 @@
+"""Reading one line of a page of ink: what the network is fed, and where on the
+page each word it read lies.
+
+A line found by layout analysis is levelled (its slope removed) and fed word by
+word from left to right, each word's strokes in their writing order (its
+delayed dots and crosses with it). The decoder says in which frame each
+character was read; a frame covers a known run of resampled points, and each
+point belongs to a stroke, so every word read gets its strokes and its box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from handwrite.decoding import Hypothesis
+from handwrite.features import FeatureSettings, features_from_strokes, normalize, resample_strokes
+from handwrite.ink import Ink
+from handwrite.layout import TextLine, level
+from handwrite.results import Alternative, Box, Line, Word
+
+
+@dataclass(frozen=True)
+class InkLine:
+    """A line ready for the network, with what is needed to place its words."""
+
+    frames: np.ndarray  # (T, F) features
+    strokes: tuple[int, ...]  # page stroke indices, in the order fed
+    point_ends: np.ndarray  # cumulative resampled point count after each stroke fed
+    word_of_stroke: tuple[int, ...]  # layout word of each stroke fed
+    boxes: tuple[Box, ...]  # each stroke's box on the page, in the order fed
+
+
+def ink_line(ink: Ink, line: TextLine, settings: FeatureSettings) -> InkLine:
+    """The features of one line of the ink's page `line.page`, levelled, words left to right."""
+    page = ink.page_ranges()[line.page - 1]
+    strokes = [ink.strokes[page[i]] for i in line.strokes]
+    levelled = level([s[:, :2] for s in strokes], line.slope)
+    resampled = resample_strokes(normalize(Ink(levelled), settings), settings.step)
+    word_of_stroke = tuple(w for w, word in enumerate(line.words) for _ in word)
+    boxes = tuple(_box(s) for s in strokes)
+    ends = np.cumsum([len(s) for s in resampled]) if resampled else np.zeros(0, dtype=int)
+    return InkLine(features_from_strokes(resampled, settings), line.strokes, ends, word_of_stroke, boxes)
+
+
+def line_result(
+    layout: TextLine, line: InkLine, best: Hypothesis, alternatives: tuple[Alternative, ...], num_frames: int
+) -> Line:
+    """The Line read: text, confidence, box and strokes from layout, and its words placed."""
+    words = _placed_words(line, best, num_frames)
+    return Line(best.text, best.confidence, layout.box, tuple(sorted(layout.strokes)), words, alternatives, layout.page)
+
+
+def _placed_words(line: InkLine, best: Hypothesis, num_frames: int) -> tuple[Word, ...]:
+    spans = _word_spans(best)
+    if not spans:
+        return ()
+    total_points = int(line.point_ends[-1]) if len(line.point_ends) else 0
+    points_per_frame = total_points / max(num_frames, 1)
+    owner = _stroke_owners(line, spans, points_per_frame)
+    words = []
+    for number, (text, confidence, _, _) in enumerate(spans):
+        mine = [k for k, o in enumerate(owner) if o == number]
+        box = _union([line.boxes[k] for k in mine]) if mine else None
+        words.append(Word(text, confidence, box, tuple(sorted(line.strokes[k] for k in mine))))
+    return tuple(words)
+
+
+def _word_spans(best: Hypothesis) -> list[tuple[str, float, int, int]]:
+    """(text, confidence, first frame, last frame) of each word read."""
+    text, confidences, frames = best.text, best.char_confidences, best.char_frames
+    if not (len(text) == len(confidences) == len(frames)):
+        frames = (0,) * len(text)  # a decoder that does not say where: words without places
+        confidences = confidences if len(confidences) == len(text) else (best.confidence,) * len(text)
+    spans, start = [], None
+    for i, char in enumerate(text + " "):
+        if char != " " and start is None:
+            start = i
+        elif char == " " and start is not None:
+            spans.append((text[start:i], float(np.mean(confidences[start:i])), frames[start], frames[i - 1]))
+            start = None
+    return spans
+
+
+def _stroke_owners(line: InkLine, spans: list[tuple[str, float, int, int]], points_per_frame: float) -> list[int]:
+    """The word read that each stroke belongs to: the one whose frames cover most of
+    its points; a stroke no word covers (a dot written after its word) goes with
+    its layout word's owner, or else the nearest word."""
+    starts = np.concatenate([[0], line.point_ends[:-1]]) if len(line.point_ends) else np.zeros(0)
+    owner: list[int | None] = []
+    for begin, end in zip(starts.tolist(), line.point_ends.tolist(), strict=True):
+        overlaps = [
+            min(end, (last + 1) * points_per_frame) - max(begin, first * points_per_frame)
+            for _, _, first, last in spans
+        ]
+        best = int(np.argmax(overlaps))
+        owner.append(best if overlaps[best] > 0 else None)
+    by_layout_word: dict[int, list[int]] = {}
+    for layout_word, o in zip(line.word_of_stroke, owner, strict=True):
+        if o is not None:
+            by_layout_word.setdefault(layout_word, []).append(o)
+    resolved = []
+    for k, o in enumerate(owner):
+        if o is None:
+            votes = by_layout_word.get(line.word_of_stroke[k])
+            centre = (starts[k] + line.point_ends[k]) / 2 / max(points_per_frame, 1e-9)
+            o = max(set(votes), key=votes.count) if votes else _nearest_span(spans, centre)
+        resolved.append(o)
+    return resolved
+
+
+def _nearest_span(spans: list[tuple[str, float, int, int]], frame: float) -> int:
+    return int(np.argmin([max(first - frame, frame - last, 0.0) for _, _, first, last in spans]))
+
+
+def _box(stroke: np.ndarray) -> Box:
+    return (float(stroke[:, 0].min()), float(stroke[:, 1].min()), float(stroke[:, 0].max()), float(stroke[:, 1].max()))
+
+
+def _union(boxes: list[Box]) -> Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )

@@ -1,0 +1,123 @@
+"""Pages of ink: how well and how fast whole IAM-OnDB forms are read.
+
+The line files of one IAM-OnDB form share the whiteboard's coordinates, so
+stacking a form's lines gives the page as it was written. Each page is read
+through `recognize()` (layout analysis, then every line), and compared with
+its lines read one by one:
+
+- page CER / WER: the page's text with line breaks counted as spaces (so
+  reading order matters) against the form's lines joined by spaces;
+- line count exact: the share of pages read as exactly as many lines as the
+  form has;
+- the same lines read one at a time (each line file alone), for comparison,
+  and fed whole as one line without layout analysis (how lines were read before);
+- time per page (one thread) against its lines read one by one, p50 and p95.
+
+`--order shuffled` writes each page's lines in a random order (a line added
+above another later): the page must read the same. Lines holding a crossed-out
+word (`#`) are left out of the page, as they are of line-level scores.
+
+    python scripts/page_benchmark.py --split testset_v [--order written|shuffled] [--forms N] [--beam 8 --lm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import handwrite
+from handwrite.decoding import decode
+from handwrite.evaluate import error_rates
+from handwrite.formats.iamondb import IamLine, iter_lines, read_split
+
+REPO = Path(__file__).resolve().parent.parent
+IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datasets" / "iam-ondb"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", default="testset_v", choices=("testset_v", "testset_t"))
+    parser.add_argument("--order", default="written", choices=("written", "shuffled"))
+    parser.add_argument("--forms", type=int, default=0, help="only the first N forms (0: all)")
+    parser.add_argument("--beam", type=int, default=1)
+    parser.add_argument("--lm", action="store_true")
+    parser.add_argument("--timing-runs", type=int, default=1, help="time each page this many times (p50 of them)")
+    parser.add_argument("--errors", help="write reference / hypothesis of every page here")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    model = handwrite.load_model(beam_size=args.beam, language_model=args.lm)
+    forms = _forms(args.split, args.forms)
+    rng = random.Random(0)
+    page_pairs, line_pairs, whole_pairs, exact, ratios, page_times = [], [], [], 0, [], []
+    for form_id, lines in forms.items():
+        if args.order == "shuffled":
+            lines = rng.sample(lines, len(lines))
+        page = handwrite.Ink([s for line in lines for s in line.ink.strokes], source=form_id)
+        reference = " ".join(line.ink.text or "" for line in sorted(lines, key=lambda line: line.line_id))
+        page_time, result = _timed(lambda page=page: model.recognize(page), args.timing_runs)
+        lines_time, alone = _timed(lambda lines=lines: [model.recognize(line.ink) for line in lines], args.timing_runs)
+        page_pairs.append((reference, result.text.replace("\n", " ")))
+        line_pairs += [(line.ink.text or "", r.text) for line, r in zip(lines, alone, strict=True)]
+        whole_pairs += [(line.ink.text or "", _without_layout(model, line.ink)) for line in lines]
+        exact += len(result.lines) == len(lines)
+        page_times.append(page_time)
+        ratios.append(page_time / lines_time)
+    _report(args, page_pairs, line_pairs, whole_pairs, exact, len(forms), page_times, ratios)
+
+
+def _without_layout(model: handwrite.Recognizer, ink: handwrite.Ink) -> str:
+    """A line file's text when its strokes are fed as they are, in writing order, unlevelled."""
+    log_probs = model.log_probs([model.inputs.frames(ink)])[0]
+    return decode(log_probs, model.codec, model.decoding)[0].text
+
+
+def _forms(split: str, limit: int) -> dict[str, list[IamLine]]:
+    """Each form's lines, without those holding a crossed-out word; forms of at least 2 lines."""
+    wanted = set(read_split(IAM / "splits" / f"{split}.txt"))
+    forms: dict[str, list[IamLine]] = defaultdict(list)
+    for line in iter_lines(IAM, wanted):
+        if "#" not in (line.ink.text or ""):
+            forms[line.form_id].append(line)
+    chosen = sorted(f for f, lines in forms.items() if len(lines) >= 2)
+    return {f: forms[f] for f in (chosen[:limit] if limit else chosen)}
+
+
+def _timed(work, runs: int):
+    times, value = [], None
+    for _ in range(max(runs, 1)):
+        start = time.perf_counter()
+        value = work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), value
+
+
+def _report(args, page_pairs, line_pairs, whole_pairs, exact, forms, page_times, ratios) -> None:
+    pages, lines, whole = error_rates(page_pairs), error_rates(line_pairs), error_rates(whole_pairs)
+    decoding = f"beam {args.beam}" + (" + LM" if args.lm else "") if args.beam > 1 or args.lm else "greedy"
+    print(f"## {args.split} pages, lines {args.order}, {decoding}: {forms} pages, {lines.lines} lines\n")
+    print("| measure | figure |\n|---|---|")
+    print(f"| page CER / WER (line breaks as spaces) | {pages.cer:.2%} / {pages.wer:.2%} |")
+    print(f"| the same lines read one by one, CER / WER | {lines.cer:.2%} / {lines.wer:.2%} |")
+    print(f"| the same lines fed whole, no layout analysis, CER / WER | {whole.cer:.2%} / {whole.wer:.2%} |")
+    print(f"| page CER minus line CER | {100 * (pages.cer - lines.cer):+.2f} points |")
+    print(f"| line count exact | {exact}/{forms} pages ({exact / forms:.1%}) |")
+    p95 = float(np.percentile(page_times, 95))
+    print(f"| time per page, 1 thread | p50 {1000 * statistics.median(page_times):.0f} ms, p95 {1000 * p95:.0f} ms |")
+    r50, r95 = statistics.median(ratios), float(np.percentile(ratios, 95))
+    print(f"| page time / its lines read one by one | p50 {r50:.2f}x, p95 {r95:.2f}x |")
+    if args.errors:
+        with open(args.errors, "w", encoding="utf-8") as out:
+            for reference, hypothesis in page_pairs:
+                out.write(f"REF {reference}\nHYP {hypothesis}\n\n")
+
+
+if __name__ == "__main__":
+    main()
