@@ -10,6 +10,7 @@ backward states, so a line gives the same output alone or in a batch.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -34,12 +35,57 @@ class ModelConfig:
     dropout: float = 0.25
     front: str = "ink"  # "ink": 1-D convolutions over features; "image": 2-D over pixel columns
 
+    def __post_init__(self) -> None:
+        """Bounds on every hyper-parameter: a model file is untrusted, and its
+        architecture decides how much memory building the network takes."""
+        for name, (low, high) in CONFIG_LIMITS.items():
+            _check_whole_number(name, getattr(self, name), low, high)
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, int | float) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be a number from 0 to below 1, not {reprlib.repr(self.dropout)}")
+        for name, choices in (("rnn", RNN_TYPES), ("front", FRONTS)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(sorted(choices))}, not {reprlib.repr(value)}")
+        if self.front == "image" and self.num_features < ImageFront.MIN_HEIGHT:
+            raise ValueError(f"an image network needs an image height of at least {ImageFront.MIN_HEIGHT}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelConfig:
+        """Raises ValueError naming what is missing, of the wrong type or out of bounds."""
+        if not isinstance(values, dict):
+            raise ValueError(f"the architecture must be a JSON object, not {type(values).__name__}")
+        missing = [k for k in ("num_features", "num_classes") if k not in values]
+        if missing:
+            raise ValueError(f"the architecture lacks {', '.join(missing)}")
         return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+    def state_shapes(self) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+        """Name -> (shape, dtype) of every tensor the network of this config holds,
+        found by building it on the meta device: no memory is allocated."""
+        with torch.device("meta"):
+            state = RecognizerNet(self).state_dict()
+        return {name: (tuple(tensor.shape), tensor.dtype) for name, tensor in state.items()}
+
+
+# Generous bounds (the bundled models: 8 or 48 features, 96 classes, hidden 192,
+# 3 layers, 128 channels); beyond them a file is hostile or broken, not a model.
+CONFIG_LIMITS = {
+    "num_features": (1, 512),
+    "num_classes": (2, 65_536),
+    "hidden": (1, 1024),
+    "layers": (1, 12),
+    "conv_channels": (2, 1024),
+}
+
+
+def _check_whole_number(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number, not {reprlib.repr(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} {value} is out of bounds ({low} to {high})")
 
 
 class ConvFront(nn.Module):
@@ -88,6 +134,7 @@ class ImageFront(nn.Module):
 
     WIDTHS = (16, 32, 48, 64)
     POOLS = ((2, 2), (2, 2), (2, 1), (2, 1))
+    MIN_HEIGHT = 16  # every pooling step halves the height
 
     def __init__(self, height: int, channels: int) -> None:
         super().__init__()

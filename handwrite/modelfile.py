@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
-from dataclasses import dataclass, field
+import reprlib
+from collections import Counter
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -20,13 +23,32 @@ from safetensors.torch import save as save_safetensors
 
 from handwrite.codec import Codec
 from handwrite.errors import ModelFileError
-from handwrite.fileio import atomic_write_bytes, checked_size
+from handwrite.features import FeatureSettings
+from handwrite.fileio import atomic_write_bytes, read_limited
+from handwrite.imaging import ImageSettings
 from handwrite.model import ModelConfig, RecognizerNet
 
 FORMAT = "handwrite-model"
 FORMAT_VERSION = 1
 KINDS = ("ink", "image")
 MAX_MODEL_BYTES = 512 * 1024 * 1024
+MAX_HEADER_BYTES = 16 * 1024 * 1024  # the bundled models' headers are about 10 kB
+FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")  # weights; F8 and integer weights are refused
+INTEGER_DTYPES = ("I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64")  # counters (BatchNorm's)
+NORMALIZATIONS = ("NFC", "NFD", "NFKC", "NFKD")
+Shapes = dict[str, tuple[tuple[int, ...], torch.dtype]]  # tensor name -> (shape, dtype)
+# Preprocessing values outside these give no usable input (a step of 0 divides by
+# zero); the bundled models use step 0.2, percentiles 20/80, jump 6, height 48.
+PREPROCESSING_LIMITS: dict[str, tuple[float, float]] = {
+    "step": (0.001, 10.0),
+    "height_low": (0.0, 100.0),
+    "height_high": (0.0, 100.0),
+    "max_jump": (0.01, 1000.0),
+    "height": (16, 512),
+    "margin": (0, 64),
+    "width_scale": (0.05, 20.0),
+    "ink_threshold": (0.0, 1.0),
+}
 
 
 @dataclass
@@ -96,44 +118,63 @@ def average_models(models: list[ModelFile]) -> ModelFile:
 
 
 def load_model_file(path: str | os.PathLike[str]) -> ModelFile:
+    """Everything is checked before a tensor is loaded or a network is built: the
+    metadata's types and bounds, and the tensors' names, shapes and types as the
+    safetensors header gives them. A file is untrusted: the architecture it claims
+    decides how much memory building the network takes."""
     path = Path(path)
-    data = _read(path)
+    data = read_limited(path, ModelFileError, "model file", MAX_MODEL_BYTES, minimum=8)
     try:
-        state = load_safetensors(data)
-        header = _header(data)
-    except (SafetensorError, ValueError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        entries, header = _safetensors_header(data)
+    except ValueError as exc:
         raise ModelFileError(f"{path}: not a readable model file (corrupt or truncated: {exc})") from exc
     meta = _check_header(header, path)
     try:
-        codec = Codec(meta["alphabet"], meta.get("unicode_normalization", "NFC"))
-        config = ModelConfig.from_dict(meta["architecture"])
-        kind = meta["kind"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: metadata incomplete or invalid ({exc})") from exc
-    if kind not in KINDS:
-        raise ModelFileError(f"{path}: unknown model kind {kind!r} (expected one of {', '.join(KINDS)})")
-    if config.front != kind:
-        raise ModelFileError(f"{path}: an {kind} model whose network has an {config.front!r} front")
-    if config.num_classes != len(codec):
-        raise ModelFileError(f"{path}: {config.num_classes} outputs but an alphabet of {len(codec)} classes")
+        kind, codec, config, preprocessing = _checked_metadata(meta)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: invalid metadata: {exc}") from exc
+    expected = config.state_shapes()
+    _check_tensors(entries, expected, path)
+    state = _load_tensors(data, expected, path)
     known = {"kind", "alphabet", "blank_index", "unicode_normalization", "preprocessing", "architecture"}
     info = {k: v for k, v in meta.items() if k not in known}
-    return ModelFile(kind, codec, config, meta.get("preprocessing", {}), state, info)
+    return ModelFile(kind, codec, config, preprocessing, state, info)
 
 
-def _read(path: Path) -> bytes:
-    checked_size(path, ModelFileError, "model file", MAX_MODEL_BYTES, minimum=8)
-    return path.read_bytes()
-
-
-def _header(data: bytes) -> dict:
+def _safetensors_header(data: bytes) -> tuple[dict[str, dict], dict[str, str]]:
+    """The tensor entries (name -> dtype, shape, offsets) and the string metadata,
+    read from the header alone; raises ValueError when the header is malformed."""
     length = int.from_bytes(data[:8], "little")
     if length > len(data) - 8:
         raise ValueError("header length beyond end of file")
-    return json.loads(data[8 : 8 + length]).get("__metadata__") or {}
+    if length > MAX_HEADER_BYTES:
+        raise ValueError(f"header of {length} bytes, more than the {MAX_HEADER_BYTES} accepted")
+    header = _json(data[8 : 8 + length], "header")
+    if not isinstance(header, dict):
+        raise ValueError("header is not a JSON object")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ValueError("header metadata is not a map of strings")
+    for name, entry in header.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("dtype"), str) or not _is_shape(entry.get("shape")):
+            raise ValueError(f"tensor {reprlib.repr(name)} has no valid dtype and shape")
+    return header, metadata
 
 
-def _check_header(header: dict, path: Path) -> dict:
+def _json(text: bytes | str, what: str) -> object:
+    """Parsed JSON; ValueError also for nesting too deep for the parser (a hostile
+    file of 10^5 brackets raises RecursionError, which no caller expects)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply") from None
+
+
+def _is_shape(shape: object) -> bool:
+    return isinstance(shape, list) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+
+
+def _check_header(header: dict[str, str], path: Path) -> dict:
     if header.get("format") != FORMAT:
         raise ModelFileError(f"{path}: a safetensors file, but not a handwrite model (no '{FORMAT}' metadata)")
     try:
@@ -142,13 +183,146 @@ def _check_header(header: dict, path: Path) -> dict:
         version = -1
     if version != FORMAT_VERSION:
         raise ModelFileError(
-            f"{path}: model file format version {header.get('format_version')!r}; "
+            f"{path}: model file format version {reprlib.repr(header.get('format_version'))}; "
             f"this handwrite reads version {FORMAT_VERSION}"
         )
     try:
-        meta = json.loads(header["metadata"])
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path}: metadata missing or not JSON") from exc
+        meta = _json(header["metadata"], "metadata")
+    except (KeyError, ValueError) as exc:
+        raise ModelFileError(f"{path}: metadata missing or not JSON ({exc})") from exc
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path}: metadata is not a JSON object")
     return meta
+
+
+def _checked_metadata(meta: dict) -> tuple[str, Codec, ModelConfig, dict]:
+    """Kind, codec, architecture and preprocessing, each checked on its own and
+    against the others; raises ValueError saying what is wrong."""
+    kind = meta.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"unknown model kind {reprlib.repr(kind)} (expected one of {', '.join(KINDS)})")
+    codec = _checked_codec(meta)
+    if "architecture" not in meta:
+        raise ValueError("no architecture")
+    config = ModelConfig.from_dict(meta["architecture"])
+    if config.front != kind:
+        raise ValueError(f"an {kind} model whose network has an {config.front!r} front")
+    if config.num_classes != len(codec):
+        raise ValueError(f"{config.num_classes} outputs but an alphabet of {len(codec)} classes")
+    preprocessing = _checked_preprocessing(kind, meta.get("preprocessing", {}), config)
+    for name in ("training", "metrics"):  # read as objects by fine-tuning and evaluation
+        if not isinstance(meta.get(name, {}), dict):
+            raise ValueError(f"{name} must be a JSON object")
+    return kind, codec, config, preprocessing
+
+
+def _checked_codec(meta: dict) -> Codec:
+    alphabet = meta.get("alphabet")
+    if not isinstance(alphabet, str) or not alphabet:
+        raise ValueError(f"the alphabet must be a non-empty string of characters, not {reprlib.repr(alphabet)}")
+    repeated = sorted(c for c, n in Counter(alphabet).items() if n > 1)
+    if repeated:
+        raise ValueError(f"the alphabet repeats {reprlib.repr(''.join(repeated))}")
+    try:
+        alphabet.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the alphabet holds characters that are not valid Unicode (lone surrogates)") from None
+    blank = meta.get("blank_index", 0)
+    if isinstance(blank, bool) or blank != 0:
+        raise ValueError(f"blank index {reprlib.repr(blank)}; this handwrite reads models whose CTC blank is class 0")
+    normalization = meta.get("unicode_normalization", "NFC")
+    if not isinstance(normalization, str) or normalization not in NORMALIZATIONS:
+        raise ValueError(
+            f"Unicode normalization {reprlib.repr(normalization)} is not one of {', '.join(NORMALIZATIONS)}"
+        )
+    return Codec(alphabet, normalization)
+
+
+def _checked_preprocessing(kind: str, preprocessing: object, config: ModelConfig) -> dict:
+    """The preprocessing block, its values typed and bounded, and matching what the
+    network's first layer reads (features per point, or image height)."""
+    key, settings_class = ("features", FeatureSettings) if kind == "ink" else ("image", ImageSettings)
+    if not isinstance(preprocessing, dict) or not isinstance(preprocessing.get(key, {}), dict):
+        raise ValueError(f"preprocessing must be a JSON object holding a {key!r} object")
+    block = preprocessing.get(key, {})
+    for spec in fields(settings_class):
+        if spec.name in block:
+            _check_setting(f"{key}.{spec.name}", block[spec.name], spec.default, PREPROCESSING_LIMITS.get(spec.name))
+    settings = settings_class.from_dict(block)
+    if isinstance(settings, FeatureSettings):
+        if settings.height_low >= settings.height_high:
+            raise ValueError("features.height_low must be below features.height_high")
+        if settings.num_features != config.num_features:
+            raise ValueError(
+                f"preprocessing makes {settings.num_features} features per point, "
+                f"but the network's first layer reads {config.num_features}"
+            )
+    else:
+        if 2 * settings.margin >= settings.height:
+            raise ValueError("image.margin leaves no rows for the ink")
+        if settings.height != config.num_features:
+            raise ValueError(
+                f"preprocessing scales lines to {settings.height} pixels high, "
+                f"but the network reads columns of {config.num_features}"
+            )
+    return preprocessing
+
+
+def _check_setting(name: str, value: object, default: object, limits: tuple[float, float] | None) -> None:
+    """Of the type of the setting's default (bool, whole number, number) and within limits."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        if not (isinstance(default, bool) and isinstance(value, bool)):
+            raise ValueError(f"{name} must be {'true or false' if isinstance(default, bool) else 'a number'}")
+        return
+    wanted = int if isinstance(default, int) else int | float
+    if not isinstance(value, wanted) or not math.isfinite(value):
+        raise ValueError(
+            f"{name} must be a {'whole number' if wanted is int else 'finite number'}, not {reprlib.repr(value)}"
+        )
+    if limits and not limits[0] <= value <= limits[1]:
+        raise ValueError(f"{name} {value} is out of bounds ({limits[0]} to {limits[1]})")
+
+
+def _check_tensors(
+    entries: dict[str, dict], expected: dict[str, tuple[tuple[int, ...], torch.dtype]], path: Path
+) -> None:
+    """The header's tensors against those the architecture needs, before loading any."""
+    problems = []
+    missing, extra = sorted(expected.keys() - entries.keys()), sorted(entries.keys() - expected.keys())
+    if missing:
+        problems.append(f"missing {_names(missing)}")
+    if extra:
+        problems.append(f"unexpected {_names(extra)}")
+    for name in sorted(expected.keys() & entries.keys()):
+        shape, dtype = expected[name]
+        found = entries[name]
+        if found["shape"] != list(shape):
+            problems.append(f"{name} has shape {reprlib.repr(found['shape'])}, the architecture needs {list(shape)}")
+        if found["dtype"] not in (FLOAT_DTYPES if dtype.is_floating_point else INTEGER_DTYPES):
+            wanted = "floating-point" if dtype.is_floating_point else "integer"
+            problems.append(f"{name} is of type {reprlib.repr(found['dtype'])}, not {wanted}")
+    if problems:
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise ModelFileError(
+            f"{path}: weights do not fit the architecture in the metadata: {'; '.join(problems[:3])}{more}"
+        )
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(reprlib.repr(n) for n in names[:5])
+    return f"tensors {shown}" + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _load_tensors(data: bytes, expected: Shapes, path: Path) -> dict[str, torch.Tensor]:
+    try:
+        state = load_safetensors(data)
+    except (SafetensorError, ValueError) as exc:
+        raise ModelFileError(f"{path}: not a readable model file (corrupt or truncated: {exc})") from exc
+    # the header was read twice (here and by safetensors); both readings must agree
+    if {name: tuple(t.shape) for name, t in state.items()} != {name: s for name, (s, _) in expected.items()}:
+        raise ModelFileError(f"{path}: corrupt model file (its tensors differ from its header)")
+    for name, tensor in state.items():
+        # NaN weights give NaN confidences, which are not even valid JSON
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelFileError(f"{path}: the weights of {name} hold NaN or infinite values")
+    return state

@@ -10,6 +10,7 @@ from handwrite.codec import Codec
 from handwrite.features import FeatureSettings
 from handwrite.model import ModelConfig, RecognizerNet
 from handwrite.modelfile import ModelFile, average_models, load_model_file, save_model_file
+from tests.hostile import run_reader
 
 
 @pytest.fixture
@@ -141,3 +142,147 @@ def test_models_that_differ_cannot_be_averaged(model_path):
     other_alphabet = ModelFile(first.kind, Codec("abd "), first.config, first.preprocessing, first.state)
     with pytest.raises(ModelFileError, match="can be averaged"):
         average_models([first, other_alphabet])
+
+
+# --- hostile and broken files (issue 17): refused with a ModelFileError naming the file,
+# before a network is built or a tensor is loaded
+
+
+def _rewrite(model_path, tmp_path, name, change=None, state=None, metadata_text=None):
+    """A copy of the tiny model with its metadata changed by `change(meta)`, or its
+    metadata text replaced, or other tensors."""
+    loaded = load_model_file(model_path)
+    meta = loaded.metadata()
+    if change:
+        change(meta)
+    text = metadata_text if metadata_text is not None else json.dumps(meta)
+    header = {"format": "handwrite-model", "format_version": "1", "metadata": text}
+    path = tmp_path / f"{name}.safetensors"
+    save_file(loaded.state if state is None else state, path, metadata=header)
+    return path
+
+
+def _set(*keys_and_value):
+    *keys, value = keys_and_value
+
+    def change(meta):
+        target = meta
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+
+    return change
+
+
+METADATA_CASES = {
+    "hidden-string": (_set("architecture", "hidden", "8"), "hidden must be a whole number"),
+    "layers-list": (_set("architecture", "layers", [1]), "layers must be a whole number"),
+    "hidden-bool": (_set("architecture", "hidden", True), "hidden must be a whole number"),
+    "hidden-huge": (_set("architecture", "hidden", 4000), r"hidden 4000 is out of bounds"),
+    "layers-huge": (_set("architecture", "layers", 1000), r"layers 1000 is out of bounds"),
+    "channels-huge": (_set("architecture", "conv_channels", 100_000), "conv_channels 100000 is out of bounds"),
+    "classes-huge": (_set("architecture", "num_classes", 10**7), "num_classes 10000000 is out of bounds"),
+    "architecture-list": (_set("architecture", [1, 2]), "architecture must be a JSON object"),
+    "architecture-missing-key": (lambda m: m["architecture"].pop("num_features"), "lacks num_features"),
+    "dropout-bool": (_set("architecture", "dropout", True), "dropout must be a number from 0 to below 1"),
+    "dropout-negative": (_set("architecture", "dropout", -0.5), "dropout must be a number from 0 to below 1"),
+    "dropout-one": (_set("architecture", "dropout", 1.0), "dropout must be a number from 0 to below 1"),
+    "rnn-unknown": (_set("architecture", "rnn", "transformer"), "rnn must be one of gru, lstm"),
+    "rnn-list": (_set("architecture", "rnn", ["lstm"]), "rnn must be one of gru, lstm"),
+    "kind-list": (_set("kind", ["ink"]), "unknown model kind"),
+    "features-mismatch": (_set("architecture", "num_features", 9), "preprocessing makes 8 features per point"),
+    "preprocessing-list": (_set("preprocessing", [1]), "preprocessing must be a JSON object"),
+    "step-zero": (_set("preprocessing", "features", "step", 0.0), r"features.step 0.0 is out of bounds"),
+    "step-string": (_set("preprocessing", "features", "step", "x"), "features.step must be a finite number"),
+    "percentiles-crossed": (_set("preprocessing", "features", "height_low", 90.0), "height_low must be below"),
+    "alphabet-duplicates": (_set("alphabet", "abca"), "the alphabet repeats 'a'"),
+    "alphabet-not-strings": (_set("alphabet", [1, 2, 3, 4]), "alphabet must be a non-empty string"),
+    "blank-out-of-range": (_set("blank_index", 99), "blank index 99"),
+    "normalization-unknown": (_set("unicode_normalization", "XYZ"), "Unicode normalization 'XYZ'"),
+    "classes-mismatch": (_set("architecture", "num_classes", 7), "7 outputs but an alphabet of 5 classes"),
+    "training-list": (_set("training", ["data"]), "training must be a JSON object"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(METADATA_CASES))
+def test_invalid_metadata_is_refused_with_a_clear_error(model_path, tmp_path, case):
+    change, message = METADATA_CASES[case]
+    path = _rewrite(model_path, tmp_path, case, change)
+    with pytest.raises(ModelFileError, match=message) as caught:
+        load_model_file(path)
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a":'])
+def test_deeply_nested_metadata_is_refused(model_path, tmp_path, opening):
+    closing = "]" if opening == "[" else "}"
+    path = _rewrite(model_path, tmp_path, "deep", metadata_text=opening * 100_000 + "1" + closing * 100_000)
+    with pytest.raises(ModelFileError, match="nested too deeply"):
+        load_model_file(path)
+
+
+def test_an_image_preprocessing_that_does_not_match_the_network_is_refused(tiny_image_model, tmp_path):
+    path = _rewrite(tiny_image_model, tmp_path, "image48", _set("preprocessing", "image", "height", 48))
+    with pytest.raises(ModelFileError, match="scales lines to 48 pixels high, but the network reads columns of 32"):
+        load_model_file(path)
+
+
+def _state(model_path):
+    return dict(load_model_file(model_path).state)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_weights_are_refused(model_path, tmp_path, value):
+    state = _state(model_path)
+    state["head.bias"] = torch.full_like(state["head.bias"], value)
+    with pytest.raises(ModelFileError, match=r"head\.bias hold NaN or infinite values"):
+        load_model_file(_rewrite(model_path, tmp_path, "nan", state=state))
+
+
+TENSOR_CASES = {
+    "integer-weights": (lambda s: {**s, "head.weight": s["head.weight"].to(torch.int32)}, "'I32', not floating"),
+    "missing": (lambda s: {k: v for k, v in s.items() if k != "head.bias"}, "missing tensors 'head.bias'"),
+    "extra": (lambda s: {**s, "evil": torch.zeros(3)}, "unexpected tensors 'evil'"),
+    "shape": (lambda s: {**s, "head.bias": torch.zeros(9)}, r"head.bias has shape \[9\], the architecture needs \[5\]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TENSOR_CASES))
+def test_tensors_that_do_not_fit_are_refused_at_load(model_path, tmp_path, case):
+    change, message = TENSOR_CASES[case]
+    path = _rewrite(model_path, tmp_path, case, state=change(_state(model_path)))
+    with pytest.raises(ModelFileError, match=f"{path.name}: weights do not fit.*{message}"):
+        load_model_file(path)
+
+
+def test_half_precision_weights_still_load(model_path, tmp_path):
+    state = {k: v.half() if v.is_floating_point() else v for k, v in _state(model_path).items()}
+    load_model_file(_rewrite(model_path, tmp_path, "half", state=state)).build_network()
+
+
+def test_a_claimed_architecture_is_refused_before_memory_is_taken(model_path, tmp_path):
+    """Metadata claiming a huge network over tiny weights: once hidden=4000 x 3 layers
+    took 4.3 GB and 24 s before the weights were found not to fit; one within the
+    bounds (1024 x 12) over the same weights took over 1 GB. The child process may
+    not allocate 1.5 GB of data (torch's import included), so allocating either fails
+    the test instead of swapping the machine."""
+    huge = _rewrite(model_path, tmp_path, "huge", lambda m: m["architecture"].update(hidden=4000, layers=3))
+    big = _rewrite(model_path, tmp_path, "big", lambda m: m["architecture"].update(hidden=1024, layers=12))
+    outcome = run_reader(
+        f"""
+        from handwrite.errors import ModelFileError
+        from handwrite.modelfile import load_model_file
+        result = []
+        for path in ({str(huge)!r}, {str(big)!r}):
+            try:
+                load_model_file(path).build_network()
+                result.append("built")
+            except ModelFileError as exc:
+                result.append(str(exc))
+        """,
+        memory_bytes=1500 * 2**20,
+    )
+    assert outcome["error"] is None, outcome["error"]
+    refused_huge, refused_big = outcome["result"]
+    assert "hidden 4000 is out of bounds" in refused_huge
+    assert "big.safetensors: weights do not fit" in refused_big
