@@ -1,9 +1,12 @@
+import gzip
+import json
 import math
 
 import pytest
 
 from handwrite import ModelFileError
 from handwrite.lm import CharNgramModel
+from tests.hostile import run_reader
 
 
 def test_probabilities_sum_to_one_and_prefer_seen_text():
@@ -37,3 +40,91 @@ def test_characters_the_model_never_saw_stay_writable():
     # in the context, an unseen character reads as a word break
     assert lm.log_prob('say "o', "p") == pytest.approx(lm.log_prob("say o", "p"))
     assert lm.log_prob("caf\u00e9 ", "i") == pytest.approx(lm.log_prob("cafe ", "i"))
+
+
+# --- hostile and broken files (issue 17): a ModelFileError naming the file, in bounded
+# time and memory, never a traceback at load or later while decoding
+
+
+def _write(tmp_path, name, document=None, raw=None):
+    path = tmp_path / f"{name}.lm.json.gz"
+    path.write_bytes(gzip.compress(raw if raw is not None else json.dumps(document).encode(), mtime=0))
+    return path
+
+
+GOOD = {
+    "format": "handwrite-char-ngram",
+    "order": 3,
+    "vocabulary": "ab ",
+    "counts": {"": {"a": 3, "b": 2}, "a": {"b": 2}},
+}
+
+LM_CASES = {
+    "zero-count": ({**GOOD, "counts": {"": {"a": 0}}}, "must be a whole number from 1"),
+    "negative-count": ({**GOOD, "counts": {"": {"a": -5, "b": 2}}}, "must be a whole number from 1"),
+    "string-count": ({**GOOD, "counts": {"": {"a": "3"}}}, "must be a whole number from 1"),
+    "bool-count": ({**GOOD, "counts": {"": {"a": True}}}, "must be a whole number from 1"),
+    "float-count": ({**GOOD, "counts": {"": {"a": 1.5}}}, "must be a whole number from 1"),
+    "two-chars": ({**GOOD, "counts": {"": {"ab": 1}}}, "'ab' after '' is not one character"),
+    "long-context": ({**GOOD, "counts": {"abc": {"a": 1}}}, "context 'abc' is longer than order 3 allows"),
+    "empty-counts": ({**GOOD, "counts": {"": {}}}, "not a non-empty JSON object"),
+    "counts-list": ({**GOOD, "counts": [1, 2]}, "counts must be a non-empty JSON object"),
+    "order-huge": ({**GOOD, "order": 10**6}, "order must be a whole number from 1 to 12"),
+    "order-zero": ({**GOOD, "order": 0}, "order must be a whole number from 1 to 12"),
+    "order-string": ({**GOOD, "order": "3"}, "order must be a whole number"),
+    "vocabulary-list": ({**GOOD, "vocabulary": ["a"]}, "vocabulary must be a string"),
+    "vocabulary-huge": ({**GOOD, "vocabulary": "".join(map(chr, range(0x4E00, 0x4E00 + 20_000)))}, "1 to 4096"),
+    "vocabulary-repeats": ({**GOOD, "vocabulary": "aab"}, "repeats"),
+    "document-list": ([1], "not a handwrite character language model"),
+    "deep-array": (None, "nested too deeply"),
+    "deep-object": (None, "nested too deeply"),
+}
+DEEP = {"deep-array": b"[" * 100_000 + b"]" * 100_000, "deep-object": b'{"a":' * 100_000 + b"1" + b"}" * 100_000}
+
+
+@pytest.mark.parametrize("case", sorted(LM_CASES))
+def test_invalid_language_models_are_refused_with_a_clear_error(tmp_path, case):
+    document, message = LM_CASES[case]
+    path = _write(tmp_path, case, document, DEEP.get(case))
+    with pytest.raises(ModelFileError, match=message) as caught:
+        CharNgramModel.load(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_well_formed_hand_written_model_loads(tmp_path):
+    lm = CharNgramModel.load(_write(tmp_path, "good", GOOD))
+    assert lm.log_prob("a", "b") > lm.log_prob("a", "a")
+
+
+def test_a_gzip_bomb_is_refused_in_bounded_memory(tmp_path):
+    """2 MB of gzip that expands to 2 GB: it took 34 s and 5 GB before being refused.
+    The child may not allocate 1 GB of data: reading it whole fails the test."""
+    bomb = tmp_path / "bomb.lm.json.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as stream:
+        stream.write(b'{"format": "handwrite-char-ngram", "pad": "')
+        for _ in range(128):
+            stream.write(b" " * (1 << 24))
+        stream.write(b'"}')
+    outcome = run_reader(
+        f"""
+        from handwrite.errors import ModelFileError
+        from handwrite.lm import CharNgramModel
+        try:
+            CharNgramModel.load({str(bomb)!r})
+            result = "loaded"
+        except ModelFileError as exc:
+            result = str(exc)
+        """,
+        timeout=60,
+        memory_bytes=1024 * 2**20,
+    )
+    assert outcome["error"] is None, outcome["error"]
+    assert "bomb.lm.json.gz" in outcome["result"] and "decompresses to more than" in outcome["result"]
+
+
+def test_the_bundled_language_model_loads_and_scores_as_before():
+    from handwrite.recognizer import DEFAULT_LM
+
+    lm = CharNgramModel.load(DEFAULT_LM)
+    assert lm.order == 6 and len(lm.vocabulary) == 71
+    assert lm.log_prob("hel", "l") == pytest.approx(-2.0083073304411134)
