@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from handwrite.codec import BLANK, Codec
+from handwrite.errors import HandwriteError
 from handwrite.lm import CharNgramModel
+
+MAX_BEAM = 64  # a beam of 10^6 took over 3 GB; 8 is what the app and the LM use
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,11 @@ class DecodingOptions:
     lm_weight: float = 0.25  # chosen on IAM-OnDB testset_v
     insertion_bonus: float = 0.5  # per character, balances the LM's preference for short text
     prune_log_prob: float = -8.0  # characters less likely than this in a frame are not extended
+
+    def __post_init__(self) -> None:
+        beam = self.beam_size
+        if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
+            raise HandwriteError(f"beam size must be a whole number from 1 to {MAX_BEAM}, not {beam!r}")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from handwrite import ModelFileError
+from handwrite import HandwriteError, ModelFileError
 from handwrite.lm import CharNgramModel
 from tests.hostile import run_reader
 
@@ -128,3 +128,25 @@ def test_the_bundled_language_model_loads_and_scores_as_before():
     lm = CharNgramModel.load(DEFAULT_LM)
     assert lm.order == 6 and len(lm.vocabulary) == 71
     assert lm.log_prob("hel", "l") == pytest.approx(-2.0083073304411134)
+
+
+# --- library-level bounds on the beam search the language model acts through (issue 17)
+
+
+@pytest.mark.parametrize("beam", [0, -1, 65, 10**6, True, 8.0, "8"])
+def test_an_absurd_beam_is_refused_by_the_library(beam):
+    """A beam of 10^6 took over 3 GB; 0 silently meant greedy."""
+    import handwrite
+    from handwrite.decoding import DecodingOptions
+
+    with pytest.raises(HandwriteError, match="beam size must be a whole number from 1 to 64"):
+        handwrite.load_model(beam_size=beam)
+    with pytest.raises(HandwriteError, match="beam size"):
+        DecodingOptions(beam_size=beam)
+
+
+def test_beams_within_the_bound_are_accepted():
+    from handwrite.decoding import DecodingOptions
+
+    assert DecodingOptions(beam_size=64).beam_size == 64
+    assert DecodingOptions(beam_size=1).beam_size == 1
