@@ -51,7 +51,8 @@ def normalize(ink: Ink, settings: FeatureSettings) -> list[np.ndarray]:
     strokes = [s[:, :2] for s in ink.strokes if len(s)]
     if not strokes:
         return []
-    even = np.concatenate([_resample(s, _provisional_step(strokes)) for s in strokes])
+    step = _provisional_step(strokes)  # once: per stroke it made normalising quadratic in strokes
+    even = np.concatenate([_resample(s, step) for s in strokes])
     low, mid, high = np.percentile(even[:, 1], [settings.height_low, 50.0, settings.height_high])
     extent = float(np.ptp(even, axis=0).max())
     # A flat stroke has (almost) no height: never let the writing be more than
