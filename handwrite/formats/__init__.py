@@ -11,6 +11,7 @@ from handwrite.fileio import atomic_write_text, read_limited
 from handwrite.formats.iamondb import parse_line_strokes, transcription_for
 from handwrite.formats.inkml import format_inkml, parse_inkml
 from handwrite.formats.jsonink import format_json_ink, parse_json_ink
+from handwrite.formats.xmlsafe import root_name
 from handwrite.ink import Ink
 
 INK_SUFFIXES = (".inkml", ".xml", ".json")
@@ -54,8 +55,7 @@ def write_ink(ink: Ink, path: str | os.PathLike[str]) -> None:
 
 
 def _parse_xml_ink(data: bytes, path: Path) -> Ink:
-    head = data[:4096].decode("latin-1")
-    if "<ink" in head:
+    if root_name(data, str(path)) == "ink":  # the root element, not text that looks like it
         return parse_inkml(data, str(path))
     ink = parse_line_strokes(data, str(path))
     ink.text = transcription_for(path)

@@ -11,17 +11,22 @@ from __future__ import annotations
 import re
 import tarfile
 import warnings
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree.ElementTree import Element
 
 import numpy as np
 
 from handwrite.errors import FormatError, InkError
-from handwrite.formats.xmlsafe import local_name, parse_xml
-from handwrite.ink import Ink
+from handwrite.fileio import read_limited
+from handwrite.formats.xmlsafe import iter_xml, local_name
+from handwrite.ink import MAX_POINTS, Ink
 
 SPLITS = ("trainset", "testset_v", "testset_t", "testset_f")
+MAX_FILE_BYTES = 64 * 1024 * 1024  # one line file or transcription (they are kilobytes)
+MAX_TEXT_BYTES = 16 * 1024 * 1024  # a transcription or split list
 _LINE_FILE = re.compile(r"(?:^|/)lineStrokes/(?:.*/)?([a-z]\d\d-\d\d\d[a-z]?)-(\d\d)\.xml$")
 _ASCII_FILE = re.compile(r"(?:^|/)ascii/(?:.*/)?([a-z]\d\d-\d\d\d[a-z]?)\.txt$")
 
@@ -34,21 +39,42 @@ class IamLine:
 
 
 def parse_line_strokes(data: bytes, name: str = "<lineStrokes>") -> Ink:
-    """One `lineStrokes` XML file -> Ink (no text)."""
-    root = parse_xml(data, name)
-    if local_name(root.tag) != "WhiteboardCaptureSession":
-        raise FormatError(f"{name}: not an IAM-OnDB line file (root element <{local_name(root.tag)}>)")
-    strokes = []
-    for stroke in root.iter("Stroke"):
-        try:
-            points = [(float(p.get("x")), float(p.get("y")), float(p.get("time", 0))) for p in stroke.iter("Point")]
-        except (TypeError, ValueError) as exc:
-            raise FormatError(f"{name}: a <Point> lacks a numeric x, y or time ({exc})") from exc
-        strokes.append(np.asarray(points, dtype=np.float64).reshape(-1, 3))
+    """One `lineStrokes` XML file -> Ink (no text).
+
+    Streamed: each <Point> belongs to the <Stroke> it is in (a stroke nested in
+    a stroke does not lend it its points), points are counted as they come and
+    refused past MAX_POINTS, so time and memory follow the file, never its
+    nesting or its claims."""
+    if data.count(b"<Point") > MAX_POINTS:  # more than that many can only be more points: refuse now
+        raise FormatError(f"{name}: more than the {MAX_POINTS} points accepted")
+    strokes: list[np.ndarray] = []
+    open_strokes: list[array] = []  # x, y, t of each <Stroke> still open, innermost last
+    points = 0
+    for event, element, parent in iter_xml(data, name):
+        tag = local_name(element.tag)  # as the parent's name is: <Point> in <ns:Stroke> is in a stroke
+        if parent is None and event == "start" and tag != "WhiteboardCaptureSession":
+            raise FormatError(f"{name}: not an IAM-OnDB line file (root element <{tag}>)")
+        if tag == "Stroke":
+            if event == "start":
+                open_strokes.append(array("d"))
+            else:
+                strokes.append(np.frombuffer(open_strokes.pop(), dtype=np.float64).reshape(-1, 3))
+        elif tag == "Point" and event == "end" and parent == "Stroke":
+            points += 1
+            if points > MAX_POINTS:
+                raise FormatError(f"{name}: more than the {MAX_POINTS} points accepted (at stroke {len(strokes)})")
+            open_strokes[-1].extend(_point(element, name))
     try:
         return Ink(strokes, source=name)
     except InkError as exc:
         raise FormatError(f"{name}: {exc}") from exc
+
+
+def _point(element: Element, name: str) -> tuple[float, float, float]:
+    try:
+        return float(element.get("x")), float(element.get("y")), float(element.get("time", 0))
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{name}: a <Point> lacks a numeric x, y or time ({exc})") from exc
 
 
 def parse_transcription(text: str, name: str = "<ascii>") -> list[str]:
@@ -68,7 +94,8 @@ def parse_transcription(text: str, name: str = "<ascii>") -> list[str]:
 
 def read_split(path: str | Path) -> list[str]:
     """Form ids of a split file (lines may carry leading spaces)."""
-    return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    text = read_limited(Path(path), FormatError, "split file", MAX_TEXT_BYTES, minimum=0).decode("utf-8", "replace")
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def iter_lines(source: str | Path, forms: set[str] | None = None) -> Iterator[IamLine]:
@@ -120,9 +147,19 @@ def _members(root: Path) -> Iterator[tuple[str, callable]]:
             with tarfile.open(path, "r:gz") as archive:
                 for member in archive:
                     if member.isfile():
-                        yield member.name, (lambda m=member, a=archive: a.extractfile(m).read())
+                        yield member.name, (lambda m=member, a=archive, p=path: _read_member(a, m, p))
         elif path.is_file() and path.suffix in (".xml", ".txt"):
-            yield path.relative_to(root).as_posix(), path.read_bytes
+            yield path.relative_to(root).as_posix(), (lambda p=path: _read_file(p))
+
+
+def _read_file(path: Path) -> bytes:
+    return read_limited(path, FormatError, "file", MAX_FILE_BYTES)
+
+
+def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: Path) -> bytes:
+    if member.size > MAX_FILE_BYTES:  # a line file is some 20 KB: a huge member is not one
+        raise FormatError(f"{path}: {member.name} is {member.size} bytes, more than the {MAX_FILE_BYTES} accepted")
+    return archive.extractfile(member).read()
 
 
 def transcription_for(line_file: Path) -> str | None:
@@ -137,7 +174,8 @@ def transcription_for(line_file: Path) -> str | None:
             prefix = form_id.split("-")[0]
             ascii_file = parent.parent / "ascii" / prefix / form_id[:7] / f"{form_id}.txt"
             if ascii_file.is_file():
-                texts = parse_transcription(ascii_file.read_text("iso-8859-1"), ascii_file.name)
+                data = read_limited(ascii_file, FormatError, "transcription", MAX_TEXT_BYTES, minimum=0)
+                texts = parse_transcription(data.decode("iso-8859-1"), ascii_file.name)
                 index = int(number) - 1
                 return texts[index] if 0 <= index < len(texts) else None
     return None

@@ -10,52 +10,95 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from handwrite.errors import FormatError, InkError
-from handwrite.formats.xmlsafe import local_name, parse_xml
-from handwrite.ink import Ink
+from handwrite.formats.xmlsafe import iter_xml, local_name
+from handwrite.ink import MAX_POINTS, Ink
 
 NAMESPACE = "http://www.w3.org/2003/InkML"
 TRUTH_TYPES = ("truth", "transcription")
+_BLANK_POINT = re.compile(r"(?:^|,)\s*(?=,|$)")  # an empty piece between commas
 _TOKEN = re.compile(r"([!'\"]?)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?i:nan|inf(?:inity)?)|[TF*?])")
 
 
 def parse_inkml(data: bytes, name: str = "<inkml>") -> Ink:
-    root = parse_xml(data, name)
-    if local_name(root.tag) != "ink":
-        raise FormatError(f"{name}: not InkML (root element is <{local_name(root.tag)}>, expected <ink>)")
-    channels = _channels(root)
-    strokes = []
-    for element in root.iter():
-        if local_name(element.tag) == "trace":
-            try:
-                strokes.append(_parse_trace(element.text or "", channels))
-            except ValueError as exc:
-                trace_id = element.get("{http://www.w3.org/XML/1998/namespace}id") or element.get("id") or "?"
-                raise FormatError(f"{name}: trace {trace_id}: {exc}") from exc
+    """Streamed (see xmlsafe.iter_xml), with the points counted per trace before
+    any is parsed: a file of millions of points is refused with no more memory
+    than the cap allows, whatever its size."""
+    reader = _InkmlReader(name)
+    for event, element, parent in iter_xml(data, name):
+        if parent is None and event == "start" and local_name(element.tag) != "ink":
+            raise FormatError(f"{name}: not InkML (root element is <{local_name(element.tag)}>, expected <ink>)")
+        if event == "end":
+            reader.end(element, parent)
     try:
-        return Ink(strokes, text=_truth(root), source=name)
+        return Ink(reader.strokes(), text=reader.truth(), source=name)
     except InkError as exc:
         raise FormatError(f"{name}: {exc}") from exc
 
 
-def _channels(root: Element) -> list[str]:
-    """Channel names of the first <traceFormat> (default X Y)."""
-    for element in root.iter():
-        if local_name(element.tag) == "traceFormat":
-            names = [c.get("name", "").upper() for c in element if local_name(c.tag) == "channel"]
-            if names:
-                return names
-    return ["X", "Y"]
+class _InkmlReader:
+    """What parse_inkml keeps while the elements stream past: the channels of the
+    first <traceFormat>, the traces (parsed as soon as the channels are known) and
+    the truth annotation."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.channels: list[str] | None = None
+        self.pending_channels: list[str] = []
+        self.traces: list[np.ndarray | tuple[str, str]] = []  # (text, id) until the channels are known
+        self.points = 0
+        self.top_truth: str | None = None  # of the whole ink: a direct child of <ink>
+        self.nested_truth: str | None = None
+
+    def end(self, element: Element, parent: str | None) -> None:
+        tag = local_name(element.tag)
+        if tag == "channel" and parent == "traceFormat":
+            self.pending_channels.append(element.get("name", "").upper())
+        elif tag == "traceFormat":
+            if self.channels is None and self.pending_channels:
+                self.channels = self.pending_channels
+            self.pending_channels = []
+        elif tag == "trace":
+            self._trace(element.text or "", _trace_id(element, len(self.traces)))
+        elif tag == "annotation" and element.get("type", "").lower() in TRUTH_TYPES:
+            text = (element.text or "").strip()
+            if parent == "ink" and self.top_truth is None:
+                self.top_truth = text
+            elif self.nested_truth is None:
+                self.nested_truth = text
+
+    def _trace(self, text: str, trace_id: str) -> None:
+        self.points += _count_points(text)
+        if self.points > MAX_POINTS:
+            raise FormatError(
+                f"{self.name}: more than the {MAX_POINTS} points this reader accepts (at trace {trace_id})"
+            )
+        self.traces.append(self._parse(text, trace_id) if self.channels is not None else (text, trace_id))
+
+    def _parse(self, text: str, trace_id: str) -> np.ndarray:
+        try:
+            return _parse_trace(text, self.channels or ["X", "Y"])
+        except (ValueError, OverflowError) as exc:
+            raise FormatError(f"{self.name}: trace {trace_id}: {exc}") from exc
+
+    def strokes(self) -> list[np.ndarray]:
+        """Every trace, those before the first <traceFormat> read with its channels too."""
+        return [self._parse(*trace) if isinstance(trace, tuple) else trace for trace in self.traces]
+
+    def truth(self) -> str | None:
+        return self.top_truth if self.top_truth is not None else self.nested_truth
 
 
-def _truth(root: Element) -> str | None:
-    # The annotation of the whole ink (a direct child) wins over nested ones.
-    candidates = [el for el in root if local_name(el.tag) == "annotation"] + [
-        el for el in root.iter() if local_name(el.tag) == "annotation"
-    ]
-    for element in candidates:
-        if element.get("type", "").lower() in TRUTH_TYPES:
-            return (element.text or "").strip()
-    return None
+def _trace_id(element: Element, index: int) -> str:
+    """The trace's xml:id, or its place among the traces (from 0) when it has none."""
+    return element.get("{http://www.w3.org/XML/1998/namespace}id") or element.get("id") or f"#{index}"
+
+
+def _count_points(text: str) -> int:
+    """Points in a trace's text (non-blank pieces between commas), counted without
+    splitting it: a trace of millions of points costs no memory to count."""
+    if not text.strip():
+        return 0
+    return text.count(",") + 1 - len(_BLANK_POINT.findall(text))
 
 
 def _parse_trace(text: str, channels: list[str]) -> np.ndarray:

@@ -9,6 +9,7 @@ import pytest
 
 from handwrite import FormatError, read_ink
 from handwrite.formats import iamondb
+from tests.hostile import time_limit
 
 
 def line_xml(n_points: int = 3) -> str:
@@ -127,3 +128,28 @@ def test_form_without_transcription_file_is_skipped_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match="z01-001u: no transcription file"):
         lines = list(iamondb.iter_lines(tmp_path, {"z01-000", "z01-001u"}))
     assert [line.form_id for line in lines] == ["z01-000", "z01-000"]
+
+
+def test_nested_strokes_are_read_in_linear_time_without_lending_points():
+    """50k <Stroke>s nested in one another: each once iterated over all below it
+    (quadratic: 109 s) and counted the innermost point 50k times."""
+    depth = 50_000
+    xml = (
+        b"<WhiteboardCaptureSession><StrokeSet>"
+        + b"<Stroke>" * depth
+        + b'<Point x="1" y="2" time="0"/>'
+        + b"</Stroke>" * depth
+        + b"</StrokeSet></WhiteboardCaptureSession>"
+    )
+    with time_limit(60, "reading 50k nested strokes"):
+        ink = iamondb.parse_line_strokes(xml, "nested.xml")
+    assert ink.num_points == 1
+
+
+def test_a_point_belongs_only_to_the_stroke_it_is_in():
+    xml = (
+        b'<WhiteboardCaptureSession><StrokeSet><Stroke><Point x="1" y="1"/><Stroke><Point x="2" y="2"/>'
+        b'</Stroke><Point x="3" y="3"/></Stroke></StrokeSet></WhiteboardCaptureSession>'
+    )
+    ink = iamondb.parse_line_strokes(xml, "nested.xml")
+    assert [s[:, 0].tolist() for s in ink.strokes] == [[2.0], [1.0, 3.0]]  # in the order the strokes end
