@@ -2,10 +2,11 @@
 invisible text layer over each word, so a PDF viewer can search, select and copy
 the handwriting, as OCRmyPDF does for scans.
 
-Each word is set in text render mode 3 (neither filled nor stroked) at the
-bottom of its box, at the box's height, horizontally scaled to the box's width;
-a space stretched over the gap to the next word keeps the words apart when
-text is copied or extracted. Lines go in reading order, words left to right.
+Each word is set in text render mode 3 (neither filled nor stroked) on its
+line's baseline, at the line's height, horizontally scaled to its own box's
+width; a space stretched over the gap to the next word keeps the words apart
+when text is copied or extracted. Lines go in reading order, words left to
+right.
 
 The PDF is made with reportlab (BSD). The invisible text uses Bitstream Vera,
 which reportlab bundles, embedded as a subset: it covers Latin-1, typographic
@@ -176,13 +177,18 @@ def _draw_strokes(canvas: Canvas, strokes: list[np.ndarray], frame: _Frame) -> N
 
 def _draw_text(canvas: Canvas, lines: list[Line], frame: _Frame, region: Box) -> None:
     """Each line's words, invisible, on their boxes. A line without word boxes is one run
-    on the line's box; a line without a box gets a band of the page, in order."""
+    on the line's box; a line without any box gets a band of the page, in order."""
     for index, line in enumerate(lines):
-        if line.words and all(word.box for word in line.words):
-            runs = [(word.text, word.box) for word in line.words if word.text.strip()]
+        boxes = [word.box for word in line.words if word.box]
+        if line.words and len(boxes) == len(line.words):
+            runs = [(word.text, word.box) for word in line.words]
+            band = line.box or _union(boxes)
         else:
-            runs = [(line.text, line.box or _band(region, index, len(lines)))]
-        _draw_runs(canvas, [(text, frame.box(box)) for text, box in runs if text.strip()])
+            band = line.box or _band(region, index, len(lines))
+            runs = [(line.text, band)]
+        _, bottom, _, top = frame.box(band)
+        spans = [(text, *frame.box(box)[::2]) for text, box in runs if text.strip()]  # text, x0, x1
+        _draw_line(canvas, spans, bottom, top)
 
 
 def _band(region: Box, index: int, count: int) -> Box:
@@ -190,38 +196,37 @@ def _band(region: Box, index: int, count: int) -> Box:
     return (region[0], region[1] + index * step, region[2], region[1] + (index + 1) * step)
 
 
-def _draw_runs(canvas: Canvas, runs: list[tuple[str, tuple[float, float, float, float]]]) -> None:
-    """One text object per line: each word fills its box; a space is stretched to the next
-    word, so extractors and copy put exactly one space between words."""
-    if not runs:
+def _draw_line(canvas: Canvas, words: list[tuple[str, float, float]], bottom: float, top: float) -> None:
+    """One text object per line, every word on the line's baseline at the line's height
+    (extractors group text into lines by baseline and size: words set on their own boxes,
+    "the" above "quick", came out on lines of their own), each spanning its own box; a
+    space stretched to the next word makes copy and extraction put one space between."""
+    if not words:
         return
+    size = max(top - bottom, 1.0)
     text = canvas.beginText()
     text.setTextRenderMode(INVISIBLE)
-    runs = _apart(runs)
-    for number, (word, (x0, bottom, x1, top)) in enumerate(runs):
-        size = max(top - bottom, 1.0)
-        baseline = bottom + DESCENT * size
-        text.setFont(FONT, size)
-        text.setTextOrigin(x0, baseline)
+    text.setFont(FONT, size)
+    words = _apart(words, WORD_GAP * size)
+    for number, (word, x0, x1) in enumerate(words):
+        text.setTextOrigin(x0, bottom + DESCENT * size)
         text.setHorizScale(_stretch(word, size, x1 - x0))
         text.textOut(word)
-        if number + 1 < len(runs):
-            gap = runs[number + 1][1][0] - x1
-            text.setHorizScale(_stretch(" ", size, gap))
+        if number + 1 < len(words):
+            text.setHorizScale(_stretch(" ", size, words[number + 1][1] - x1))
             text.textOut(" ")
     canvas.drawText(text)
 
 
-def _apart(runs: list[tuple[str, tuple[float, float, float, float]]]) -> list:
+def _apart(words: list[tuple[str, float, float]], gap: float) -> list[tuple[str, float, float]]:
     """Word boxes of handwriting touch or overlap (slant, long strokes); an extractor such as
-    pdftotext reads a space only where there is a gap, so each word ends a little before
-    the next begins (its text squeezed, never to less than a tenth of its box)."""
+    pdftotext reads a space only where there is a gap, so each word ends `gap` before the
+    next begins (its text squeezed, never to less than a tenth of its box)."""
     apart = []
-    for number, (word, (x0, bottom, x1, top)) in enumerate(runs):
-        if number + 1 < len(runs):
-            end = runs[number + 1][1][0] - WORD_GAP * max(top - bottom, 1.0)
-            x1 = max(min(x1, end), x0 + 0.1 * (x1 - x0))
-        apart.append((word, (x0, bottom, x1, top)))
+    for number, (word, x0, x1) in enumerate(words):
+        if number + 1 < len(words):
+            x1 = max(min(x1, words[number + 1][1] - gap), x0 + 0.1 * (x1 - x0))
+        apart.append((word, x0, x1))
     return apart
 
 

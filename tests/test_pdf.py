@@ -85,6 +85,17 @@ def test_touching_and_overlapping_words_keep_their_spaces(tmp_path, extract):
     assert lines_of(extract(path)[0]) == ["touching words overlap"]
 
 
+@pytest.mark.parametrize("extract", [pypdf_pages, pdftotext_pages])
+def test_words_of_one_line_stay_on_one_line_whatever_their_heights(tmp_path, extract):
+    # "the" is short, "quick" reaches up and down: both on the line's baseline all the same
+    words = [("the", (0, 100, 60, 140)), ("quick", (90, 70, 200, 175)), ("fox", (230, 95, 300, 142))]
+    below = [("jumps", (0, 260, 140, 330))]
+    result = Result("the quick fox\njumps", 0.9, lines=(line(words), line(below)))
+    path = tmp_path / "heights.pdf"
+    write_searchable_pdf(path, result, Ink([[[0, 0], [5, 5]]]))
+    assert lines_of(extract(path)[0]) == ["the quick fox", "jumps"]
+
+
 def test_the_text_is_invisible_and_the_strokes_are_drawn(tmp_path):
     path = tmp_path / "notes.pdf"
     write_searchable_pdf(path, RESULT, notebook())
