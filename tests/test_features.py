@@ -36,10 +36,26 @@ def test_empty_and_single_point_ink():
     assert single.shape == (1, len(FEATURE_NAMES)) and np.isfinite(single).all()
 
 
-def test_decreasing_timestamps_do_not_matter():
-    ink = wave()
-    backwards = Ink([np.column_stack([s[:, :2], s[::-1, 2]]) for s in ink.strokes])
-    np.testing.assert_allclose(featurize(ink), featurize(backwards))
+def test_the_pen_path_is_read_in_the_order_given_whatever_the_timestamps_say():
+    """Features follow the points and strokes in the order the ink gives them: a
+    stroke drawn right to left moves left, a stroke added later (a t-bar, an i-dot)
+    comes last, and timestamps that run backwards reorder and drop nothing."""
+    dx, pen_up = FEATURE_NAMES.index("dx"), FEATURE_NAMES.index("pen_up")
+    x = np.linspace(0, 40, 200)
+    rightwards = np.column_stack([x, np.sin(x) * 3, x / 100])
+    leftwards = np.column_stack([x[::-1], np.sin(x[::-1]) * 3, x / 100])  # time still increasing
+    assert (featurize(Ink([rightwards]))[1:, dx] > 0).all()
+    assert (featurize(Ink([leftwards]))[1:, dx] < 0).all()
+
+    time_backwards = np.column_stack([rightwards[:, :2], rightwards[::-1, 2]])
+    np.testing.assert_array_equal(featurize(Ink([time_backwards])), featurize(Ink([rightwards])))
+
+    dot = np.array([[10.0, -8.0, -1.0]])  # added after the wave, though stamped before it
+    feats = featurize(Ink([rightwards, dot]))
+    assert feats[-1, pen_up] == 1 and feats[:, pen_up].sum() == 2
+    assert feats[-1, dx] < 0  # the pen goes back left to the dot
+    assert len(featurize(Ink([dot, rightwards]))) == len(feats)
+    assert featurize(Ink([dot, rightwards]))[1, pen_up] == 1  # given first, it is read first
 
 
 @settings(max_examples=40, deadline=None)

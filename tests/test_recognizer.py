@@ -2,12 +2,12 @@
 
 import random
 
-import editdistance
 import numpy as np
 import pytest
 
 import handwrite
 from handwrite.data.synthetic import render_text
+from handwrite.evaluate import error_rates
 from tests.conftest import SAMPLE_INK
 
 IMAGES = SAMPLE_INK.parent / "images"
@@ -26,11 +26,12 @@ def test_bundled_model_describes_itself(model):
 
 
 def test_reads_the_sample_inks(model):
-    files = sorted(SAMPLE_INK.glob("*.inkml"))
+    files = sorted(SAMPLE_INK.glob("*.inkml")) + sorted(SAMPLE_INK.glob("*.json"))
     inks = [handwrite.read_ink(f) for f in files]
     results = model.recognize_batch(inks)
-    errors = sum(editdistance.eval(ink.text, r.text) for ink, r in zip(inks, results, strict=True))
-    assert errors / sum(len(ink.text) for ink in inks) < 0.5
+    rates = error_rates((ink.text, r.text) for ink, r in zip(inks, results, strict=True))
+    # measured: 0 errors in the 96 characters of the five files (greedy); 3% allows two or three
+    assert rates.lines == 5 and rates.cer <= 0.03, [r.text for r in results]
     for result in results:
         assert 0 < result.confidence <= 1
         assert result.alternatives and result.alternatives[0].text == result.text
@@ -55,26 +56,48 @@ def test_empty_ink_reads_as_nothing(model):
     assert result.text == "" and 0 <= result.confidence <= 1
 
 
-def test_degenerate_inks_give_a_result(model):
+def test_degenerate_inks_read_as_at_most_a_mark(model):
+    """A dot, one point three times, a flat dash: at most one character (measured:
+    "-", "-", ""), not a run of letters from a blown-up normalisation."""
     for ink in (
         handwrite.Ink.from_points([[[5, 5]]]),
         handwrite.Ink.from_points([[[0, 0], [0, 0], [0, 0]]]),
         handwrite.Ink.from_points([[[0, 0], [1000, 0]]]),
     ):
-        assert isinstance(model.recognize(ink).text, str)
+        result = model.recognize(ink)
+        assert len(result.text) <= 1 and result.text.strip() in ("", "-", ".", "_"), result.text
+        assert 0 <= result.confidence <= 1
 
 
-def test_a_million_points_is_handled(model):
-    x = np.linspace(0, 20000, 1_000_000)
-    ink = handwrite.Ink([np.column_stack([x, 40 * np.sin(x / 7), x / 1000])])
-    result = model.recognize(ink)
-    assert isinstance(result.text, str)
+def densified(ink: handwrite.Ink, points: int) -> handwrite.Ink:
+    """The same pen path with about `points` points, interpolated along each stroke."""
+    per_gap = -(-points // max(1, ink.num_points - len(ink.strokes)))  # rounded up
+    strokes = []
+    for s in ink.strokes:
+        where = np.linspace(0, len(s) - 1, (len(s) - 1) * per_gap + 1)
+        strokes.append(np.column_stack([np.interp(where, np.arange(len(s)), s[:, k]) for k in range(3)]))
+    return handwrite.Ink(strokes, text=ink.text)
 
 
-def test_decreasing_timestamps_give_the_same_text(model):
+def test_a_million_points_read_like_the_same_line_sampled_sparsely(model):
+    ink = densified(handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"), 1_000_000)
+    assert ink.num_points >= 1_000_000
+    assert model.recognize(ink).text == "hello world"
+
+
+@pytest.mark.parametrize("suffix", [".inkml", ".json"])
+def test_timestamps_running_backwards_in_a_file_reorder_and_drop_nothing(model, tmp_path, suffix):
+    """Point and stroke order is the order written, not the order of the timestamps."""
     ink = handwrite.read_ink(SAMPLE_INK / "hello-world.inkml")
-    reversed_time = handwrite.Ink([np.column_stack([s[:, :2], s[::-1, 2]]) for s in ink.strokes])
-    assert model.recognize(reversed_time).text == model.recognize(ink).text
+    last = max(s[:, 2].max() for s in ink.strokes)
+    backwards = handwrite.Ink([np.column_stack([s[:, :2], last - s[:, 2]]) for s in ink.strokes], text=ink.text)
+    assert all((np.diff(s[:, 2]) <= 0).all() for s in backwards.strokes)
+    handwrite.write_ink(backwards, tmp_path / f"backwards{suffix}")
+    again = handwrite.read_ink(tmp_path / f"backwards{suffix}")
+    assert [len(s) for s in again.strokes] == [len(s) for s in ink.strokes]
+    for read, written in zip(again.strokes, backwards.strokes, strict=True):
+        np.testing.assert_allclose(read, written, atol=1e-5)
+    assert model.recognize(again).text == "hello world"
 
 
 def test_beam_search_with_language_model_gives_alternatives():
@@ -110,8 +133,11 @@ def test_bundled_image_model_reads_the_sample_images(image_model):
     files = sorted(IMAGES.glob("*.png"))
     images = [read_labelled_image(f) for f in files]
     results = image_model.recognize_batch(images)
-    pairs = [(i.info["text"], " ".join(r.text.split())) for i, r in zip(images, results, strict=True)]
-    errors = sum(editdistance.eval(reference, text) for reference, text in pairs)
-    assert errors / sum(len(i.info["text"]) for i in images) < 0.5
+    rates = error_rates((i.info["text"], r.text) for i, r in zip(images, results, strict=True))
+    # measured: CER 13.3% (23 errors in 173 characters, greedy); 16% allows about five more
+    assert rates.lines == 6 and rates.cer <= 0.16, [r.text for r in results]
     page = results[[f.name for f in files].index("page-of-three-lines.png")]
     assert page.text.count("\n") == 2
+    reference = (IMAGES / "page-of-three-lines.gt.txt").read_text(encoding="utf-8").splitlines()
+    line_rates = error_rates(zip(reference, page.text.split("\n"), strict=True))
+    assert line_rates.cer <= 0.19, page.text  # measured 15.6%: each line read as its own line, in order
