@@ -7,20 +7,21 @@ import os
 from pathlib import Path
 
 from handwrite.errors import FormatError, InkError
-from handwrite.fileio import atomic_write_text, read_limited
+from handwrite.fileio import atomic_write_bytes, atomic_write_text, read_limited
 from handwrite.formats.iamondb import parse_line_strokes, transcription_for
 from handwrite.formats.inkml import format_inkml, parse_inkml
 from handwrite.formats.jsonink import format_json_ink, parse_json_ink
 from handwrite.formats.xmlsafe import root_name
+from handwrite.formats.xopp import format_xopp, parse_xopp
 from handwrite.ink import Ink
 
-INK_SUFFIXES = (".inkml", ".xml", ".json")
+INK_SUFFIXES = (".inkml", ".xml", ".json", ".xopp")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 MAX_INK_FILE_BYTES = 256 * 1024 * 1024
 
 
 def read_ink(path: str | os.PathLike[str]) -> Ink:
-    """Read an .inkml, IAM-OnDB .xml or ink .json file into an Ink.
+    """Read an .inkml, IAM-OnDB .xml, ink .json or Xournal++ .xopp file into an Ink.
 
     Raises FormatError (naming the file) for anything unreadable.
     """
@@ -34,6 +35,8 @@ def read_ink(path: str | os.PathLike[str]) -> Ink:
             ink = parse_inkml(data, str(path))
         elif suffix == ".xml":
             ink = _parse_xml_ink(data, path)
+        elif suffix == ".xopp":
+            ink = parse_xopp(data, str(path))
         else:
             raise FormatError(f"{path}: unknown ink format {suffix!r} (expected one of {', '.join(INK_SUFFIXES)})")
     except InkError as exc:
@@ -43,15 +46,17 @@ def read_ink(path: str | os.PathLike[str]) -> Ink:
 
 
 def write_ink(ink: Ink, path: str | os.PathLike[str]) -> None:
-    """Write an Ink atomically as .inkml or .json (by suffix)."""
+    """Write an Ink atomically as .inkml, .json or Xournal++ .xopp (by suffix)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".inkml":
         atomic_write_text(path, format_inkml(ink))
     elif suffix == ".json":
         atomic_write_text(path, format_json_ink(ink))
+    elif suffix == ".xopp":
+        atomic_write_bytes(path, format_xopp(ink))
     else:
-        raise FormatError(f"{path}: can write .inkml or .json ink, not {suffix!r}")
+        raise FormatError(f"{path}: can write .inkml, .json or .xopp ink, not {suffix!r}")
 
 
 def _parse_xml_ink(data: bytes, path: Path) -> Ink:
