@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from handwrite.data.batching import length_batches, pad_features
+from handwrite.errors import HandwriteError
 
 RNN_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU}
 MAX_BATCH_FRAMES = 32 * 600  # frames per forward pass when recognizing many lines
@@ -258,6 +259,9 @@ def batched_log_probs(
         batch, lengths = pad_features([features[i] for i in chunk])
         log_probs, out_lengths = net(batch.to(device), lengths.to(device))
         log_probs = log_probs.float().cpu()
+        if not bool(torch.isfinite(log_probs).all()):
+            # weights that overflow (finite, but huge) give NaN: a "confidence": NaN is not even JSON
+            raise HandwriteError("the network's output is NaN or infinite: the model's weights overflow")
         for row, index in enumerate(chunk):
             outputs[index] = log_probs[: out_lengths[row], row].numpy()
     return outputs  # type: ignore[return-value]

@@ -36,6 +36,7 @@ MAX_HEADER_BYTES = 16 * 1024 * 1024  # the bundled models' headers are about 10 
 FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")  # weights; F8 and integer weights are refused
 INTEGER_DTYPES = ("I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64")  # counters (BatchNorm's)
 NORMALIZATIONS = ("NFC", "NFD", "NFKC", "NFKD")
+MAX_WEIGHT = 1e6  # in absolute value
 Shapes = dict[str, tuple[tuple[int, ...], torch.dtype]]  # tensor name -> (shape, dtype)
 # Preprocessing values outside these give no usable input (a step of 0 divides by
 # zero); the bundled models use step 0.2, percentiles 20/80, jump 6, height 48.
@@ -321,8 +322,18 @@ def _load_tensors(data: bytes, expected: Shapes, path: Path) -> dict[str, torch.
     # the header was read twice (here and by safetensors); both readings must agree
     if {name: tuple(t.shape) for name, t in state.items()} != {name: s for name, (s, _) in expected.items()}:
         raise ModelFileError(f"{path}: corrupt model file (its tensors differ from its header)")
-    for name, tensor in state.items():
-        # NaN weights give NaN confidences, which are not even valid JSON
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise ModelFileError(f"{path}: the weights of {name} hold NaN or infinite values")
+    _check_weights(state, path)
     return state
+
+
+def _check_weights(state: dict[str, torch.Tensor], path: Path) -> None:
+    """NaN weights give NaN confidences, which are not even valid JSON; so can huge
+    finite ones (they overflow). Trained weights stay far below MAX_WEIGHT (bundled: 20)."""
+    for name, tensor in state.items():
+        if not tensor.is_floating_point() or not tensor.numel():
+            continue
+        if not bool(torch.isfinite(tensor).all()):
+            raise ModelFileError(f"{path}: the weights of {name} hold NaN or infinite values")
+        largest = float(tensor.abs().max())
+        if largest > MAX_WEIGHT:
+            raise ModelFileError(f"{path}: the weights of {name} reach {largest:.3g}, more than {MAX_WEIGHT:g}")

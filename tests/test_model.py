@@ -1,6 +1,9 @@
+import numpy as np
+import pytest
 import torch
 
-from handwrite.model import ConvFront, ModelConfig, RecognizerNet
+from handwrite.errors import HandwriteError
+from handwrite.model import ConvFront, ModelConfig, RecognizerNet, batched_log_probs
 
 
 def make(rnn: str = "lstm") -> RecognizerNet:
@@ -46,3 +49,14 @@ def test_a_new_output_can_start_as_a_copy_of_a_similar_one():
     torch.testing.assert_close(head.weight[10], head.weight[3])
     assert head.bias[10] < head.bias[3]  # begins a little less likely than the letter it resembles
     assert head.bias[11] < head.bias[1:10].min()
+
+
+def test_an_output_that_is_not_finite_is_an_error_not_a_nan_confidence():
+    """Weights that overflow give NaN log-probabilities; decoded, they printed
+    "confidence": NaN (not JSON). The loader refuses such files; this guards the rest
+    (a network changed in memory, an overflow the loader's bounds did not foresee)."""
+    net = make()
+    with torch.no_grad():
+        net.head.bias[3] = float("nan")
+    with pytest.raises(HandwriteError, match="NaN or infinite"):
+        batched_log_probs(net, [np.zeros((40, 8), dtype=np.float32)])

@@ -286,3 +286,12 @@ def test_a_claimed_architecture_is_refused_before_memory_is_taken(model_path, tm
     refused_huge, refused_big = outcome["result"]
     assert "hidden 4000 is out of bounds" in refused_huge
     assert "big.safetensors: weights do not fit" in refused_big
+
+
+def test_weights_too_large_to_be_trained_are_refused(model_path, tmp_path):
+    """Finite but huge weights overflow: 3e38 in the head printed "confidence": NaN."""
+    state = _state(model_path)
+    state["head.weight"] = torch.full_like(state["head.weight"], 3e38)
+    state["head.bias"] = torch.full_like(state["head.bias"], 3e38)
+    with pytest.raises(ModelFileError, match=r"head\.(weight|bias) reach 3e\+38, more than 1e\+06"):
+        load_model_file(_rewrite(model_path, tmp_path, "huge", state=state))
