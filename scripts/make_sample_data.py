@@ -2,10 +2,14 @@
 
 - data/ink: lines rendered from Hershey single-stroke fonts, as InkML with
   truth and as ink JSON;
+- data/notes: those lines written on the pages of a Xournal++ notebook
+  (notebook.xopp: two pages, of three lines and two; its text in
+  notebook.gt.txt), kept out of data/ink, whose files are all labelled lines
+  (`handwrite eval data/ink` scores each; a .xopp holds no transcription);
 - data/images: those inks drawn as line images (PNG with .gt.txt), a line in
   a handwriting font when one is installed, and a page of three lines.
 
-    python scripts/make_sample_data.py [--what all|inks|images]
+    python scripts/make_sample_data.py [--what all|inks|notebook|images]
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import argparse
 import random
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
-from handwrite import read_ink, write_ink
+from handwrite import Ink, read_ink, write_ink
 from handwrite.data.render import PaperStyle, find_handwriting_fonts, render_font_line, render_ink
 from handwrite.data.synthetic import render_text
 from handwrite.formats.images import ground_truth_path
@@ -30,6 +35,10 @@ LINES = [
 ]
 FONT_LINE = ("note-in-a-font", "Call Anna before Friday!")
 PAGE_PAPER = 247
+# The notebook's pages: which demo lines each holds, top to bottom.
+NOTEBOOK_PAGES = (("hello-world", "quick-fox", "handwriting"), ("meeting", "ink-as-json"))
+A4_POINTS = (595.27559055, 841.88976378)
+LEFT, FIRST_BASELINE, LINE_SPACING = 72.0, 120.0, 64.0  # points; the demo inks are about 30 units tall
 
 
 def write_inks() -> None:
@@ -39,6 +48,25 @@ def write_inks() -> None:
         write_ink(render_text(text, rng, font), out / f"{name}.inkml")
     write_ink(render_text("ink as json", rng, "scripts"), out / "ink-as-json.json")
     print(f"wrote {len(LINES) + 1} files to {out}")
+
+
+def write_notebook() -> None:
+    """The demo lines written on A4 pages as they would be in Xournal++ (points, y down):
+    each line's baseline (y = 0 in the demo inks) on a rule of the page."""
+    strokes: list[np.ndarray] = []
+    page_starts, texts = [], []
+    for names in NOTEBOOK_PAGES:
+        page_starts.append(len(strokes))
+        for row, name in enumerate(names):
+            line = read_ink(DATA / "ink" / (f"{name}.json" if name == "ink-as-json" else f"{name}.inkml"))
+            offset = np.array([LEFT - line.bounds()[0], FIRST_BASELINE + row * LINE_SPACING, 0.0])
+            strokes += [stroke + offset for stroke in line.strokes]
+            texts.append(line.text or "")
+    notebook = Ink(strokes, page_starts=tuple(page_starts), page_sizes=(A4_POINTS,) * len(NOTEBOOK_PAGES))
+    path = DATA / "notes" / "notebook.xopp"
+    write_ink(notebook, path)
+    ground_truth_path(path).write_text("\n".join(texts) + "\n", encoding="utf-8")
+    print(f"wrote {path}: {len(NOTEBOOK_PAGES)} pages, {len(strokes)} strokes, and its text")
 
 
 def write_images() -> None:
@@ -80,10 +108,12 @@ def _save(image: Image.Image, text: str, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", choices=("all", "inks", "images"), default="all")
+    parser.add_argument("--what", choices=("all", "inks", "notebook", "images"), default="all")
     args = parser.parse_args()
     if args.what in ("all", "inks"):
         write_inks()
+    if args.what in ("all", "inks", "notebook"):
+        write_notebook()
     if args.what in ("all", "images"):
         write_images()
 

@@ -12,6 +12,7 @@ import pytest
 
 from handwrite import FormatError, Ink, read_ink, write_ink
 from handwrite.formats.xopp import parse_xopp
+from tests.conftest import REPO
 from tests.hostile import run_reader
 
 # As Xournal++ 1.2 writes a notebook (shortened): a preview image, backgrounds, pressure
@@ -64,6 +65,16 @@ def test_a_notebook_reads_pen_strokes_page_by_page(tmp_path):
     assert ink.page_starts == (0, 3, 3)  # the empty second page keeps its place
     assert ink.page_sizes == ((595.27559055, 841.88976378), (612.0, 792.0), (300.0, 200.0))
     assert [len(page.strokes) for page in ink.pages()] == [3, 0, 1]
+
+
+def test_the_demo_notebook_has_two_pages_of_lines_on_the_page():
+    ink = read_ink(REPO / "data" / "notes" / "notebook.xopp")
+    assert ink.num_pages == 2 and ink.page_sizes == ((595.2756, 841.8898),) * 2
+    for page in ink.pages():
+        x0, y0, x1, y1 = page.bounds()
+        assert 0 < x0 < x1 < 595 and 0 < y0 < y1 < 842
+    lines = (REPO / "data" / "notes" / "notebook.gt.txt").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "hello world" and len(lines) == 5
 
 
 def test_uncompressed_xml_reads_the_same():
