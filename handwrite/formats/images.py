@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
 from pathlib import Path
 
@@ -66,7 +67,9 @@ def read_image(path: str | os.PathLike[str]) -> Image.Image:
         raise FormatError(f"{path}: image too large to be a line or page, a decompression bomb? ({exc})") from None
     except UnidentifiedImageError:
         raise FormatError(f"{path}: not a {image_format} image, though it starts like one") from None
-    except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
+    # truncated or corrupt data, as Pillow's decoders report it (struct.error and the
+    # lookup errors come from damaged headers and tables)
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, ZeroDivisionError) as exc:
         raise FormatError(f"{path}: damaged image ({exc})") from exc
 
 

@@ -164,3 +164,21 @@ def test_ground_truth_that_is_a_fifo_is_refused_without_hanging(tmp_path):
     os.mkfifo(tmp_path / "line.gt.txt")
     with time_limit(20, "reading a FIFO as ground truth"), pytest.raises(FormatError, match="named pipe"):
         read_ground_truth(tmp_path / "line.png")
+
+
+@pytest.mark.parametrize(
+    "failure", [struct.error("unpack requires a buffer"), EOFError(), IndexError("tile"), KeyError(7)]
+)
+def test_decoder_failures_on_damaged_data_are_format_errors(tmp_path, monkeypatch, failure):
+    """What Pillow's decoders raise on damaged headers and tables, beyond OSError."""
+    path = tmp_path / "line.png"
+    dark_line("L").save(path)
+
+    def fail(self):
+        raise failure
+
+    monkeypatch.setattr(Image.Image, "load", fail)
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", fail)
+    with pytest.raises(FormatError, match="damaged image") as error:
+        read_image(path)
+    assert str(path) in str(error.value)
