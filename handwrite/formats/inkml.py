@@ -1,5 +1,13 @@
 """W3C InkML: read traces (any channel order, difference encodings, nested
-trace groups) with their truth annotation; write the same."""
+trace groups) with their truth annotation; write the same.
+
+Pages: a <traceGroup> that is a child of <ink> and holds
+<annotation type="page">N</annotation> is a page (and may give its size in ink
+units: <annotation type="pageSize">WIDTH HEIGHT</annotation>). Each page starts
+at its first trace; traces outside the pages stay with the page before them.
+A file with no such group is one page. An ink of several pages (or with a page
+size) is written so.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +19,11 @@ import numpy as np
 
 from handwrite.errors import FormatError, InkError
 from handwrite.formats.xmlsafe import iter_xml, local_name
-from handwrite.ink import MAX_POINTS, Ink
+from handwrite.ink import MAX_COORDINATE, MAX_POINTS, Ink
 
 NAMESPACE = "http://www.w3.org/2003/InkML"
 TRUTH_TYPES = ("truth", "transcription")
+PAGE, PAGE_SIZE = "page", "pageSize"  # annotation types of a page's <traceGroup>
 _BLANK_POINT = re.compile(r"(?:^|,)\s*(?=,|$)")  # an empty piece between commas
 _TOKEN = re.compile(r"([!'\"]?)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?i:nan|inf(?:inity)?)|[TF*?])")
 
@@ -29,8 +38,11 @@ def parse_inkml(data: bytes, name: str = "<inkml>") -> Ink:
             raise FormatError(f"{name}: not InkML (root element is <{local_name(element.tag)}>, expected <ink>)")
         if event == "end":
             reader.end(element, parent)
+        elif local_name(element.tag) == "traceGroup":
+            reader.group_start(top_level=parent == "ink")
     try:
-        return Ink(reader.strokes(), text=reader.truth(), source=name)
+        starts, sizes = reader.pages()
+        return Ink(reader.strokes(), text=reader.truth(), source=name, page_starts=starts, page_sizes=sizes)
     except InkError as exc:
         raise FormatError(f"{name}: {exc}") from exc
 
@@ -48,9 +60,26 @@ class _InkmlReader:
         self.points = 0
         self.top_truth: str | None = None  # of the whole ink: a direct child of <ink>
         self.nested_truth: str | None = None
+        self.group_depth = 0  # of the open <traceGroup>s
+        # the open top-level group: its first trace, whether it is a page, the size it gives
+        self.group: tuple[int, bool, tuple[float, float] | None] = (0, False, None)
+        self.page_starts: list[int] = []  # of the top-level groups annotated as pages
+        self.page_sizes: list[tuple[float, float] | None] = []
+
+    def group_start(self, top_level: bool) -> None:
+        self.group_depth += 1
+        if top_level:
+            self.group = (len(self.traces), False, None)
 
     def end(self, element: Element, parent: str | None) -> None:
         tag = local_name(element.tag)
+        if tag == "traceGroup":
+            self.group_depth -= 1
+            if parent == "ink" and self.group[1]:
+                self.page_starts.append(self.group[0])
+                self.page_sizes.append(self.group[2])
+        elif tag == "annotation" and parent == "traceGroup" and self.group_depth == 1:
+            self._page_annotation(element)
         if tag == "channel" and parent == "traceFormat":
             self.pending_channels.append(element.get("name", "").upper())
         elif tag == "traceFormat":
@@ -86,6 +115,32 @@ class _InkmlReader:
 
     def truth(self) -> str | None:
         return self.top_truth if self.top_truth is not None else self.nested_truth
+
+    def _page_annotation(self, element: Element) -> None:
+        """An annotation of a top-level group: "page" makes it a page, "pageSize" gives its size."""
+        first, is_page, size = self.group
+        if element.get("type") == PAGE:
+            self.group = (first, True, size)
+        elif element.get("type") == PAGE_SIZE:
+            self.group = (first, is_page, _page_size(element.text or "", len(self.page_starts) + 1, self.name))
+
+    def pages(self) -> tuple[tuple[int, ...], tuple[tuple[float, float], ...]]:
+        """Page starts (the first page from trace 0, whatever comes before it) and page sizes
+        (only when every page has one)."""
+        starts = (0, *self.page_starts[1:])
+        sizes = tuple(size for size in self.page_sizes if size is not None)
+        return starts, sizes if len(sizes) == len(self.page_starts) else ()
+
+
+def _page_size(text: str, number: int, name: str) -> tuple[float, float]:
+    problem = f"{name}: page {number}: pageSize {text.strip()[:40]!r} is not"
+    try:
+        width, height = (float(value) for value in text.split())
+    except ValueError:
+        raise FormatError(f"{problem} a width and a height") from None
+    if not (0 < width <= MAX_COORDINATE and 0 < height <= MAX_COORDINATE):  # NaN too
+        raise FormatError(f"{problem} two positive sizes")
+    return (width, height)
 
 
 def _trace_id(element: Element, index: int) -> str:
@@ -148,7 +203,8 @@ def _decode(token: str, i: int, mode: str, rows: list[list[float]], velocity: li
 
 
 def format_inkml(ink: Ink) -> str:
-    """InkML text with X Y T channels (T in milliseconds) and a truth annotation."""
+    """InkML text with X Y T channels (T in milliseconds) and a truth annotation; the
+    strokes of each page in a page <traceGroup> when there are pages to keep."""
     has_time = any(np.any(s[:, 2] != 0) for s in ink.strokes)
     channels = ["X", "Y", "T"] if has_time else ["X", "Y"]
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<ink xmlns="{NAMESPACE}">']
@@ -157,11 +213,28 @@ def format_inkml(ink: Ink) -> str:
     lines.append("  <traceFormat>")
     lines += [f'    <channel name="{c}" type="decimal"/>' for c in channels]
     lines.append("  </traceFormat>")
-    for stroke in ink.strokes:
-        points = ", ".join(_format_point(p, has_time) for p in stroke)
-        lines.append(f"  <trace>{points}</trace>")
+    if ink.num_pages > 1 or ink.page_sizes:
+        lines += _format_pages(ink, has_time)
+    else:
+        lines += [_format_trace(stroke, has_time) for stroke in ink.strokes]
     lines.append("</ink>")
     return "\n".join(lines) + "\n"
+
+
+def _format_pages(ink: Ink, has_time: bool) -> list[str]:
+    lines = []
+    for number, strokes in enumerate(ink.page_ranges()):
+        lines += ["  <traceGroup>", f'    <annotation type="{PAGE}">{number + 1}</annotation>']
+        if number < len(ink.page_sizes):
+            width, height = ink.page_sizes[number]
+            lines.append(f'    <annotation type="{PAGE_SIZE}">{float(width)!r} {float(height)!r}</annotation>')
+        lines += ["  " + _format_trace(ink.strokes[index], has_time) for index in strokes]
+        lines.append("  </traceGroup>")
+    return lines
+
+
+def _format_trace(stroke: np.ndarray, has_time: bool) -> str:
+    return "  <trace>" + ", ".join(_format_point(p, has_time) for p in stroke) + "</trace>"
 
 
 def _format_point(point: np.ndarray, has_time: bool) -> str:

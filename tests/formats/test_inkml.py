@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from handwrite import FormatError, Ink, read_ink, write_ink
-from handwrite.formats.inkml import parse_inkml
+from handwrite.formats.inkml import format_inkml, parse_inkml
 
 
 def inkml(body: str, head: str = "") -> bytes:
@@ -102,3 +102,61 @@ def test_huge_file_is_refused_before_reading(tmp_path, monkeypatch):
     path.write_text("<ink>" + "<trace>1 2, 3 4</trace>" * 100 + "</ink>")
     with pytest.raises(FormatError, match=r"huge\.inkml: ink file is \d+ bytes, larger than"):
         read_ink(path)
+
+
+def test_pages_round_trip_with_every_stroke_where_it_was(tmp_path):
+    # four pages, the second and the last empty, with times and sizes
+    strokes = [[[0, 0, 0.0], [1, 2, 0.01]], [[5, 5, 0.5], [6, 7, 0.52]], [[8, 9, 1.0], [10, 11, 1.02], [12, 13, 1.04]]]
+    sizes = ((595.2756, 841.8898), (612.0, 792.0), (300.0, 200.0), (100.0, 100.0))
+    ink = Ink(strokes, text="one\ntwo", page_starts=(0, 1, 1, 3), page_sizes=sizes)
+    write_ink(ink, tmp_path / "notes.inkml")
+    back = read_ink(tmp_path / "notes.inkml")
+    assert back.page_starts == (0, 1, 1, 3)
+    assert back.page_sizes == sizes
+    assert back.text == "one\ntwo"
+    assert [len(s) for s in back.strokes] == [2, 2, 3]
+    np.testing.assert_allclose(back.points(), ink.points(), atol=1e-6)
+
+
+def test_one_page_is_written_as_before():
+    text = format_inkml(Ink.from_points([[[0, 0], [1, 1]]]))
+    assert "<traceGroup>" not in text and 'type="page"' not in text
+
+
+def test_page_trace_groups_are_read_as_pages():
+    data = inkml(
+        '<annotation type="truth">a\nb</annotation>'
+        "<trace>0 0, 1 1</trace>"  # before any page: on the first page
+        '<traceGroup><annotation type="page">1</annotation><trace>1 1, 2 2</trace>'
+        "<traceGroup><trace>3 3</trace></traceGroup></traceGroup>"  # nested: its page's
+        "<traceGroup><trace>4 4</trace></traceGroup>"  # not a page: stays with the page before
+        '<traceGroup><annotation type="page">2</annotation>'
+        '<annotation type="pageSize">100 50</annotation><trace>5 5</trace></traceGroup>'
+        '<traceGroup><annotation type="page">3</annotation></traceGroup>'  # an empty page
+    )
+    ink = parse_inkml(data)
+    assert len(ink.strokes) == 5
+    assert ink.page_starts == (0, 4, 5)
+    assert ink.page_sizes == ()  # only the second page gave a size
+    assert [len(page.strokes) for page in ink.pages()] == [4, 1, 0]
+
+
+def test_groups_without_a_page_annotation_are_one_page():
+    nested_page = '<traceGroup><traceGroup><annotation type="page">9</annotation>{}</traceGroup></traceGroup>'
+    data = inkml(
+        "<traceGroup><trace>1 1</trace></traceGroup>"
+        + nested_page.format("<trace>2 2</trace>")
+        + nested_page.format("<trace>3 3</trace>")
+    )
+    ink = parse_inkml(data)  # a page annotation deeper than the top level does not make a page
+    assert ink.page_starts == (0,) and len(ink.strokes) == 3
+
+
+@pytest.mark.parametrize("size", ["100", "a b", "-1 5", "nan 5", "1e300 5"])
+def test_a_bad_page_size_is_refused_clearly(size):
+    data = inkml(
+        f'<traceGroup><annotation type="page">1</annotation><annotation type="pageSize">{size}</annotation>'
+        "<trace>1 1</trace></traceGroup>"
+    )
+    with pytest.raises(FormatError, match=r"pages\.inkml: page 1: pageSize"):
+        parse_inkml(data, "pages.inkml")
