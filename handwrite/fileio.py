@@ -2,7 +2,9 @@
 
 A write goes to a temporary file in the target folder, is flushed to disk, and
 then renamed over the target, so a crash or kill mid-save leaves either the old
-file or the new one, never a half-written one.
+file or the new one, never a half-written one (`replace=False`: never over an
+existing file). What a killed writer leaves, `.NAME.hwPID-XXXXXXXX.tmp`, a later
+run removes with `remove_stale_temporaries`.
 
 On the reading side, `read_limited` is how every reader gets a file's bytes:
 only regular files (a FIFO or a device named like an ink file would block or
@@ -14,9 +16,12 @@ for readers that hand a path to a library.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -114,26 +119,79 @@ def _read_error(path: Path, exc: OSError, error: type[Exception]) -> Exception:
     return error(f"{path}: cannot read ({exc.strerror or exc})")
 
 
+# ---- writing -------------------------------------------------------------------
+
+# A write in progress is ".NAME.hwPID-XXXXXXXX.tmp" beside NAME: the pid of the writer
+# lets a later run tell a temporary file left by a killed writer from one being written.
+_TEMP_NAME = re.compile(r"\..*\.hw(?P<pid>[0-9]+)-[a-z0-9_]{8}\.tmp", re.DOTALL)
+_TEMP_NAME_MAX = 100  # characters of NAME kept in the temporary name (a long NAME would not fit)
+STALE_AFTER_DEAD_WRITER_S = 60.0  # a left-over temporary file whose writer has exited
+STALE_AFTER_S = 24 * 3600.0  # any left-over temporary file of ours (the writer's pid may be reused)
+
+
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on clean exit it replaces ``path``."""
+def atomic_path(path: str | os.PathLike[str], replace: bool = True) -> Iterator[Path]:
+    """A temporary path beside ``path`` for a writer that takes a path; on clean exit the
+    file written there becomes ``path``. With ``replace=False`` an existing ``path`` is
+    never replaced (FileExistsError naming it). Errors name ``path``, not the temporary file."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp_name: str | None = None
     try:
-        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        yield Path(tmp_name)
         os.chmod(tmp_name, _mode_for(target))
-        os.replace(tmp_name, target)
+        _commit(tmp_name, target, replace)
     except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
-            # a full disk says only "No space left on device": name the file that was not written
+        if tmp_name is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename in (None, tmp_name):
+            # name the file that was not written: a full disk says only "No space left on
+            # device", and a failed create or rename names the temporary file
             raise OSError(exc.errno, exc.strerror, str(target)) from exc
         raise
+
+
+@contextlib.contextmanager
+def atomic_open(
+    path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None, replace: bool = True
+) -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on clean exit it replaces ``path`` (or, with
+    ``replace=False``, becomes ``path`` only if there is no such file yet)."""
+    text_encoding = encoding if "b" not in mode else None
+    with atomic_path(path, replace) as tmp, open(tmp, mode, encoding=text_encoding, opener=_no_follow) as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _no_follow(name: str, flags: int) -> int:
+    return os.open(name, flags | os.O_NOFOLLOW)
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name[:_TEMP_NAME_MAX]}.hw{os.getpid()}-"
+
+
+def _commit(tmp_name: str, target: Path, replace: bool) -> None:
+    if replace:
+        os.replace(tmp_name, target)
+        return
+    try:
+        os.link(tmp_name, target)  # atomic, and fails if target exists
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "already exists; not overwritten", str(target)) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        # no hard links on this file system: check, then rename
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "already exists; not overwritten", str(target)) from None
+        os.replace(tmp_name, target)
+        return
+    os.unlink(tmp_name)
 
 
 def _mode_for(target: Path) -> int:
@@ -146,11 +204,51 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    with atomic_open(path, "wb") as handle:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, replace: bool = True) -> None:
+    with atomic_open(path, "wb", replace=replace) as handle:
         handle.write(data)
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    with atomic_open(path, "w", encoding="utf-8") as handle:
+def atomic_write_text(path: str | os.PathLike[str], text: str, replace: bool = True) -> None:
+    with atomic_open(path, "w", encoding="utf-8", replace=replace) as handle:
         handle.write(text)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files our own writes left in ``folder`` when killed: only
+    regular files named like ours and owned by this user, whose writer has exited
+    (and a minute has passed), or that are a day old. Returns what was removed."""
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.fullmatch(entry.name)
+        if match is None:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        age = now - info.st_mtime
+        if age > STALE_AFTER_S or (age > STALE_AFTER_DEAD_WRITER_S and not _running(int(match["pid"]))):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # someone else's process
+    except (ProcessLookupError, OverflowError, ValueError):
+        return False
+    return True

@@ -1,0 +1,279 @@
+"""The batch loop (handwrite/transcribe.py): finding inputs, worker processes,
+where output goes. Commands that could hang run in a subprocess with a timeout."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from handwrite.cli import main
+from handwrite.fileio import atomic_write_text
+from tests.conftest import REPO, SAMPLE_INK
+
+HELLO = SAMPLE_INK / "hello-world.inkml"
+HANG_GUARD_S = 300  # a generous bound for a run that must end; never a timing assertion
+
+
+def run_cli(*args: str, script: str | None = None, timeout: float = HANG_GUARD_S) -> subprocess.CompletedProcess:
+    """`handwrite ARGS` in a fresh interpreter (or a script that patches it first), in its
+    own process group; a hang fails the test (and the group is killed, workers too)."""
+    command = [sys.executable, script] if script else [sys.executable, "-m", "handwrite"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(
+        [*command, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+    ) as child:
+        try:
+            out, err = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            pytest.fail(f"handwrite {' '.join(args)} still running after {timeout} s (hung?)")
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
+
+
+# ---- a worker process that dies ------------------------------------------------------
+
+# Run as the main script, so spawned workers run it too (as __mp_main__): in a worker,
+# reading a file named *kill-me* kills the worker as the out-of-memory killer would.
+KILLER = """
+import os, signal, sys
+import handwrite.transcribe as transcribe
+
+transcribe.CHUNK = 2
+_read_input = transcribe._read_input
+
+
+def read_or_die(path):
+    if "kill-me" in path.name:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _read_input(path)
+
+
+transcribe._read_input = read_or_die
+
+if __name__ == "__main__":
+    from handwrite.cli import main
+
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs -j 2")
+def test_a_killed_worker_fails_its_files_and_the_batch_goes_on(tmp_path):
+    folder = tmp_path / "inks"
+    folder.mkdir()
+    # chunks of 2, in name order: [a1, a2] [b1-kill-me, b2] [c1]; reading b1 kills its worker
+    for name in ("a1", "a2", "b1-kill-me", "b2", "c1"):
+        shutil.copy(HELLO, folder / f"{name}.inkml")
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    done = run_cli("transcribe", str(folder), "-j", "2", "-f", "jsonl", "--no-progress", script=str(script))
+    records = {Path(r["path"]).name: r for r in map(json.loads, done.stdout.splitlines())}
+    assert set(records) == {"a1.inkml", "a2.inkml", "b1-kill-me.inkml", "b2.inkml", "c1.inkml"}, done.stderr
+    died = {name for name, r in records.items() if "worker process died" in r.get("error", "")}
+    assert "b1-kill-me.inkml" in died and not died & {"a1.inkml", "a2.inkml", "c1.inkml"}
+    assert all(records[name]["text"] for name in ("a1.inkml", "a2.inkml", "c1.inkml"))
+    assert done.returncode == 1
+    assert "killed? out of memory?" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---- finding inputs --------------------------------------------------------------------
+
+
+def test_a_folder_tree_deeper_than_the_bound_is_an_error_line_not_a_traceback(tmp_path, capsys):
+    root = tmp_path / "deep"
+    root.mkdir()
+    shutil.copy(HELLO, root / "top.inkml")
+    _nested(root, 1100)
+    try:
+        code = main(["transcribe", str(root), "-f", "jsonl", "--no-progress"])
+        out, err = capsys.readouterr()
+    finally:
+        _remove_nested(root, 1100)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [Path(r["path"]).name for r in records if "text" in r] == ["top.inkml"]
+    assert any("folders deep" in r.get("error", "") for r in records)
+    assert code == 1 and "folders deep" in err and "Traceback" not in err
+
+
+def _nested(root: Path, depth: int) -> None:
+    path = root
+    for _ in range(depth):
+        path = path / "d"
+        os.mkdir(path)  # os.makedirs recurses: it cannot make 1100 levels
+
+
+def _remove_nested(root: Path, depth: int) -> None:
+    for level in range(depth, 0, -1):  # shutil.rmtree recurses too
+        os.rmdir(root.joinpath(*["d"] * level))
+
+
+def test_a_folder_that_cannot_be_searched_is_reported_and_exit_one(tmp_path, capsys, monkeypatch):
+    root = tmp_path / "inks"
+    (root / "locked").mkdir(parents=True)
+    shutil.copy(HELLO, root / "hello.inkml")
+    shutil.copy(HELLO, root / "locked" / "hidden.inkml")
+    scandir = os.scandir
+
+    def refuse_locked(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_locked)  # as a folder without read permission behaves
+    code = main(["transcribe", str(root), "-f", "jsonl"])
+    out, err = capsys.readouterr()
+    records = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
+    assert records["hello.inkml"]["text"]
+    assert "Permission denied" in records["locked"]["error"] and "locked" in err
+    assert code == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
+def test_an_unreadable_folder_is_reported(tmp_path, capsys):
+    root = tmp_path / "inks"
+    (root / "locked").mkdir(parents=True)
+    shutil.copy(HELLO, root / "hello.inkml")
+    (root / "locked").chmod(0)
+    try:
+        code = main(["transcribe", str(root), "-f", "jsonl"])
+    finally:
+        (root / "locked").chmod(0o755)
+    assert code == 1 and "locked" in capsys.readouterr().err
+
+
+def test_folders_give_fifos_and_broken_links_named_as_input_and_follow_link_loops_once(tmp_path):
+    from handwrite.transcribe import collect_inputs
+
+    root = tmp_path / "inks"
+    (root / "sub").mkdir(parents=True)
+    shutil.copy(HELLO, root / "sub" / "a.inkml")
+    os.mkfifo(root / "pipe.inkml")
+    (root / "gone.inkml").symlink_to(root / "missing.inkml")
+    (root / "sub" / "loop").symlink_to(root)
+    (root / "notes.txt").write_text("not an input")
+    found = collect_inputs([root])
+    assert [s.path.relative_to(root).as_posix() for s in found] == ["gone.inkml", "pipe.inkml", "sub/a.inkml"]
+    assert all(s.root == root and s.error is None for s in found)
+
+
+def test_the_output_folder_inside_an_input_folder_is_not_read(tmp_path, capsys):
+    shutil.copy(HELLO, tmp_path / "hello.inkml")
+    assert main(["transcribe", str(tmp_path), "-f", "json", "-o", str(tmp_path / "out")]) == 0
+    assert main(["transcribe", str(tmp_path), "-f", "jsonl", "-o", str(tmp_path / "out")]) == 0
+    lines = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    assert [Path(json.loads(line)["path"]).name for line in lines] == ["hello.inkml"]
+
+
+# ---- where output goes ---------------------------------------------------------------------
+
+
+def test_output_names_keep_the_whole_input_name_and_each_root(tmp_path):
+    from handwrite.transcribe import OutputFolder, Source
+
+    a, b, b2 = tmp_path / "a", tmp_path / "b", tmp_path / "x" / "b"
+    sources = [Source(a / "x.inkml", a), Source(b / "s" / "x.inkml", b), Source(b2 / "x.png", b2)]
+    out = OutputFolder(tmp_path / "out", sources)
+    targets = [out.target(s.path, s.root, ".txt").relative_to(tmp_path / "out").as_posix() for s in sources]
+    assert targets == ["a/x.inkml.txt", "b/s/x.inkml.txt", "b-2/x.png.txt"]
+    one_root = OutputFolder(tmp_path / "out", [Source(a / "note.inkml", a), Source(a / "note.png", a)])
+    assert [one_root.target(a / n, a, ".txt").name for n in ("note.inkml", "note.png")] == [
+        "note.inkml.txt",
+        "note.png.txt",
+    ]
+
+
+def test_a_results_file_is_never_replaced(tmp_path):
+    from handwrite.transcribe import OutputFolder
+
+    out = OutputFolder(tmp_path, [])
+    (tmp_path / "results.jsonl").write_text("mine\n")
+    assert out.write_new("results.jsonl", "new\n").name == "results-2.jsonl"
+    assert OutputFolder(tmp_path, []).write_new("results.jsonl", "newer\n").name == "results-3.jsonl"
+    assert (tmp_path / "results.jsonl").read_text() == "mine\n"
+
+
+def test_atomic_write_without_replace_never_writes_over_a_file(tmp_path):
+    target = tmp_path / "x.txt"
+    target.write_text("theirs")
+    with pytest.raises(FileExistsError) as error:
+        atomic_write_text(target, "ours", replace=False)
+    assert error.value.filename == str(target)
+    assert target.read_text() == "theirs" and os.listdir(tmp_path) == ["x.txt"]
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from handwrite.fileio import atomic_open
+
+with atomic_open(sys.argv[1], "w") as handle:
+    handle.write("half a file")
+    handle.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_temporary_files_of_a_killed_write_are_removed_by_the_next_run(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(out / "results.jsonl")],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=HANG_GUARD_S,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    (left,) = [p for p in out.iterdir() if p.name.startswith(".results.jsonl.")]  # what the kill left
+    _age(left, 120)
+    ours_in_use = out / f".x.txt.hw{os.getpid()}-abcdefgh.tmp"  # a live writer's: kept
+    ours_in_use.write_text("being written")
+    _age(ours_in_use, 120)
+    not_ours = out / ".notes.txt.hw1-x.tmp"  # not our pattern: kept
+    not_ours.write_text("someone's")
+    _age(not_ours, 10**6)
+    assert main(["transcribe", str(HELLO), "-f", "jsonl", "-o", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(["results.jsonl", ours_in_use.name, not_ours.name])
+
+
+def test_stale_temporaries_need_a_dead_writer_or_a_day(tmp_path):
+    from handwrite.fileio import remove_stale_temporaries
+
+    dead = _dead_pid()
+    fresh_dead = tmp_path / f".a.hw{dead}-abcdefgh.tmp"
+    old_dead = tmp_path / f".b.hw{dead}-abcdefgh.tmp"
+    day_old_alive = tmp_path / f".c.hw{os.getpid()}-abcdefgh.tmp"
+    link = tmp_path / f".d.hw{dead}-abcdefgh.tmp"
+    for path in (fresh_dead, old_dead, day_old_alive):
+        path.write_text("x")
+    link.symlink_to(tmp_path / "elsewhere")
+    _age(old_dead, 120)
+    _age(day_old_alive, 2 * 24 * 3600)
+    removed = remove_stale_temporaries(tmp_path)
+    assert sorted(p.name for p in removed) == sorted([old_dead.name, day_old_alive.name])
+    assert fresh_dead.exists() and link.is_symlink()
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
