@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from handwrite.finetune import FinetuneReport
 
+from handwrite.errors import HandwriteError
+
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(HandwriteError):
+    """The command cannot run as given: exit status 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # PATHs after options (`transcribe a.inkml --lm b/`): argparse takes one run of
+        # positionals only; further ones come back here, in the order given
+        options = [extra for extra in extras if extra.startswith("-")]
+        if options or not isinstance(getattr(args, "paths", None), list):
+            parser.error(f"unrecognized arguments: {' '.join(options or extras)}")
+        args.paths += extras
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    from handwrite.errors import HandwriteError
-
     try:
         return args.handler(args)
+    except UsageError as exc:
+        print(f"handwrite: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except HandwriteError as exc:
         print(f"handwrite: error: {exc}", file=sys.stderr)
         return EXIT_FAILED_INPUT
@@ -49,17 +64,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+MAX_BEAM = 64  # wider beams cost memory and time (10^6: more than 3 GB) for no measurable gain
+
+
+def _bounded_int(low: int, high: int | None = None, what: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number from low to high (a usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        top = high if high is not None else max_workers()
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if not low <= value <= top:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {top}{what}, not {text}")
+        return value
+
+    return parse
+
+
+def max_workers() -> int:
+    """-j: at most one worker process per core this process may use (each holds its own models)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _add_decoding_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--model", help="model file (default: the bundled model for the input kind)")
-    parser.add_argument("--beam", type=int, default=1, metavar="N", help="beam width (1 = greedy; default 1)")
+    parser.add_argument(
+        "--beam",
+        type=_bounded_int(1, MAX_BEAM),
+        default=1,
+        metavar="N",
+        help=f"beam width, 1 to {MAX_BEAM} (1 = greedy; default 1)",
+    )
     parser.add_argument(
         "--lm",
-        nargs="?",
-        const=True,
-        default=False,
-        metavar="FILE",
-        help="decode with a character language model (default: the bundled English one)",
+        action="store_true",
+        help="decode with the bundled English character language model (beam 8 unless --beam says)",
     )
+    parser.add_argument(
+        "--lm-file", metavar="FILE", help="decode with this character language model instead (implies --lm)"
+    )
+
+
+def _language_model(args: argparse.Namespace) -> None:
+    """args.lm as load_model takes it: False, True (bundled) or the --lm-file path."""
+    if getattr(args, "lm_file", None):
+        args.lm = args.lm_file
 
 
 def _add_transcribe(commands: argparse._SubParsersAction) -> None:
@@ -72,26 +126,33 @@ def _add_transcribe(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     _add_decoding_options(p)
-    p.add_argument("-f", "--format", choices=("txt", "json", "jsonl", "csv"), default="txt")
+    p.add_argument("-f", "--format", choices=("txt", "json", "jsonl", "csv", "pdf"), default="txt")
     p.add_argument(
         "-o",
         "--output-dir",
         metavar="OUTDIR",
-        help="write one output file per input here (txt/json), or results.jsonl/.csv",
+        help="write one file per input here (txt/json/pdf: NAME.inkml.txt, ...), or results.jsonl/.csv; "
+        "files that exist are not replaced",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="with -o: replace files an earlier run wrote there (never an input file)",
     )
     p.add_argument(
         "-j",
         "--workers",
-        type=int,
+        type=_bounded_int(1, None, " (the cores this process may use)"),
         default=0,
         metavar="N",
-        help="worker processes (default: 1, or 2 for large batches on 2+ cores)",
+        help="worker processes, at most one per core (default: 1, or 2 for large batches on 2+ cores)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     def run(args: argparse.Namespace) -> int:
         from handwrite.transcribe import run_transcribe
 
+        _language_model(args)
         return run_transcribe(args)
 
     p.set_defaults(handler=run)
@@ -115,14 +176,17 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--iam-ondb", metavar="DIR", help="IAM-OnDB folder (lineStrokes/ascii or their .tar.gz)")
     p.add_argument("--split", default="testset_t", help="IAM-OnDB split with --iam-ondb (default testset_t)")
     p.add_argument("--limit", type=int, help="with --iam-ondb: only this many lines, spread over the split")
-    p.add_argument("--lm-weight", type=float, help="language model weight (with --lm)")
-    p.add_argument("--insertion-bonus", type=float, help="per-character bonus balancing the LM (with --lm)")
+    p.add_argument("--lm-weight", type=float, help="language model weight (with --lm or --lm-file)")
+    p.add_argument(
+        "--insertion-bonus", type=float, help="per-character bonus balancing the LM (with --lm or --lm-file)"
+    )
     p.add_argument("--errors", metavar="FILE", help="write every reference/hypothesis pair to this JSONL file")
     p.add_argument("--record-metrics", action="store_true", help="store the figures in the model file's metadata")
 
     def run(args: argparse.Namespace) -> int:
         from handwrite.evaluate import run_eval
 
+        _language_model(args)
         return run_eval(args)
 
     p.set_defaults(handler=run)

@@ -1,5 +1,17 @@
 """Batch transcription: files and folders in, one result per input out, in
-input order. One bad file never stops the others."""
+input order. One bad file never stops the others, nor does a worker process
+that dies (killed, out of memory): its files are reported as failed and the
+batch goes on.
+
+Output goes through one writer per format (`WRITERS`: txt, json, jsonl, csv,
+pdf), to stdout or, with `-o`, to files in an output folder (`OutputFolder`):
+one file per input named after the whole input name (`note.inkml.txt`,
+`note.png.txt`), each root given mirrored under its own name when there are
+several, and never over a file this run did not write: per-input files that
+already exist stop the run before it starts (unless `--overwrite`; an input
+file is never replaced), and a results file that exists gets the next free
+name (`results-2.jsonl`).
+"""
 
 from __future__ import annotations
 
@@ -7,26 +19,104 @@ import argparse
 import csv
 import io
 import json
+import math
+import multiprocessing
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from handwrite.cli import UsageError, max_workers
 from handwrite.errors import HandwriteError
-from handwrite.fileio import atomic_write_text
+from handwrite.fileio import atomic_path, atomic_write_text, remove_stale_temporaries
 from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES, read_ink
 from handwrite.formats.images import read_image
 from handwrite.ink import Ink
-from handwrite.recognizer import Recognizer, Result, load_model
+from handwrite.recognizer import Recognizer, load_model
+from handwrite.results import Result
 
 INPUT_SUFFIXES = INK_SUFFIXES + IMAGE_SUFFIXES
 
 CHUNK = 64  # inputs read and recognized together
 PROGRESS_THRESHOLD = 20  # show a progress bar from this many inputs
 PARALLEL_THRESHOLD = 200  # use worker processes from this many inputs
+MAX_FOLDER_DEPTH = 100  # folders below this many levels are not searched (an error says so)
+
+WORKER_DIED = "worker process died (killed? out of memory?) while reading this file's batch of {n}; not transcribed"
+
+
+# ---- inputs -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """An input found: a file, the root (PATH argument) it was found under, or a
+    folder that could not be searched, with the error."""
+
+    path: Path
+    root: Path
+    error: str | None = None
+
+
+def collect_inputs(paths: Sequence[str | os.PathLike[str]], skip: Path | None = None) -> list[Source]:
+    """Every file given, and every ink file or image in the folders given (searched
+    recursively, each root's files sorted); folders that cannot be searched come as
+    errors. ``skip``: a folder not to search (the output folder)."""
+    skipped = _identity(skip) if skip is not None else None
+    found: list[Source] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(_walk(path, skipped), key=lambda source: source.path)
+        else:  # a missing or odd file still gets its own error line
+            found.append(Source(path, path.parent))
+    return found
+
+
+def _walk(root: Path, skipped: tuple[int, int] | None) -> Iterator[Source]:
+    """Files with an input suffix under ``root`` (any kind but folders: a FIFO or a
+    broken link named like ink gets its error from the reader), without recursion,
+    at most MAX_FOLDER_DEPTH deep, each folder once (links may loop)."""
+    seen: set[tuple[int, int]] = set()
+    stack = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            identity = _identity(folder)
+            if identity in seen or identity == skipped:
+                continue
+            seen.add(identity)
+            with os.scandir(folder) as scan:
+                entries = list(scan)
+        except OSError as exc:
+            yield Source(folder, root, f"{_shown(folder)}: folder not searched ({exc.strerror or exc})")
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            if is_folder and depth + 1 > MAX_FOLDER_DEPTH:
+                yield Source(path, root, f"{_shown(path)}: more than {MAX_FOLDER_DEPTH} folders deep; not searched")
+            elif is_folder:
+                stack.append((path, depth + 1))
+            elif path.suffix.lower() in INPUT_SUFFIXES:
+                yield Source(path, root)
+
+
+def _identity(folder: Path) -> tuple[int, int]:
+    info = os.stat(folder)
+    return info.st_dev, info.st_ino
+
+
+# ---- transcription --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -34,25 +124,14 @@ class Item:
     path: Path
     result: Result | None = None
     error: str | None = None
+    source: Ink | Image.Image | None = None  # what was read, for writers that draw it (pdf)
 
     def record(self) -> dict:
+        """The jsonl/csv record: path, text, confidence; or path, error."""
         if self.error is not None:
-            return {"path": str(self.path), "error": self.error}
+            return {"path": _shown(self.path), "error": _printable(self.error)}
         assert self.result is not None
-        return {"path": str(self.path), "text": self.result.text, "confidence": round(self.result.confidence, 4)}
-
-
-def collect_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, Path]]:
-    """(input file, the root it was found under) for every file and folder given."""
-    found = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
-            found += [(p, path) for p in files]
-        else:  # a missing or odd file still gets its own error line
-            found.append((path, path.parent))
-    return found
+        return {"path": _shown(self.path), "text": self.result.text, "confidence": _confidence(self.result.confidence)}
 
 
 class ModelChoice:
@@ -89,23 +168,87 @@ def transcribe_files(
     model_path: str | None = None,
     workers: int = 1,
     decoding: dict | None = None,
+    keep_sources: bool = False,
 ) -> Iterator[Item]:
-    """Results in input order. With workers > 1 each worker process loads its models."""
+    """Results in input order. With workers > 1 each worker process loads its models;
+    a worker that dies fails its files, not the batch."""
     chunks = [list(files[i : i + CHUNK]) for i in range(0, len(files), CHUNK)]
     if workers <= 1:
         models = ModelChoice(model_path, decoding, model)
         for chunk in chunks:
-            yield from _transcribe_chunk(models, chunk)
+            yield from _transcribe_chunk(models, chunk, keep_sources)
         return
-    import multiprocessing
+    yield from _transcribe_in_workers(chunks, workers, (model_path, decoding or {}, keep_sources))
 
+
+def _transcribe_in_workers(chunks: list[list[Path]], workers: int, setup: tuple) -> Iterator[Item]:
+    """Chunks through a pool of `workers` spawned processes, results in order.
+
+    When a worker dies, the pool breaks and every chunk in flight with it; a chunk
+    that was alone in flight is reported as failed, the others are run again one at a
+    time in a new pool (so the one that kills its worker is found), then the rest as
+    before."""
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_init_worker, initargs=(model_path, decoding or {})) as pool:
-        for items in pool.imap(_worker_chunk, chunks):
-            yield from items
+    queue = deque(range(len(chunks)))  # chunks not yet run
+    suspects: deque[int] = deque()  # in flight when a worker died: run alone
+    done: dict[int, list[Item]] = {}
+    running: dict[Future, int] = {}
+    window = 4 * workers  # chunks done ahead of the one to yield next, at most
+    pool: ProcessPoolExecutor | None = None
+    next_chunk = 0
+    try:
+        while next_chunk < len(chunks):
+            if next_chunk in done:
+                yield from done.pop(next_chunk)
+                next_chunk += 1
+                continue
+            if pool is None:
+                pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=setup)
+            pool_broke = False
+            try:
+                if suspects:
+                    if not running:
+                        index = suspects.popleft()
+                        running[pool.submit(_worker_chunk, chunks[index])] = index
+                else:
+                    while queue and len(running) < workers and queue[0] < next_chunk + window:
+                        index = queue.popleft()
+                        running[pool.submit(_worker_chunk, chunks[index])] = index
+            except BrokenProcessPool:  # a worker died since the last wait; this chunk was not sent
+                (suspects if suspects else queue).appendleft(index)
+                pool_broke = True
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            broken = []
+            for future in finished:
+                index = running.pop(future)
+                try:
+                    done[index] = future.result()
+                except BrokenProcessPool:
+                    broken.append(index)
+            if broken or pool_broke:
+                for future, index in running.items():  # a broken pool fails all it holds
+                    try:
+                        done[index] = future.result()
+                    except BrokenProcessPool:
+                        broken.append(index)
+                running.clear()
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = None
+                if len(broken) == 1:
+                    done[broken[0]] = _died(chunks[broken[0]])
+                else:
+                    suspects.extend(sorted(broken))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _transcribe_chunk(models: ModelChoice, paths: list[Path]) -> list[Item]:
+def _died(paths: list[Path]) -> list[Item]:
+    message = WORKER_DIED.format(n=len(paths))
+    return [Item(path, error=f"{path}: {message}") for path in paths]
+
+
+def _transcribe_chunk(models: ModelChoice, paths: list[Path], keep_sources: bool = False) -> list[Item]:
     inputs: dict[Path, Ink | Image.Image] = {}
     errors: dict[Path, str] = {}
     for path in paths:
@@ -122,10 +265,43 @@ def _transcribe_chunk(models: ModelChoice, paths: list[Path]) -> list[Item]:
             continue
         try:
             model = models.for_kind(kind)
-            results.update(zip(group, model.recognize_batch([inputs[p] for p in group]), strict=True))
+            read: list[Result | None] = list(model.recognize_batch([inputs[p] for p in group]))
         except HandwriteError as exc:
             errors.update({p: str(exc) if str(p) in str(exc) else f"{p}: {exc}" for p in group})
-    return [Item(p, results.get(p), errors.get(p)) for p in paths]
+            continue
+        except Exception as exc:  # one input the network cannot take must not fail the batch
+            if kind not in models.loaded and "named" not in models.loaded:
+                errors.update({p: f"{p}: could not load the {kind} model ({type(exc).__name__}: {exc})" for p in group})
+                continue
+            read = _one_by_one(model, group, inputs, errors, exc)
+        for path, result in zip(group, read, strict=True):
+            if result is None:
+                continue
+            if math.isfinite(result.confidence):
+                results[path] = result
+            else:
+                errors[path] = f"{path}: the model gave scores that are not numbers (is the model file damaged?)"
+    return [
+        Item(p, results.get(p), errors.get(p), inputs.get(p) if keep_sources and p in results else None) for p in paths
+    ]
+
+
+def _one_by_one(
+    model: Recognizer, group: list[Path], inputs: dict, errors: dict[Path, str], first: Exception
+) -> list[Result | None]:
+    """After a batch failed with an unexpected error: each input alone, so only the
+    culprit fails."""
+    if len(group) == 1:
+        errors[group[0]] = f"{group[0]}: recognition failed ({type(first).__name__}: {first})"
+        return [None]
+    read: list[Result | None] = []
+    for path in group:
+        try:
+            read.append(model.recognize_batch([inputs[path]])[0])
+        except Exception as exc:
+            errors[path] = f"{path}: recognition failed ({type(exc).__name__}: {exc})"
+            read.append(None)
+    return read
 
 
 def _read_input(path: Path) -> Ink | Image.Image:
@@ -137,48 +313,70 @@ def _read_input(path: Path) -> Ink | Image.Image:
 
 
 _worker_models: ModelChoice | None = None
+_worker_keep_sources = False
+_worker_failure: str | None = None
 
 
-def _init_worker(model_path: str | None, decoding: dict) -> None:
-    import torch
+def _init_worker(model_path: str | None, decoding: dict, keep_sources: bool) -> None:
+    """Never raises: a failing initializer would look like a dead worker; the failure
+    is reported for each file instead."""
+    global _worker_models, _worker_keep_sources, _worker_failure
+    try:
+        import torch
 
-    torch.set_num_threads(1)
-    global _worker_models
-    _worker_models = ModelChoice(model_path, decoding)
+        torch.set_num_threads(1)
+        _worker_models = ModelChoice(model_path, decoding)
+        _worker_keep_sources = keep_sources
+    except Exception as exc:
+        _worker_failure = f"worker process could not start ({type(exc).__name__}: {exc})"
 
 
 def _worker_chunk(paths: list[Path]) -> list[Item]:
-    assert _worker_models is not None
-    return _transcribe_chunk(_worker_models, paths)
+    if _worker_models is None:
+        return [Item(path, error=f"{path}: {_worker_failure}") for path in paths]
+    return _transcribe_chunk(_worker_models, paths, _worker_keep_sources)
 
 
 # ---- the command -------------------------------------------------------------
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
-    inputs = collect_inputs(args.paths)
-    if not inputs:
-        print("handwrite: error: no ink files or images found in the given folders", file=sys.stderr)
-        return 1
-    files = [path for path, _ in inputs]
+    writer_class = WRITERS[args.format]
+    output_dir = Path(args.output_dir) if args.output_dir else None
+    writer_class.check(output_dir)
+    if output_dir is not None and os.path.lexists(output_dir) and not output_dir.is_dir():
+        raise UsageError(f"{output_dir}: not a folder (-o names the folder to write into)")
+    sources = collect_inputs(args.paths, skip=output_dir if output_dir is not None and output_dir.is_dir() else None)
+    if not sources:
+        raise UsageError(f"no ink files or images found in {', '.join(map(_shown, map(Path, args.paths)))}")
+    folder = OutputFolder(output_dir, sources, getattr(args, "overwrite", False)) if output_dir else None
+    writer = writer_class(folder, many=len(sources) > 1)
+    if folder is not None:
+        folder.check_targets(writer.per_input_suffix)
     decoding = {"beam_size": args.beam, "language_model": args.lm}
     # fail early, once, on a bad model named with -m; bundled models load when needed
     model = load_model(args.model, **decoding) if args.model else None
-    workers = args.workers or (min(2, os.cpu_count() or 1) if len(files) >= PARALLEL_THRESHOLD else 1)
-    items = transcribe_files(files, model if workers <= 1 else None, args.model, workers, decoding)
-    writer = OutputWriter(args.format, Path(args.output_dir) if args.output_dir else None, len(files) > 1)
+    readable = [source.path for source in sources if source.error is None]
+    workers = args.workers or (min(2, max_workers()) if len(readable) >= PARALLEL_THRESHOLD else 1)
+    results = transcribe_files(
+        readable, model if workers <= 1 else None, args.model, workers, decoding, writer.needs_sources
+    )
     failed = False
-    progress = _progress(len(files), args.no_progress)
-    for item, (_, root) in zip(items, inputs, strict=True):
-        failed |= item.error is not None
-        if item.error is not None:
-            _report_error(item.error, progress)
-        writer.add(item, root)
+    progress = _progress(len(sources), args.no_progress)
+    for source in sources:
+        item = Item(source.path, error=source.error) if source.error is not None else next(results)
+        write_error = writer.add(item, source.root)
+        error = item.error or write_error
+        if error is not None:
+            failed = True
+            _report_error(error, progress)
         if progress:
             progress.update(1)
     if progress:
         progress.close()
     writer.close()
+    if folder is not None:
+        print(f"handwrite: {folder.summary()}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -191,74 +389,333 @@ def _progress(total: int, disabled: bool):
 
 
 def _report_error(message: str, progress: object) -> None:
-    line = f"handwrite: {message}"
+    line = f"handwrite: {_printable(message)}"
     if progress is not None:
         progress.write(line, file=sys.stderr)  # type: ignore[attr-defined]
     else:
         print(line, file=sys.stderr)
 
 
-class OutputWriter:
-    """txt, json, jsonl or csv, to stdout or to files in an output folder."""
+# ---- where output goes -------------------------------------------------------------
 
-    def __init__(self, fmt: str, output_dir: Path | None, many: bool) -> None:
-        self.fmt, self.output_dir, self.many = fmt, output_dir, many
-        self.records: list[dict] = []
-        self.csv_rows = io.StringIO()
-        self.csv = csv.writer(self.csv_rows, lineterminator="\n")
-        self.csv.writerow(["path", "text", "confidence", "error"])
 
-    def add(self, item: Item, root: Path) -> None:
-        record = item.record()
-        if self.fmt == "csv":
-            self.csv.writerow(
-                [record["path"], record.get("text", ""), record.get("confidence", ""), record.get("error", "")]
-            )
-        if self.output_dir is not None:
-            if self.fmt in ("txt", "json") and item.result is not None:
-                self._write_file(item, root)
-            elif self.fmt in ("jsonl", "json"):
-                self.records.append(record)
-            return
-        if self.fmt == "jsonl":
-            print(json.dumps(record, ensure_ascii=False), flush=True)
-        elif self.fmt == "txt" and item.result is not None:
-            print(f"{item.path}\t{item.result.text}" if self.many else item.result.text, flush=True)
-        elif self.fmt == "json":
-            self.records.append(_full_record(item))
+class OutputFolder:
+    """The `-o` folder: per-input names, no overwriting, what was written.
 
-    def _write_file(self, item: Item, root: Path) -> None:
-        assert self.output_dir is not None and item.result is not None
+    An input's file is named after the input's whole name plus the format's suffix,
+    at the input's place under its root; with several roots each is mirrored under
+    its own name (`a/`, `b/`, `b-2/` for a second root named b)."""
+
+    def __init__(self, folder: Path, sources: Sequence[Source], overwrite: bool = False) -> None:
+        self.folder, self.overwrite = folder, overwrite
+        self.inputs = {_key(source.path) for source in sources if source.error is None}
+        roots = list(dict.fromkeys(source.root for source in sources))
+        self.places: dict[Path, Path] = {roots[0]: folder} if len(roots) == 1 else {}
+        taken: set[str] = set()
+        for root in roots if len(roots) > 1 else ():
+            label = root.name or Path(os.path.abspath(root)).name or "root"
+            name, n = label, 1
+            while name in taken:
+                n += 1
+                name = f"{label}-{n}"
+            taken.add(name)
+            self.places[root] = folder / name
+        self.sources = [source for source in sources if source.error is None]
+        self.written: list[Path] = []
+        self.created: set[Path] = set()
+        self.cleaned: set[Path] = set()
+
+    def target(self, path: Path, root: Path, suffix: str) -> Path:
         try:
-            relative = item.path.relative_to(root)
+            relative = path.relative_to(root)
         except ValueError:
-            relative = Path(item.path.name)
-        target = self.output_dir / relative.with_suffix("." + self.fmt)
-        content = item.result.text + "\n" if self.fmt == "txt" else json.dumps(_full_record(item), indent=2)
-        atomic_write_text(target, content)
+            relative = Path(path.name)
+        return self.places.get(root, self.folder) / relative.parent / (relative.name + suffix)
+
+    def check_targets(self, suffix: str | None) -> None:
+        """Before any work: refuse to replace files this run did not write."""
+        if suffix is None:
+            return
+        clashes = []
+        for source in self.sources:
+            target = self.target(source.path, source.root, suffix)
+            if _key(target) in self.inputs or (not self.overwrite and os.path.lexists(target)):
+                clashes.append(target)
+        if not clashes:
+            return
+        inputs = [t for t in clashes if _key(t) in self.inputs]
+        shown = ", ".join(_shown(t) for t in (inputs or clashes)[:3]) + (" ..." if len(clashes) > 3 else "")
+        if inputs:
+            raise UsageError(f"{shown}: an input file would be written over; choose another output folder")
+        raise UsageError(
+            f"{len(clashes)} of the files to write already exist ({shown}); nothing written. "
+            "Choose an empty output folder, or add --overwrite to replace them"
+        )
+
+    def write(self, target: Path, content: str | Callable[[Path], None]) -> None:
+        """One per-input file: text, or a function that writes the file at the path it is given."""
+        replace = target in self.created or (self.overwrite and _key(target) not in self.inputs)
+        self._clean(target.parent)
+        with atomic_path(target, replace=replace) as tmp:
+            if callable(content):
+                content(tmp)
+            else:
+                tmp.write_bytes(content.encode("utf-8", "backslashreplace"))
+        self._wrote(target)
+
+    def write_new(self, name: str, content: str) -> Path:
+        """A file for the whole run (results.jsonl): the name, or name-2, name-3, ...
+        when it exists (unless --overwrite)."""
+        stem, dot, suffix = name.partition(".")
+        self._clean(self.folder)
+        for n in range(1, 10_000):
+            target = self.folder / (name if n == 1 else f"{stem}-{n}{dot}{suffix}")
+            if self.overwrite and n == 1 and _key(target) not in self.inputs:
+                atomic_write_text(target, content)
+                break
+            try:
+                atomic_write_text(target, content, replace=False)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise HandwriteError(f"{self.folder}: {name} and 9999 numbered versions of it exist; nothing written")
+        self._wrote(target)
+        return target
+
+    def _wrote(self, target: Path) -> None:
+        if target not in self.created:
+            self.created.add(target)
+            self.written.append(target)
+
+    def _clean(self, folder: Path) -> None:
+        if folder not in self.cleaned:
+            self.cleaned.add(folder)
+            remove_stale_temporaries(folder)
+
+    def summary(self) -> str:
+        per_input = [path for path in self.written if not path.name.startswith(("results", "errors"))]
+        if not self.written:
+            return f"nothing written to {_shown(self.folder)}"
+        if len(self.written) == 1 and not per_input:
+            return f"wrote {_shown(self.written[0])}"
+        others = [path for path in self.written if path not in per_input]
+        line = f"wrote {len(self.written)} file{'s' if len(self.written) != 1 else ''} to {_shown(self.folder)}"
+        return line + (f" (failures in {', '.join(map(_shown, others))})" if others else "")
+
+
+def _key(path: Path) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+# ---- one writer per format -------------------------------------------------------
+
+
+class Writer:
+    """An output format: `add` each item in input order, `close` at the end.
+
+    `per_input_suffix`: the suffix of the file written per input under `-o`
+    (None: one file for the whole run, or stdout). `add` returns an error message
+    when the item's output could not be written (the input then counts as failed).
+    """
+
+    per_input_suffix: str | None = None
+    needs_sources = False  # keep what was read (an Ink or image) on each item
+
+    def __init__(self, folder: OutputFolder | None, many: bool) -> None:
+        self.folder, self.many = folder, many
+
+    @classmethod
+    def check(cls, output_dir: Path | None) -> None:
+        """Raise UsageError when this format cannot be written as asked."""
+
+    def add(self, item: Item, root: Path) -> str | None:
+        raise NotImplementedError
 
     def close(self) -> None:
-        if self.fmt == "csv":
-            self._emit("results.csv", self.csv_rows.getvalue())
-        elif self.fmt == "jsonl" and self.output_dir is not None:
-            self._emit("results.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self.records))
-        elif self.fmt == "json" and self.output_dir is None:
-            print(json.dumps(self.records, indent=2, ensure_ascii=False))
-        elif self.fmt == "json" and self.records:  # failures, beside the per-file results
-            self._emit("errors.json", json.dumps(self.records, indent=2, ensure_ascii=False))
+        pass
 
-    def _emit(self, name: str, content: str) -> None:
-        if self.output_dir is None:
-            sys.stdout.write(content)
+    def _write_for(self, item: Item, root: Path, content: str | Callable[[Path], None]) -> str | None:
+        assert self.folder is not None and self.per_input_suffix is not None
+        target = self.folder.target(item.path, root, self.per_input_suffix)
+        try:
+            self.folder.write(target, content)
+        except OSError as exc:
+            where = exc.filename if exc.filename is not None else target
+            return f"{_shown(item.path)}: could not write {_shown(Path(where))} ({exc.strerror or exc})"
+        return None
+
+
+class TxtWriter(Writer):
+    """The text: to stdout (with the path and a tab before it when there are several
+    inputs), or one NAME.txt per input."""
+
+    def __init__(self, folder: OutputFolder | None, many: bool) -> None:
+        super().__init__(folder, many)
+        if folder is not None:
+            self.per_input_suffix = ".txt"
+
+    def add(self, item: Item, root: Path) -> str | None:
+        if item.result is None:
+            return None
+        if self.folder is not None:
+            return self._write_for(item, root, item.result.text + "\n")
+        print(f"{_shown(item.path)}\t{item.result.text}" if self.many else item.result.text, flush=True)
+        return None
+
+
+class JsonWriter(Writer):
+    """The page schema of DESIGN.md plus "alternatives": a list of them on stdout,
+    or one NAME.json per input (and errors.json for the inputs that failed)."""
+
+    def __init__(self, folder: OutputFolder | None, many: bool) -> None:
+        super().__init__(folder, many)
+        if folder is not None:
+            self.per_input_suffix = ".json"
+        self.records: list[dict] = []
+
+    def add(self, item: Item, root: Path) -> str | None:
+        record = full_record(item)
+        if self.folder is not None and item.result is not None:
+            return self._write_for(item, root, _json(record, indent=2) + "\n")
+        self.records.append(record)
+        return None
+
+    def close(self) -> None:
+        if self.folder is None:
+            print(_json(self.records, indent=2))
+        elif self.records:  # failures, beside the per-input results
+            self.folder.write_new("errors.json", _json(self.records, indent=2) + "\n")
+
+
+class JsonlWriter(Writer):
+    """One record per input: printed as it comes, or results.jsonl."""
+
+    def __init__(self, folder: OutputFolder | None, many: bool) -> None:
+        super().__init__(folder, many)
+        self.lines: list[str] = []
+
+    def add(self, item: Item, root: Path) -> str | None:
+        line = _json(item.record())
+        if self.folder is None:
+            print(line, flush=True)
         else:
-            atomic_write_text(self.output_dir / name, content)
+            self.lines.append(line + "\n")
+        return None
+
+    def close(self) -> None:
+        if self.folder is not None:
+            self.folder.write_new("results.jsonl", "".join(self.lines))
 
 
-def _full_record(item: Item) -> dict:
+class CsvWriter(Writer):
+    """path, text, confidence, error: to stdout or results.csv."""
+
+    def __init__(self, folder: OutputFolder | None, many: bool) -> None:
+        super().__init__(folder, many)
+        self.rows = io.StringIO()
+        self.csv = csv.writer(self.rows, lineterminator="\n")
+        self.csv.writerow(["path", "text", "confidence", "error"])
+
+    def add(self, item: Item, root: Path) -> str | None:
+        record = item.record()
+        self.csv.writerow(
+            [record["path"], record.get("text", ""), record.get("confidence", ""), record.get("error", "")]
+        )
+        return None
+
+    def close(self) -> None:
+        if self.folder is None:
+            sys.stdout.write(self.rows.getvalue())
+        else:
+            self.folder.write_new("results.csv", self.rows.getvalue())
+
+
+class PdfWriter(Writer):
+    """A searchable PDF per input (NAME.pdf): the ink drawn, or the image, with the
+    text invisible on each word. Needs `-o` and handwrite.pdf."""
+
+    per_input_suffix = ".pdf"
+    needs_sources = True
+
+    @classmethod
+    def check(cls, output_dir: Path | None) -> None:
+        if output_dir is None:
+            raise UsageError("-f pdf writes one PDF per input: name the folder with -o OUTDIR")
+        if _pdf_writer() is None:
+            raise UsageError("-f pdf: PDF output is not available in this version (no handwrite.pdf)")
+
+    def add(self, item: Item, root: Path) -> str | None:
+        if item.result is None:
+            return None
+        write_pdf = _pdf_writer()
+        assert write_pdf is not None and item.source is not None
+        result, source = item.result, item.source
+        try:
+            return self._write_for(item, root, lambda tmp: write_pdf(tmp, result, source))
+        except HandwriteError as exc:
+            return str(exc) if str(item.path) in str(exc) else f"{_shown(item.path)}: {exc}"
+
+
+def _pdf_writer() -> Callable[[Path, Result, Ink | Image.Image], None] | None:
+    try:
+        from handwrite.pdf import write_searchable_pdf  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return write_searchable_pdf
+
+
+WRITERS: dict[str, type[Writer]] = {
+    "txt": TxtWriter,
+    "json": JsonWriter,
+    "jsonl": JsonlWriter,
+    "csv": CsvWriter,
+    "pdf": PdfWriter,
+}
+
+
+def full_record(item: Item) -> dict:
+    """`-f json`: {"path", **Result.to_dict() (the page schema), "alternatives", "words"};
+    or {"path", "error"}."""
     record = item.record()
-    if item.result is not None:
-        record["alternatives"] = [
-            {"text": a.text, "confidence": round(a.confidence, 4)} for a in item.result.alternatives
-        ]
-        record["words"] = [{"text": w.text, "confidence": round(w.confidence, 4)} for w in item.result.words]
+    if item.result is None:
+        return record
+    result = item.result
+    record.update(result.to_dict())
+    record["alternatives"] = [{"text": a.text, "confidence": _confidence(a.confidence)} for a in result.alternatives]
+    record["words"] = [{"text": w.text, "confidence": _confidence(w.confidence)} for w in result.words]
     return record
+
+
+def _json(value: object, indent: int | None = None) -> str:
+    """Strict JSON: a number that is not finite (a box from a broken model) is null,
+    never `NaN` or `Infinity` in the output."""
+    return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, indent=indent)
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _confidence(value: float) -> float:
+    value = float(value)
+    return round(value, 4) if math.isfinite(value) else 0.0
+
+
+def _shown(path: Path | str) -> str:
+    """A path as text that can be written anywhere: bytes of a file name that are not
+    UTF-8 appear as \\xNN."""
+    return _printable(os.fspath(path))
+
+
+def _printable(text: str) -> str:
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")

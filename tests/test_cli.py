@@ -3,21 +3,41 @@
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 import pytest
 
 from handwrite.cli import main
-from tests.conftest import SAMPLE_INK
+from tests.conftest import REPO, SAMPLE_INK
+
+HELLO = SAMPLE_INK / "hello-world.inkml"
+QUICK_FOX = SAMPLE_INK / "quick-fox.inkml"
+HELLO_IMAGE = REPO / "data" / "images" / "hello-world.png"
+
+
+LABELLED_INK = ("handwriting.inkml", "hello-world.inkml", "ink-as-json.json", "meeting.inkml", "quick-fox.inkml")
 
 
 @pytest.fixture
-def mixed_folder(tmp_path):
+def labelled_ink(tmp_path):
+    """The five labelled demo lines (data/ink may hold more demos, of other kinds)."""
+    folder = tmp_path / "labelled"
+    folder.mkdir()
+    for name in LABELLED_INK:
+        shutil.copy(SAMPLE_INK / name, folder)
+    return folder
+
+
+@pytest.fixture
+def mixed_folder(tmp_path, labelled_ink):
     """Good inks, and files that must each fail alone."""
     folder = tmp_path / "inks"
-    shutil.copytree(SAMPLE_INK, folder)
+    shutil.copytree(labelled_ink, folder)
     (folder / "sub").mkdir()
     (folder / "sub" / "broken.inkml").write_text("<ink><trace>1 2, 3")
     (folder / "sub" / "nan.json").write_text('{"strokes": [[[NaN, 1], [2, 3]]]}')
@@ -85,16 +105,16 @@ def test_output_folder_txt_mirrors_inputs(capsys, mixed_folder, tmp_path):
     out_dir = tmp_path / "out"
     code, _, _ = run(capsys, "transcribe", str(mixed_folder), "-o", str(out_dir))
     assert code == 1
-    assert (out_dir / "hello-world.txt").read_text().strip()
-    assert (out_dir / "sub" / "empty.txt").exists()
-    assert not (out_dir / "sub" / "broken.txt").exists()
+    assert (out_dir / "hello-world.inkml.txt").read_text().strip()
+    assert (out_dir / "sub" / "empty.inkml.txt").exists()
+    assert not (out_dir / "sub" / "broken.inkml.txt").exists()
 
 
-def test_csv_and_json_formats(capsys, mixed_folder):
+def test_csv_and_json_formats(capsys, mixed_folder, labelled_ink):
     _, out, _ = run(capsys, "transcribe", str(mixed_folder), "-f", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 9 and {"path", "text", "confidence", "error"} <= set(rows[0])
-    _, out, _ = run(capsys, "transcribe", str(SAMPLE_INK), "-f", "json")
+    _, out, _ = run(capsys, "transcribe", str(labelled_ink), "-f", "json")
     records = json.loads(out)
     assert all("alternatives" in r and "words" in r for r in records)
 
@@ -110,15 +130,15 @@ def test_parallel_workers_give_the_same_results(capsys, mixed_folder):
     assert serial == parallel
 
 
-def test_corrupt_model_is_a_clear_error(capsys, tmp_path):
+def test_corrupt_model_is_a_clear_error(capsys, tmp_path, labelled_ink):
     bad = tmp_path / "model.safetensors"
     bad.write_bytes(b"junk" * 10)
-    code, _, err = run(capsys, "transcribe", str(SAMPLE_INK), "-m", str(bad))
+    code, _, err = run(capsys, "transcribe", str(labelled_ink), "-m", str(bad))
     assert code == 1 and "model.safetensors" in err and "Traceback" not in err
 
 
-def test_eval_prints_cer_and_wer(capsys):
-    code, out, _ = run(capsys, "eval", str(SAMPLE_INK))
+def test_eval_prints_cer_and_wer(capsys, labelled_ink):
+    code, out, _ = run(capsys, "eval", str(labelled_ink))
     assert code == 0 and "CER" in out and "WER" in out
 
 
@@ -127,20 +147,20 @@ def test_python_dash_m_and_console_script():
     assert done.returncode == 0 and done.stdout.startswith("handwrite ")
 
 
-def test_eval_records_its_figures_in_the_model_file(capsys, tmp_path):
+def test_eval_records_its_figures_in_the_model_file(capsys, tmp_path, labelled_ink):
     import handwrite
     from handwrite.recognizer import DEFAULT_INK_MODEL
 
     model = tmp_path / "copy.safetensors"
     shutil.copy(DEFAULT_INK_MODEL, model)
-    code, out, _ = run(capsys, "eval", str(SAMPLE_INK), "-m", str(model), "--record-metrics")
+    code, out, _ = run(capsys, "eval", str(labelled_ink), "-m", str(model), "--record-metrics")
     assert code == 0
     recorded = handwrite.load_model(model).metadata["metrics"]["labelled files"]["beam 1"]
     assert f"CER {recorded['cer']:.2%}" in out and recorded["lines"] == 5
 
 
-def test_eval_with_language_model_and_weights(capsys):
-    code, out, _ = run(capsys, "eval", str(SAMPLE_INK), "--lm", "--lm-weight", "0.2", "--insertion-bonus", "0.1")
+def test_eval_with_language_model_and_weights(capsys, labelled_ink):
+    code, out, _ = run(capsys, "eval", str(labelled_ink), "--lm", "--lm-weight", "0.2", "--insertion-bonus", "0.1")
     assert code == 0 and "LM (weight 0.2)" in out
 
 
@@ -153,4 +173,225 @@ def test_eval_without_labels_is_a_clear_error(capsys, tmp_path):
 def test_an_unreadable_image_is_a_per_file_error(capsys, tmp_path):
     (tmp_path / "line.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     code, out, _ = run(capsys, "transcribe", str(tmp_path / "line.png"), "-f", "jsonl")
-    assert code == 1 and "line.png: not an image" in json.loads(out)["error"]
+    assert code == 1 and "line.png: not a" in json.loads(out)["error"]
+
+
+# ---- issue 17: the command line and batch ------------------------------------------------
+
+
+def test_beam_and_workers_are_bounded_usage_errors(capsys, tmp_path):
+    missing = str(tmp_path / "missing.inkml")  # old code would only fail to read it
+    too_many = str(len(os.sched_getaffinity(0)) + 1)
+    for command, option, value in [
+        ("transcribe", "--beam", "1000000"),
+        ("transcribe", "--beam", "0"),
+        ("eval", "--beam", "65"),
+        ("transcribe", "-j", too_many),
+        ("transcribe", "-j", "-1"),
+    ]:
+        with pytest.raises(SystemExit) as stop:
+            main([command, missing, option, value])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2, (option, value)
+        assert f"argument {option}" in err and "must be from 1 to" in err and value in err
+
+
+def test_lm_is_a_flag_and_a_custom_lm_is_its_own_option(capsys, tmp_path):
+    from handwrite.recognizer import DEFAULT_LM
+
+    folder = tmp_path / "more"
+    folder.mkdir()
+    shutil.copy(QUICK_FOX, folder)
+    code, out, err = run(capsys, "transcribe", str(HELLO), "--beam", "8", "--lm", str(folder), "-f", "jsonl")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [Path(r["path"]).name for r in records] == ["hello-world.inkml", "quick-fox.inkml"], err
+    assert code == 0 and all(r["text"] for r in records)
+    code, out, _ = run(capsys, "transcribe", str(HELLO), "--lm-file", str(DEFAULT_LM), "-f", "jsonl")
+    assert code == 0 and json.loads(out)["text"]
+    code, _, err = run(capsys, "transcribe", str(HELLO), "--lm-file", str(tmp_path / "no-such-lm.json.gz"))
+    assert code == 1 and "no-such-lm.json.gz" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "eval", str(HELLO), "--lm-file", str(DEFAULT_LM))
+    assert code == 0 and "LM" in out
+
+
+@pytest.fixture
+def odd_names(tmp_path):
+    """A file name that is not UTF-8 (Latin-1 é), beside a plain one."""
+    folder = tmp_path / "inks"
+    folder.mkdir()
+    shutil.copy(HELLO, folder / "plain.inkml")
+    shutil.copy(HELLO, os.path.join(os.fsencode(folder), b"caf\xe9.inkml"))
+    return folder
+
+
+def test_file_names_that_are_not_utf8_are_written_and_reported(capsys, tmp_path, odd_names):
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "transcribe", str(odd_names), "-f", "jsonl", "-o", str(out))
+    assert code == 0, err
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(Path(r["path"]).name for r in records) == ["caf\\xe9.inkml", "plain.inkml"]
+    assert all(r["text"] for r in records)
+    code, stdout, _ = run(capsys, "transcribe", str(odd_names), "-f", "jsonl")
+    assert code == 0 and "caf\\xe9.inkml" in [Path(json.loads(line)["path"]).name for line in stdout.splitlines()]
+    for fmt in ("csv", "txt"):
+        code, stdout, _ = run(capsys, "transcribe", str(odd_names), "-f", fmt)
+        assert code == 0 and "caf\\xe9.inkml" in stdout
+    code, _, _ = run(capsys, "transcribe", str(odd_names), "-f", "json", "-o", str(out / "json"))
+    assert code == 0
+    assert sorted(os.listdir(os.fsencode(out / "json"))) == [b"caf\xe9.inkml.json", b"plain.inkml.json"]
+
+
+def test_output_names_are_unique_per_input_and_say_what_was_written(capsys, tmp_path):
+    a, b, out = tmp_path / "a", tmp_path / "b", tmp_path / "out"
+    for folder, ink in ((a, HELLO), (b, QUICK_FOX)):
+        folder.mkdir()
+        shutil.copy(ink, folder / "x.inkml")
+    shutil.copy(HELLO_IMAGE, b / "x.png")
+    code, _, err = run(capsys, "transcribe", str(a), str(b), "-o", str(out))
+    assert code == 0
+    texts = [(out / name).read_text() for name in ("a/x.inkml.txt", "b/x.inkml.txt", "b/x.png.txt")]
+    assert len(set(texts)) == 3 and all(t.strip() for t in texts)
+    assert f"wrote 3 files to {out}" in err
+
+
+def test_json_into_the_input_folder_leaves_the_users_ink_json_alone(capsys, tmp_path):
+    ink = tmp_path / "x.json"
+    shutil.copy(SAMPLE_INK / "ink-as-json.json", ink)
+    before = ink.read_bytes()
+    code, _, _ = run(capsys, "transcribe", str(ink), "-f", "json", "-o", str(tmp_path))
+    assert code == 0 and ink.read_bytes() == before
+    record = json.loads((tmp_path / "x.json.json").read_text())
+    assert record["path"] == str(ink) and record["text"]
+
+
+def test_two_runs_into_one_folder_keep_both_results(capsys, tmp_path):
+    out = tmp_path / "out"
+    for _ in range(2):
+        code, _, err = run(capsys, "transcribe", str(HELLO), "-f", "jsonl", "-o", str(out))
+        assert code == 0
+    assert str(out / "results-2.jsonl") in err
+    assert sorted(p.name for p in out.iterdir()) == ["results-2.jsonl", "results.jsonl"]
+
+
+def test_files_of_an_earlier_run_are_replaced_only_with_overwrite(capsys, tmp_path):
+    out = tmp_path / "out"
+    assert run(capsys, "transcribe", str(HELLO), "-o", str(out))[0] == 0
+    (out / "hello-world.inkml.txt").write_text("edited by hand\n")
+    code, _, err = run(capsys, "transcribe", str(HELLO), "-o", str(out))
+    assert code == 2 and "already exist" in err and "--overwrite" in err
+    assert (out / "hello-world.inkml.txt").read_text() == "edited by hand\n"
+    assert run(capsys, "transcribe", str(HELLO), "-o", str(out), "--overwrite")[0] == 0
+    assert (out / "hello-world.inkml.txt").read_text() != "edited by hand\n"
+
+
+def test_a_file_that_cannot_be_written_fails_its_input_naming_the_output(capsys, tmp_path):
+    folder, out = tmp_path / "inks", tmp_path / "out"
+    folder.mkdir()
+    long_name = "a" * 247 + ".inkml"  # fits; its output name (+ ".txt") does not
+    shutil.copy(HELLO, folder / long_name)
+    shutil.copy(HELLO, folder / "b.inkml")
+    code, _, err = run(capsys, "transcribe", str(folder), "-o", str(out))
+    assert code == 1
+    assert f"{out}/{long_name}" in err and ".tmp" not in err and "Traceback" not in err
+    assert (out / "b.inkml.txt").read_text().strip()
+    assert [p.name for p in out.iterdir()] == ["b.inkml.txt"]
+
+
+def test_no_inputs_in_the_folders_given_is_a_usage_error(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("not ink")
+    code, _, err = run(capsys, "transcribe", str(tmp_path))
+    assert code == 2 and "no ink files or images found" in err
+
+
+def _strict_json(text: str):
+    def refuse(constant):
+        raise AssertionError(f"{constant} in JSON output")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_scores_that_are_not_numbers_never_reach_json_and_fail_the_input(capsys, monkeypatch):
+    import handwrite.transcribe as transcribe
+    from handwrite.results import Alternative, Line, Result, Word
+
+    nan, inf = float("nan"), float("inf")
+
+    class BrokenModel:
+        kind = "ink"
+
+        def recognize_batch(self, items):
+            broken = Result("hello", nan, (Alternative("hello", nan),))
+            odd_boxes = Result(
+                "fox",
+                0.5,
+                (Alternative("fox", inf),),
+                lines=(Line("fox", nan, (0, 0, inf, nan), (0,), (Word("fox", nan, (nan, 0, 1, 1)),)),),
+            )
+            return [broken if "hello" in item.info.get("source", "hello") else odd_boxes for item in items]
+
+    monkeypatch.setattr(transcribe, "load_model", lambda *args, **kwargs: BrokenModel())
+    monkeypatch.setattr(transcribe, "_read_input", lambda path: types.SimpleNamespace(info={"source": str(path)}))
+    for fmt in ("jsonl", "json", "csv"):
+        code, out, err = run(capsys, "transcribe", str(HELLO), str(QUICK_FOX), "-f", fmt)
+        assert code == 1, fmt
+        assert "hello-world.inkml: the model gave scores that are not numbers" in err
+        if fmt == "jsonl":
+            hello, fox = map(_strict_json, out.splitlines())
+            assert "error" in hello and fox["text"] == "fox"
+        elif fmt == "json":
+            hello, fox = _strict_json(out)
+            assert "error" in hello and fox["pages"][0]["lines"][0]["text"] == "fox"
+        else:
+            assert "nan" not in out.lower() and "inf" not in out.lower()
+
+
+def test_json_gives_the_page_schema_with_alternatives(capsys):
+    code, out, _ = run(capsys, "transcribe", str(HELLO), "-f", "json")
+    (record,) = _strict_json(out)
+    assert code == 0 and {"path", "text", "confidence", "pages", "alternatives"} <= set(record)
+    (page,) = record["pages"]
+    assert page["number"] == 1 and page["lines"]
+    line = page["lines"][0]
+    assert line["text"] and len(line["box"]) == 4 and line["strokes"] and line["words"]
+    assert {"text", "confidence", "box", "strokes"} <= set(line["words"][0])
+    assert record["text"] == "\n".join(line["text"] for line in page["lines"])
+
+
+def test_pdf_needs_an_output_folder(capsys):
+    code, _, err = run(capsys, "transcribe", str(HELLO), "-f", "pdf")
+    assert code == 2 and "-o" in err
+
+
+def test_pdf_output_goes_through_the_pdf_writer(capsys, tmp_path, monkeypatch):
+    calls = []
+
+    def write_searchable_pdf(target, result, source):
+        calls.append((result.text, source))
+        Path(target).write_bytes(b"%PDF-1.7 " + result.text.encode())
+
+    monkeypatch.setitem(sys.modules, "handwrite.pdf", types.SimpleNamespace(write_searchable_pdf=write_searchable_pdf))
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "transcribe", str(HELLO), str(HELLO_IMAGE), "-f", "pdf", "-o", str(out))
+    assert code == 0, err
+    from PIL import Image
+
+    from handwrite.ink import Ink
+
+    assert isinstance(calls[0][1], Ink) and isinstance(calls[1][1], Image.Image)
+    for path, (text, _) in zip(("ink/hello-world.inkml.pdf", "images/hello-world.png.pdf"), calls, strict=True):
+        assert (out / path).read_bytes() == b"%PDF-1.7 " + text.encode()
+    assert f"wrote 2 files to {out}" in err
+
+
+def test_pdf_without_the_pdf_module_is_a_usage_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "handwrite.pdf", None)  # as if it were not installed
+    code, _, err = run(capsys, "transcribe", str(HELLO), "-f", "pdf", "-o", str(tmp_path))
+    assert code == 2 and "PDF output is not available" in err
+
+
+def test_pdf_output_with_the_real_pdf_writer(capsys, tmp_path):
+    pytest.importorskip("handwrite.pdf")
+    code, _, err = run(capsys, "transcribe", str(HELLO), "-f", "pdf", "-o", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "hello-world.inkml.pdf").read_bytes().startswith(b"%PDF")
+    assert [p.name for p in tmp_path.iterdir()] == ["hello-world.inkml.pdf"]  # no temporary file left
