@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,10 +31,16 @@ class Ink:
     strokes: list[np.ndarray] = field(default_factory=list)
     text: str | None = None
     source: str | None = None
+    # A notebook holds several pages: the index of each page's first stroke, in
+    # page order (a page with no strokes repeats the next page's start). One page: (0,).
+    page_starts: tuple[int, ...] = (0,)
+    # Each page's (width, height) in ink units when the file says (Xournal++ does).
+    page_sizes: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
-        self.strokes = [_as_stroke(s, i) for i, s in enumerate(self.strokes)]
-        self.strokes = [s for s in self.strokes if len(s)]
+        strokes = [_as_stroke(s, i) for i, s in enumerate(self.strokes)]
+        self.page_starts = _page_starts_without_empty(self.page_starts, strokes)
+        self.strokes = [s for s in strokes if len(s)]
         total = self.num_points
         if total > MAX_POINTS:
             raise InkError(f"ink has {total} points, more than the {MAX_POINTS} this reader accepts")
@@ -64,7 +71,34 @@ class Ink:
         return (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
 
     def with_strokes(self, strokes: list[np.ndarray]) -> Ink:
+        """The same ink's text and source with other strokes (one page)."""
         return Ink(strokes, text=self.text, source=self.source)
+
+    @property
+    def num_pages(self) -> int:
+        return len(self.page_starts)
+
+    def page_ranges(self) -> list[range]:
+        """The stroke indices of each page, in page order."""
+        ends = (*self.page_starts[1:], len(self.strokes))
+        return [range(start, end) for start, end in zip(self.page_starts, ends, strict=True)]
+
+    def pages(self) -> list[Ink]:
+        """One single-page Ink per page (strokes shared, not copied)."""
+        pages = []
+        for number, strokes in enumerate(self.page_ranges()):
+            size = self.page_sizes[number : number + 1]
+            pages.append(Ink([self.strokes[i] for i in strokes], self.text, self.source, (0,), size))
+        return pages
+
+
+def _page_starts_without_empty(starts: Sequence[int], strokes: list[np.ndarray]) -> tuple[int, ...]:
+    """Page starts as indices among the non-empty strokes (empty strokes are dropped)."""
+    starts = tuple(int(s) for s in starts) or (0,)
+    if starts[0] != 0 or any(b < a for a, b in itertools.pairwise(starts)) or starts[-1] > len(strokes):
+        raise InkError(f"page starts {starts[:8]} do not fit {len(strokes)} strokes")
+    kept_before = np.concatenate([[0], np.cumsum([len(s) > 0 for s in strokes])]).astype(int)
+    return tuple(int(kept_before[s]) for s in starts)
 
 
 def _as_stroke(stroke: object, index: int) -> np.ndarray:

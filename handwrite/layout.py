@@ -87,6 +87,12 @@ def find_page_lines(strokes: list[np.ndarray]) -> list[TextLine]:
     height = _writing_height(page)
     is_anchor = _anchors(page, height)
     angle, spacing = _page_angle_and_spacing(page, np.flatnonzero(is_anchor), height)
+    # a stroke taller than a line and a half (a line drawn down the page, a brace) is
+    # not writing on one line: it must not tie lines together
+    too_tall = is_anchor & (page.height > 1.5 * spacing)
+    if too_tall.any() and not too_tall.all():
+        is_anchor &= ~too_tall
+        angle, spacing = _page_angle_and_spacing(page, np.flatnonzero(is_anchor), height)
     # lines are found on the page turned so its writing runs level; each line then
     # follows its own gentle slope and curve from there
     geometry = _geometry(level(strokes, float(np.tan(angle)))) if angle else page
@@ -178,16 +184,17 @@ def _page_angle_and_spacing(geometry: _StrokeGeometry, anchors: np.ndarray, heig
 
 
 def _period(profile: np.ndarray, bin_size: float, default: float) -> float:
-    """The lag (1.5 to 20 writing heights) at which the profile best matches itself."""
-    best_profile = profile
-    smooth = np.convolve(best_profile, np.hanning(9), mode="same")
+    """The lag (1.5 to 20 writing heights: 6 to 80 bins of a quarter height) at
+    which the profile best matches itself."""
+    smooth = np.convolve(profile, np.hanning(9), mode="same")
     centred = smooth - smooth.mean()
-    lags = np.arange(len(centred))
-    correlation = np.array([float(centred[: len(centred) - k] @ centred[k:]) for k in lags])
-    shortest, longest = 6, min(len(centred) - 1, 80)  # 1.5 to 20 writing heights, in bins
-    if longest <= shortest or correlation[0] <= 0:
+    shortest, longest = 6, min(len(centred) - 1, 80)
+    if longest <= shortest:
         return default
-    window = correlation[shortest : longest + 1]
+    correlation = np.array([float(centred[: len(centred) - k] @ centred[k:]) for k in range(longest + 1)])
+    if correlation[0] <= 0:
+        return default
+    window = correlation[shortest:]
     peak = int(np.argmax(window))
     if window[peak] < 0.15 * correlation[0] or peak == 0:
         return default
@@ -205,7 +212,6 @@ class _LineFit:
     members: list[int]
     x0: float
     x1: float
-    decay: float = 1.0  # below 1, earlier anchors count less: the fit follows a curving line
     sw: float = 0.0
     sx: float = 0.0
     sy: float = 0.0
@@ -214,8 +220,6 @@ class _LineFit:
 
     def add(self, index: int, x: float, y: float, weight: float, x0: float, x1: float) -> None:
         self.members.append(index)
-        self.sw, self.sx, self.sy = self.sw * self.decay, self.sx * self.decay, self.sy * self.decay
-        self.sxx, self.sxy = self.sxx * self.decay, self.sxy * self.decay
         self.sw += weight
         self.sx += weight * x
         self.sy += weight * y
@@ -224,41 +228,67 @@ class _LineFit:
         self.x0, self.x1 = min(self.x0, x0), max(self.x1, x1)
 
     def slope(self, height: float) -> float:
-        """Slope on the levelled page: near 0, and believed only as far as the line is long."""
-        mean_x = self.sx / self.sw
-        spread = self.sxx / self.sw - mean_x * mean_x
-        if spread < height**2:
-            return 0.0
-        slope = (self.sxy / self.sw - mean_x * self.sy / self.sw) / spread
-        belief = spread / (spread + (SLOPE_TRUST_LENGTH * height) ** 2)
-        return float(np.clip(slope * belief, -MAX_LINE_SLOPE, MAX_LINE_SLOPE))
+        return _slope(self.sw, self.sx / self.sw, self.sy / self.sw, self.sxx, self.sxy, height)
 
     def y_at(self, x: float, height: float) -> float:
-        mean_x, mean_y = self.sx / self.sw, self.sy / self.sw
-        return mean_y + self.slope(height) * (x - mean_x)
+        return float(_y_at(self, x, height))
 
 
 def _grow_lines(geometry: _StrokeGeometry, anchors: np.ndarray, height: float, spacing: float) -> list[list[int]]:
-    """Anchors left to right; each joins the line that passes closest to it."""
-    lines: list[_LineFit] = []
+    """Anchors left to right; each joins the line that passes closest to it. The
+    lines' fits are kept as arrays, so a page of 10^5 strokes stays fast."""
     order = anchors[np.argsort(geometry.x0[anchors], kind="stable")]
     tolerance = _tolerance(height, spacing)
     reach = max(4.0 * height, 1.5 * spacing)  # wider gaps are bridged later, by _join_pieces
+    sums = np.zeros((5, 16))  # per line: weight, x, y, x*x, x*y sums
+    lines = np.full((4, 16), np.nan)  # per line: mean x, mean y, slope, right end
+    members: list[list[int]] = []
     for index in order.tolist():
         x, y = float(geometry.cx[index]), float(geometry.cy[index])
         x0, x1 = float(geometry.x0[index]), float(geometry.x1[index])
-        best, best_distance = None, tolerance
-        for line in lines:
-            if x0 - line.x1 > reach:
-                continue
-            distance = abs(y - line.y_at(x, height))
-            if distance < best_distance:
-                best, best_distance = line, distance
-        if best is None:
-            best = _LineFit([], x0, x1, decay=FOLLOW_DECAY)
-            lines.append(best)
-        best.add(index, x, y, max(x1 - x0, 0.1 * height), x0, x1)
-    return [line.members for line in lines]
+        count = len(members)
+        line = -1
+        if count:
+            mean_x, mean_y, slope, right_end = lines[:, :count]
+            distance = np.abs(y - mean_y - slope * (x - mean_x))
+            distance[x0 - right_end > reach] = np.inf
+            line = int(np.argmin(distance))
+            line = line if distance[line] < tolerance else -1
+        if line < 0:
+            if count == sums.shape[1]:
+                sums = np.concatenate([sums, np.zeros_like(sums)], axis=1)
+                lines = np.concatenate([lines, np.full_like(lines, np.nan)], axis=1)
+            line, right_end = count, x1
+            members.append([])
+        else:
+            right_end = max(float(lines[3, line]), x1)
+        weight = max(x1 - x0, 0.1 * height)
+        sums[:, line] = sums[:, line] * FOLLOW_DECAY + weight * np.array([1.0, x, y, x * x, x * y])
+        members[line].append(index)
+        lines[:, line] = (*_mean_and_slope(sums[:, line], height), right_end)
+    return members
+
+
+def _mean_and_slope(sums: np.ndarray, height: float) -> tuple[float, float, float]:
+    weight, sx, sy, sxx, sxy = (float(v) for v in sums)
+    mean_x, mean_y = sx / weight, sy / weight
+    return mean_x, mean_y, float(_slope(weight, mean_x, mean_y, sxx, sxy, height))
+
+
+def _y_at(fit: _LineFit, x: float | np.ndarray, height: float) -> float | np.ndarray:
+    """Where a fit passes at x."""
+    mean_x, mean_y, slope = _mean_and_slope(np.array([fit.sw, fit.sx, fit.sy, fit.sxx, fit.sxy]), height)
+    return mean_y + slope * (x - mean_x)
+
+
+def _slope(weight: float, mean_x: float, mean_y: float, sxx: float, sxy: float, height: float) -> float:
+    """Slope on the levelled page: near 0, and believed only as far as the line is long."""
+    spread = sxx / weight - mean_x * mean_x
+    if spread < height**2:  # too short to tell its direction
+        return 0.0
+    raw = (sxy / weight - mean_x * mean_y) / spread
+    belief = spread / (spread + (SLOPE_TRUST_LENGTH * height) ** 2)
+    return min(max(raw * belief, -MAX_LINE_SLOPE), MAX_LINE_SLOPE)
 
 
 def _tolerance(height: float, spacing: float) -> float:
@@ -370,7 +400,7 @@ def _attach_marks(geometry: _StrokeGeometry, groups: list[list[int]], marks: np.
 def _band(geometry: _StrokeGeometry, members: list[int], fit: _LineFit, height: float) -> tuple[float, float]:
     """The line's typical top and bottom, relative to its fitted centre line."""
     index = np.asarray(members)
-    centre = np.array([fit.y_at(float(x), height) for x in geometry.cx[index]])
+    centre = _y_at(fit, geometry.cx[index], height)
     top = float(np.median(geometry.y0[index] - centre))
     bottom = float(np.median(geometry.y1[index] - centre))
     return top, bottom
@@ -418,7 +448,9 @@ def _text_line(
 
 
 def _words(strokes: list[np.ndarray], members: list[int], anchors: list[int], slope: float) -> list[tuple[int, ...]]:
-    """Words left to right, each its strokes in writing order, measured along the line's direction."""
+    """Words left to right, measured along the line's direction. A word's anchors keep
+    their writing order, and each mark (dot, cross) follows the anchor it sits on, as
+    if written straight after it, wherever on the page it was really written."""
     along = {i: _extent_along(strokes[i], slope) for i in members}
     line_height = float(np.median([_height_across(strokes[i], slope) for i in anchors]))
     gap = WORD_GAP * max(line_height, 1e-9)
@@ -432,11 +464,39 @@ def _words(strokes: list[np.ndarray], members: list[int], anchors: list[int], sl
         clusters[-1].append(index)
         right_end = max(right_end, end)
     spans = [(min(along[i][0] for i in c), max(along[i][1] for i in c)) for c in clusters]
+    marks: list[list[int]] = [[] for _ in clusters]
     anchor_set = set(anchors)
     for index in members:
         if index not in anchor_set:
-            clusters[_nearest_span(spans, sum(along[index]) / 2)].append(index)
-    return [tuple(sorted(cluster)) for cluster in clusters]
+            marks[_word_of_mark(spans, sum(along[index]) / 2)].append(index)
+    line_end = max(anchors)
+    return [_word_order(sorted(c), sorted(m), along, line_end) for c, m in zip(clusters, marks, strict=True)]
+
+
+def _word_of_mark(spans: list[tuple[float, float]], x: float) -> int:
+    """The word a mark at x belongs to: the one it sits on; in a gap between words,
+    the word on its left (punctuation ends the word before it)."""
+    inside = [k for k, (start, end) in enumerate(spans) if start <= x <= end]
+    if inside:
+        return inside[0]
+    left = [k for k, (_, end) in enumerate(spans) if end < x]
+    return left[-1] if left else 0
+
+
+def _word_order(
+    anchors: list[int], marks: list[int], along: dict[int, tuple[float, float]], line_end: int
+) -> tuple[int, ...]:
+    """The word's strokes in writing order, except marks written after the whole line
+    (dots and crosses added at the end of the line or page), which follow the anchor
+    they sit on, as if written straight after it. Dots a writer added at the end of
+    their word stay where they are: that is how the models saw them in training."""
+    spans = [along[i] for i in anchors]
+    following: dict[int, list[int]] = {}
+    for mark in (m for m in marks if m > line_end):
+        host = anchors[_nearest_span(spans, sum(along[mark]) / 2, by_centre=True)]
+        following.setdefault(host, []).append(mark)
+    in_place = sorted([*anchors, *(m for m in marks if m <= line_end)])
+    return tuple(i for stroke in in_place for i in (stroke, *following.get(stroke, [])))
 
 
 def _extent_along(stroke: np.ndarray, slope: float) -> tuple[float, float]:
@@ -450,8 +510,12 @@ def _height_across(stroke: np.ndarray, slope: float) -> float:
     return float(np.ptp(across))
 
 
-def _nearest_span(spans: list[tuple[float, float]], x: float) -> int:
-    distances = [max(start - x, x - end, 0.0) for start, end in spans]
+def _nearest_span(spans: list[tuple[float, float]], x: float, by_centre: bool = False) -> int:
+    """The span x falls in, or is nearest to; among spans that overlap there, with
+    `by_centre` the one centred nearest (a t-cross belongs to the stem under its middle)."""
+    distances = np.array([max(start - x, x - end, 0.0) for start, end in spans])
+    if by_centre:
+        distances += 1e-3 * np.abs(np.array([(start + end) / 2 for start, end in spans]) - x)
     return int(np.argmin(distances))
 
 

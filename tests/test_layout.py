@@ -1,0 +1,124 @@
+"""Layout analysis: pages of ink -> lines -> words, from geometry alone."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import handwrite
+from handwrite.layout import find_page_lines
+from tests.pages import LINE_SPACING, demo_lines, reordered, rotated, small_strokes_last, stacked
+
+
+def _lines_by_owner(strokes: list[np.ndarray], owner: list[int]) -> list[list[int]]:
+    """Which source line each found line holds (every found line must be pure)."""
+    found = find_page_lines(strokes)
+    assert sorted(i for line in found for i in line.strokes) == list(range(len(strokes))), "a stroke was lost"
+    return [sorted({owner[i] for i in line.strokes}) for line in found]
+
+
+def test_a_stacked_page_gives_its_lines_top_to_bottom():
+    strokes, owner = stacked(demo_lines())
+    assert _lines_by_owner(strokes, owner) == [[0], [1], [2], [3]]
+
+
+@pytest.mark.parametrize("degrees", [5, -5, 10])
+def test_slanted_lines_are_followed(degrees):
+    strokes, owner = stacked(demo_lines())
+    assert _lines_by_owner(rotated(strokes, degrees), owner) == [[0], [1], [2], [3]]
+
+
+def test_a_line_written_before_the_one_above_it_is_still_read_in_page_order():
+    strokes, owner = stacked(demo_lines())
+    order = [i for i in range(len(strokes)) if owner[i] == 3] + [i for i in range(len(strokes)) if owner[i] != 3]
+    assert _lines_by_owner(*reordered(strokes, owner, order)) == [[0], [1], [2], [3]]
+
+
+def test_strokes_in_random_order_give_the_same_lines():
+    strokes, owner = stacked(demo_lines())
+    order = list(range(len(strokes)))
+    random.Random(1).shuffle(order)
+    assert _lines_by_owner(*reordered(strokes, owner, order)) == [[0], [1], [2], [3]]
+
+
+def test_dots_and_crosses_written_last_join_their_own_line():
+    strokes, owner = small_strokes_last(*stacked(demo_lines()))
+    assert _lines_by_owner(strokes, owner) == [[0], [1], [2], [3]]
+
+
+def test_inside_a_line_words_go_left_to_right_each_in_writing_order():
+    strokes, _ = stacked(demo_lines()[:1])  # "hello world": strokes 0-1 "hello", 2-6 "world"
+    order = [2, 3, 4, 5, 6, 0, 1]  # "world" written before "hello"
+    line = find_page_lines([strokes[i] for i in order])[0]
+    fed = [order[i] for i in line.strokes]
+    assert fed == sorted(fed), "page order, not writing order"
+    starts = [min(strokes[order[i]][:, 0].min() for i in word) for word in line.words]
+    assert starts == sorted(starts)
+
+
+def test_indented_short_lines_and_lines_of_different_sizes():
+    lines = demo_lines()
+    strokes, owner = stacked(lines, indents=[0, 120, 0, 40], scales=[1.0, 1.6, 0.8, 1.0])
+    assert _lines_by_owner(strokes, owner) == [[0], [1], [2], [3]]
+
+
+def test_a_stray_stroke_far_away_is_kept():
+    strokes, _ = stacked(demo_lines())
+    stray = np.array([[900.0, 900.0, 0.0], [905.0, 903.0, 0.0]])
+    found = find_page_lines([*strokes, stray])
+    assert any(len(strokes) in line.strokes for line in found)
+    assert sum(len(line.strokes) for line in found) == len(strokes) + 1
+
+
+def test_one_stroke_across_the_whole_page_is_kept_and_the_lines_survive():
+    strokes, owner = stacked(demo_lines())
+    across = np.array([[0.0, -20.0, 0.0], [330.0, 3 * LINE_SPACING + 10, 0.0]])
+    found = find_page_lines([*strokes, across])
+    assert sum(len(line.strokes) for line in found) == len(strokes) + 1
+    pure = [line for line in found if len(strokes) not in line.strokes]
+    assert all(len({owner[i] for i in line.strokes}) == 1 for line in pure)
+
+
+def test_an_empty_page_has_no_lines():
+    assert handwrite.find_lines(handwrite.Ink()) == []
+
+
+def test_a_single_dot_is_one_line():
+    found = find_page_lines([np.array([[5.0, 5.0, 0.0]])])
+    assert [line.strokes for line in found] == [(0,)]
+
+
+def test_notebook_pages_are_read_in_order_with_indices_into_their_page():
+    strokes, owner = stacked(demo_lines())
+    first = [s for s, o in zip(strokes, owner, strict=True) if o < 2]
+    second = [s for s, o in zip(strokes, owner, strict=True) if o >= 2]
+    notebook = handwrite.Ink(first + second, page_starts=(0, len(first)))
+    found = handwrite.find_lines(notebook)
+    assert [line.page for line in found] == [1, 1, 2, 2]
+    assert sorted(i for line in found if line.page == 2 for i in line.strokes) == list(range(len(second)))
+
+
+def test_line_boxes_hold_their_strokes():
+    strokes, _ = stacked(demo_lines())
+    for line in find_page_lines(strokes):
+        x0, y0, x1, y1 = line.box
+        for i in line.strokes:
+            assert x0 <= strokes[i][:, 0].min() and strokes[i][:, 0].max() <= x1
+            assert y0 <= strokes[i][:, 1].min() and strokes[i][:, 1].max() <= y1
+
+
+def test_a_page_of_a_hundred_thousand_strokes_finishes():
+    """Time bounded by the harness (a hang fails), not asserted."""
+    code = (
+        "import numpy as np\n"
+        "from handwrite.layout import find_page_lines\n"
+        "rng = np.random.default_rng(0)\n"
+        "strokes = [np.array([[x, y, 0.0]]) for x, y in rng.uniform(0, 1000, (100_000, 2))]\n"
+        "lines = find_page_lines(strokes)\n"
+        "assert sum(len(line.strokes) for line in lines) == 100_000\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=600)
