@@ -395,3 +395,91 @@ def test_pdf_output_with_the_real_pdf_writer(capsys, tmp_path):
     assert code == 0, err
     assert (tmp_path / "hello-world.inkml.pdf").read_bytes().startswith(b"%PDF")
     assert [p.name for p in tmp_path.iterdir()] == ["hello-world.inkml.pdf"]  # no temporary file left
+
+
+# ---- end to end: a batch of hostile files between two good ones ------------------------------
+
+# name -> contents; each must give one clear error line (a reader's own message, never an
+# "unexpected error" or a traceback)
+HOSTILE_ERRORS = {
+    "b-eps.png": b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 30\n{} loop\nshowpage\n",
+    "c-huge.json": b'{"strokes": [[[1e308, 1, 0], [-1e308, 2, 1], [5, 1e308, 2]]]}',
+    "c-huge.inkml": b'<ink xmlns="http://www.w3.org/2003/InkML"><trace>1e308 1, -1e308 2, 3 4</trace></ink>',
+    "d-nan.json": b'{"strokes": [[[NaN, 1, 0], [Infinity, 2, 1]]]}',
+    "d-nan.inkml": b'<ink xmlns="http://www.w3.org/2003/InkML"><trace>nan 1, inf 2, 3 4</trace></ink>',
+    "e-deep.json": b"[" * 100_000 + b"]" * 100_000,
+    "e-deep-strokes.json": b'{"strokes": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+    "f-fifo.inkml": None,  # a named pipe: reading it would wait for a writer forever
+    "g-truncated.png": None,  # the first half of a real PNG
+    "h-junk.xopp": bytes(range(256)) * 8,  # neither gzip nor XML
+    "h-bomb.xopp": None,  # gzip of 300 MB of spaces
+}
+# blank or inkless images: no text (or an error), never a crash
+HOSTILE_BLANK = ("i-blank.png", "i-transparent.png", "i-one-column.png", "i-one-row.png", "i-flat-16bit.png")
+GOOD = {"a-good.inkml": HELLO, "z-good.png": HELLO_IMAGE}
+
+
+@pytest.fixture(scope="module")
+def hostile_batch(tmp_path_factory):
+    """`transcribe -f jsonl` over the hostile folder, once, in a subprocess with a hang guard."""
+    import gzip
+    import resource
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.test_transcribe import run_cli
+
+    folder = tmp_path_factory.mktemp("hostile")
+    for name, source in GOOD.items():
+        shutil.copy(source, folder / name)
+    for name, data in HOSTILE_ERRORS.items():
+        if data is not None:
+            (folder / name).write_bytes(data)
+    os.mkfifo(folder / "f-fifo.inkml")
+    png = HELLO_IMAGE.read_bytes()
+    (folder / "g-truncated.png").write_bytes(png[: len(png) // 2])
+    with gzip.open(folder / "h-bomb.xopp", "wb", compresslevel=9) as bomb:
+        bomb.write(b"<xournal>")
+        for _ in range(300):
+            bomb.write(b" " * (1 << 20))
+    Image.new("L", (400, 60), 255).save(folder / "i-blank.png")
+    Image.new("RGBA", (400, 60), (0, 0, 0, 0)).save(folder / "i-transparent.png")
+    Image.new("L", (1, 300), 0).save(folder / "i-one-column.png")
+    Image.new("L", (300, 1), 0).save(folder / "i-one-row.png")
+    Image.fromarray(np.full((60, 300), 30000, dtype=np.uint16)).save(folder / "i-flat-16bit.png")
+    done = run_cli("transcribe", str(folder), "-f", "jsonl", "--no-progress", timeout=120)
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return folder, done, peak_kib
+
+
+def _records(hostile_batch) -> dict[str, dict]:
+    _, done, _ = hostile_batch
+    return {Path(r["path"]).name: r for r in map(_strict_json, done.stdout.splitlines())}
+
+
+def test_a_hostile_batch_gives_the_good_files_text_and_exit_one(hostile_batch):
+    _, done, peak_kib = hostile_batch
+    names = sorted([*GOOD, *HOSTILE_ERRORS, *HOSTILE_BLANK])
+    assert [Path(json.loads(line)["path"]).name for line in done.stdout.splitlines()] == names  # nothing forged
+    records = _records(hostile_batch)
+    assert records["a-good.inkml"]["text"] == "hello world"
+    assert records["z-good.png"]["text"].strip()
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert peak_kib < 4 * 1024 * 1024  # under 4 GB
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_ERRORS))
+def test_each_hostile_file_gives_one_clear_error_line(hostile_batch, name):
+    _, done, _ = hostile_batch
+    error = _records(hostile_batch)[name].get("error", "")
+    assert error.startswith(str(hostile_batch[0] / name) + ": ")
+    assert "unexpected error" not in error and "\n" not in error
+    assert [line for line in done.stderr.splitlines() if name in line] == [f"handwrite: {error}"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_BLANK)
+def test_an_inkless_image_reads_as_no_text(hostile_batch, name):
+    record = _records(hostile_batch)[name]
+    assert record.get("text") == "" or "unexpected error" not in record["error"]
