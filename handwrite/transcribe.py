@@ -89,7 +89,7 @@ def _walk(root: Path, skipped: tuple[int, int] | None) -> Iterator[Source]:
         folder, depth = stack.pop()
         try:
             identity = _identity(folder)
-            if identity in seen or identity == skipped:
+            if identity in seen or (depth > 0 and identity == skipped):
                 continue
             seen.add(identity)
             with os.scandir(folder) as scan:
@@ -421,7 +421,8 @@ class OutputFolder:
             taken.add(name)
             self.places[root] = folder / name
         self.sources = [source for source in sources if source.error is None]
-        self.written: list[Path] = []
+        self.written: list[Path] = []  # in the order written
+        self.run_files: list[Path] = []  # of those, the files for the whole run (results.jsonl)
         self.created: set[Path] = set()
         self.cleaned: set[Path] = set()
 
@@ -481,6 +482,7 @@ class OutputFolder:
         else:
             raise HandwriteError(f"{self.folder}: {name} and 9999 numbered versions of it exist; nothing written")
         self._wrote(target)
+        self.run_files.append(target)
         return target
 
     def _wrote(self, target: Path) -> None:
@@ -494,14 +496,16 @@ class OutputFolder:
             remove_stale_temporaries(folder)
 
     def summary(self) -> str:
-        per_input = [path for path in self.written if not path.name.startswith(("results", "errors"))]
-        if not self.written:
-            return f"nothing written to {_shown(self.folder)}"
-        if len(self.written) == 1 and not per_input:
-            return f"wrote {_shown(self.written[0])}"
-        others = [path for path in self.written if path not in per_input]
-        line = f"wrote {len(self.written)} file{'s' if len(self.written) != 1 else ''} to {_shown(self.folder)}"
-        return line + (f" (failures in {', '.join(map(_shown, others))})" if others else "")
+        """What was written, for stderr: "wrote OUT/results.jsonl", "wrote 12 files to OUT"."""
+        per_input = [path for path in self.written if path not in self.run_files]
+        if not per_input:
+            return (
+                f"wrote {', '.join(map(_shown, self.run_files))}"
+                if self.run_files
+                else f"nothing written to {_shown(self.folder)}"
+            )
+        line = f"wrote {len(per_input)} file{'s' if len(per_input) != 1 else ''} to {_shown(self.folder)}"
+        return line + (f" (failures in {', '.join(map(_shown, self.run_files))})" if self.run_files else "")
 
 
 def _key(path: Path) -> str:
@@ -655,6 +659,8 @@ class PdfWriter(Writer):
             return self._write_for(item, root, lambda tmp: write_pdf(tmp, result, source))
         except HandwriteError as exc:
             return str(exc) if str(item.path) in str(exc) else f"{_shown(item.path)}: {exc}"
+        except Exception as exc:  # one page the PDF library cannot take must not stop the batch
+            return f"{_shown(item.path)}: could not make the PDF ({type(exc).__name__}: {exc})"
 
 
 def _pdf_writer() -> Callable[[Path, Result, Ink | Image.Image], None] | None:

@@ -383,6 +383,19 @@ def test_pdf_output_goes_through_the_pdf_writer(capsys, tmp_path, monkeypatch):
     assert f"wrote 2 files to {out}" in err
 
 
+def test_a_pdf_that_cannot_be_made_fails_only_its_input(capsys, tmp_path, monkeypatch):
+    def write_searchable_pdf(target, result, source):
+        if "hello" in result.text:
+            raise ValueError("no font for this")
+        Path(target).write_bytes(b"%PDF-1.7")
+
+    monkeypatch.setitem(sys.modules, "handwrite.pdf", types.SimpleNamespace(write_searchable_pdf=write_searchable_pdf))
+    code, _, err = run(capsys, "transcribe", str(HELLO), str(QUICK_FOX), "-f", "pdf", "-o", str(tmp_path))
+    assert code == 1 and "hello-world.inkml: could not make the PDF (ValueError: no font for this)" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["quick-fox.inkml.pdf"]
+    assert f"wrote 1 file to {tmp_path}" in err
+
+
 def test_pdf_without_the_pdf_module_is_a_usage_error(capsys, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "handwrite.pdf", None)  # as if it were not installed
     code, _, err = run(capsys, "transcribe", str(HELLO), "-f", "pdf", "-o", str(tmp_path))

@@ -277,3 +277,10 @@ def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+def test_the_output_folder_given_as_input_is_read(tmp_path, capsys):
+    shutil.copy(HELLO, tmp_path / "hello.inkml")
+    assert main(["transcribe", str(tmp_path), "-f", "jsonl", "-o", str(tmp_path)]) == 0
+    assert f"wrote {tmp_path / 'results.jsonl'}" in capsys.readouterr().err
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 1
