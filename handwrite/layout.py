@@ -35,6 +35,7 @@ MAX_LINE_SLOPE = 0.12  # how far one line may run off the page's angle (about 7 
 SLOPE_TRUST_LENGTH = 6.0  # a line this many writing heights long (spread) has its slope half believed
 LINE_TOLERANCE = 1.1  # how far an anchor may sit off a line: in writing heights, or half line spacings
 MARK_SIZE = 0.4  # strokes smaller than this (in writing heights) on both axes are marks
+MARK_ABOVE_WEIGHT = 0.7  # how much being above a line's band counts against a mark, against below
 WORD_GAP = 0.45  # a gap wider than this (in the line's writing height) separates words
 
 
@@ -168,7 +169,7 @@ def _page_angle_and_spacing(geometry: _StrokeGeometry, anchors: np.ndarray, heig
         return 0.0, default
     x, y = geometry.cx[anchors], geometry.cy[anchors]
     weight = np.maximum(geometry.width[anchors], 0.1 * height)
-    bin_size = height / 4
+    bin_size = height / 8
     best_profile, best_sharpness, best_angle = None, -1.0, 0.0
     for angle in np.arctan(np.linspace(-MAX_SLOPE, MAX_SLOPE, 29)):
         across = y * np.cos(angle) - x * np.sin(angle)
@@ -184,20 +185,24 @@ def _page_angle_and_spacing(geometry: _StrokeGeometry, anchors: np.ndarray, heig
 
 
 def _period(profile: np.ndarray, bin_size: float, default: float) -> float:
-    """The lag (1.5 to 20 writing heights: 6 to 80 bins of a quarter height) at
+    """The lag (1 to 20 writing heights: 8 to 160 bins of an eighth of it) at
     which the profile best matches itself."""
-    smooth = np.convolve(profile, np.hanning(9), mode="same")
+    smooth = np.convolve(profile, np.hanning(5), mode="same")
     centred = smooth - smooth.mean()
-    shortest, longest = 6, min(len(centred) - 1, 80)
+    shortest, longest = 8, min(len(centred) - 1, 160)
     if longest <= shortest:
         return default
     correlation = np.array([float(centred[: len(centred) - k] @ centred[k:]) for k in range(longest + 1)])
     if correlation[0] <= 0:
         return default
     window = correlation[shortest:]
-    peak = int(np.argmax(window))
-    if window[peak] < 0.15 * correlation[0] or peak == 0:
+    strongest = float(window.max())
+    if strongest < 0.15 * correlation[0] or int(np.argmax(window)) == 0:
         return default
+    # the first peak nearly as strong as the strongest: lines that alternate in
+    # density make twice the spacing match better than the spacing itself
+    peaks = [k for k in range(1, len(window) - 1) if window[k - 1] < window[k] >= window[k + 1]]
+    peak = next((k for k in peaks if window[k] >= 0.6 * strongest), int(np.argmax(window)))
     return float((shortest + peak) * bin_size)
 
 
@@ -412,7 +417,8 @@ def _band_distance(fit: _LineFit, band: tuple[float, float], x: np.ndarray, y: n
     centre = mean_y + slope * (x - mean_x)
     above = (centre + band[0]) - y
     below = y - (centre + band[1])
-    vertical = np.maximum(np.maximum(above, below), 0.0)
+    # a dot above a line is an i-dot of that line more often than a low mark of the line above
+    vertical = np.maximum(np.maximum(MARK_ABOVE_WEIGHT * above, below), 0.0)
     horizontal = np.maximum(np.maximum(fit.x0 - x, x - fit.x1), 0.0)
     return vertical + 0.25 * horizontal
 
