@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import QApplication
 
 import handwrite
 from gui.window import MainWindow, fit_to_canvas, save_png_atomically
+from handwrite.fileio import atomic_write_text
 
 REPLAY_TIMEOUT_S = 60.0
 
@@ -23,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="handwrite gui", description="The handwrite drawing app.")
     parser.add_argument("--replay", metavar="INK", help="write this ink's strokes into the canvas")
     parser.add_argument("--screenshot", metavar="PNG", help="with --replay: save a screenshot, print the text, exit")
+    parser.add_argument(
+        "--text-out", metavar="TXT", help="with --replay: also write the page's whole transcription here"
+    )
     return parser
 
 
@@ -41,12 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"handwrite gui: {exc}", file=sys.stderr)
         return 1
     try:
-        return _replay_and_report(window, ink, args.screenshot)
+        return _replay_and_report(window, ink, args.screenshot, args.text_out)
     finally:
         window.close()  # stops the recognition thread, whatever happened
 
 
-def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str | None) -> int:
+def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str | None, text_out: str | None) -> int:
     window.canvas.clear()
     replay(window, ink)
     if not wait_for_transcription(window, REPLAY_TIMEOUT_S):
@@ -55,7 +59,14 @@ def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str |
     if screenshot and not save_png_atomically(window.grab(), screenshot):
         print(f"handwrite gui: cannot write {screenshot}", file=sys.stderr)
         return 1
-    print(window.transcription())
+    text = window.transcription()
+    if text_out:
+        try:
+            atomic_write_text(text_out, text + "\n")
+        except OSError as exc:
+            print(f"handwrite gui: cannot write {text_out} ({exc.strerror})", file=sys.stderr)
+            return 1
+    print(text)
     return 0
 
 

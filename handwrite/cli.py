@@ -370,6 +370,7 @@ def _add_gui(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("gui", help="the drawing app", description="Write with mouse or pen; read live.")
     p.add_argument("--replay", metavar="INK", help="feed this ink's strokes through the pen input path")
     p.add_argument("--screenshot", metavar="PNG", help="with --replay: save a screenshot, print the text, exit")
+    p.add_argument("--text-out", metavar="TXT", help="with --replay: also write the page's transcription here")
 
     def run(args: argparse.Namespace) -> int:
         from gui.app import main as gui_main
@@ -378,6 +379,7 @@ def _add_gui(commands: argparse._SubParsersAction) -> None:
             [
                 *(["--replay", args.replay] if args.replay else []),
                 *(["--screenshot", args.screenshot] if args.screenshot else []),
+                *(["--text-out", args.text_out] if args.text_out else []),
             ]
         )
 
