@@ -69,17 +69,25 @@ def test_bad_samples_are_skipped_with_a_reason_and_none_left_is_an_error(tmp_pat
     assert not (tmp_path / "out.safetensors").exists()
 
 
-def test_cancelled_run_writes_nothing(user_samples, tmp_path):
+def test_cancelled_run_stops_training_and_writes_nothing(user_samples, tmp_path):
     import threading
 
     from handwrite.finetune import FinetuneOptions, finetune
 
     cancel = threading.Event()
-    cancel.set()
+    steps = []
+
+    def on_step(step, total, loss):
+        steps.append(step)
+        if step == 2:
+            cancel.set()  # as the app's Cancel would, mid-run
+
     out = tmp_path / "never.safetensors"
+    options = FinetuneOptions(data=[str(user_samples)], output=str(out), progress=False, on_step=on_step)
     with pytest.raises(handwrite.HandwriteError, match="cancelled"):
-        finetune(FinetuneOptions(data=[str(user_samples)], output=str(out), progress=False), cancel)
-    assert not out.exists()
+        finetune(options, cancel)
+    assert steps == [1, 2]  # no step after the cancel (of the 100 it would run)
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["samples"]
 
 
 def test_few_samples_all_train_and_none_are_held_out(user_samples, tmp_path, capsys):
