@@ -34,6 +34,9 @@ FOLLOW_DECAY = 0.8  # while a line grows, each earlier anchor weighs this much l
 MAX_LINE_SLOPE = 0.12  # how far one line may run off the page's angle (about 7 degrees)
 SLOPE_TRUST_LENGTH = 6.0  # a line this many writing heights long (spread) has its slope half believed
 LINE_TOLERANCE = 1.1  # how far an anchor may sit off a line: in writing heights, or half line spacings
+SIDE_BY_SIDE = 2.5  # pieces side by side join across this many writing heights
+SIDE_BY_SIDE_SPACINGS = 1.6  # or this many line spacings, if fewer
+FRAGMENT_REACH = 1.0  # a fragment this near a line (in writing heights, or half a spacing) joins it
 MARK_SIZE = 0.4  # strokes smaller than this (in writing heights) on both axes are marks
 MARK_ABOVE_WEIGHT = 0.7  # how much being above a line's band counts against a mark, against below
 WORD_GAP = 0.45  # a gap wider than this (in the line's writing height) separates words
@@ -305,14 +308,14 @@ def _join_pieces(geometry: _StrokeGeometry, groups: list[list[int]], height: flo
     """Join pieces of one line that a wide gap (or the left-to-right growth) split:
     two pieces whose centre lines meet where they are closest, or whose bands
     (typical top to bottom) overlap there for most of the smaller one's height."""
-    tolerance = _tolerance(height, spacing)
+    limits = _tolerance(height, spacing), min(SIDE_BY_SIDE * height, SIDE_BY_SIDE_SPACINGS * spacing)
     pieces = [_Piece.of(geometry, members, height) for members in groups]
     changed = True
     while changed:
         changed = False
         for i in range(len(pieces)):
             for j in range(i + 1, len(pieces)):
-                if pieces[i].members and pieces[j].members and pieces[i].same_line(pieces[j], height, tolerance):
+                if pieces[i].members and pieces[j].members and pieces[i].same_line(pieces[j], height, *limits):
                     pieces[i] = _Piece.of(geometry, pieces[i].members + pieces[j].members, height)
                     pieces[j] = _Piece([], pieces[j].fit, (0.0, 0.0))
                     changed = True
@@ -334,11 +337,16 @@ class _Piece:
         centre = self.fit.y_at(x, height)
         return centre + self.band[0], centre + self.band[1]
 
-    def same_line(self, other: _Piece, height: float, tolerance: float) -> bool:
+    def same_line(self, other: _Piece, height: float, tolerance: float, side_by_side: float) -> bool:
+        """Pieces of one line: their centre lines meet, or their bands mostly overlap.
+        Pieces side by side (not above one another: stacked lines are) may be
+        further apart, as a line that curves or steps is."""
         a, b = self.fit, other.fit
         # the middle of their overlap, or of the gap between them
         x = (min(a.x1, b.x1) + max(a.x0, b.x0)) / 2
-        if abs(a.y_at(x, height) - b.y_at(x, height)) < tolerance:
+        overlap_x = min(a.x1, b.x1) - max(a.x0, b.x0)
+        apart = abs(a.y_at(x, height) - b.y_at(x, height))
+        if apart < tolerance or (overlap_x < 0.2 * min(a.x1 - a.x0, b.x1 - b.x0) and apart < side_by_side):
             return True
         (top_a, bottom_a), (top_b, bottom_b) = self.interval(x, height), other.interval(x, height)
         overlap = min(bottom_a, bottom_b) - max(top_a, top_b)
@@ -373,7 +381,7 @@ def _dissolve_fragments(
         nearest = min(
             float(_band_distance(fit, band, x, y, height).min()) for fit, band in zip(fits, bands, strict=True)
         )
-        if nearest < 0.5 * spacing:
+        if nearest < max(0.5 * spacing, FRAGMENT_REACH * height):
             loose += group
         else:
             kept.append(group)
