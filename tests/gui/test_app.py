@@ -144,7 +144,7 @@ def test_picking_an_alternative_replaces_the_line(make_window):
     assert window.transcription() == "picked text"
 
 
-def test_replay_command_prints_text_and_saves_screenshot(tmp_path):
+def test_replay_command_prints_text_saves_screenshot_and_text(tmp_path):
     shot = tmp_path / "shot.png"
     env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run(
@@ -157,6 +157,8 @@ def test_replay_command_prints_text_and_saves_screenshot(tmp_path):
             str(SAMPLE_INK / "quick-fox.inkml"),
             "--screenshot",
             str(shot),
+            "--text-out",
+            str(tmp_path / "page.txt"),
         ],
         capture_output=True,
         text=True,
@@ -166,6 +168,7 @@ def test_replay_command_prints_text_and_saves_screenshot(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1].startswith("the")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "page.txt").read_text(encoding="utf-8") == done.stdout.strip().splitlines()[-1] + "\n"
 
 
 def test_copy_text_and_export_png(make_window, tmp_path):
