@@ -18,7 +18,7 @@ from handwrite.decoding import Hypothesis
 from handwrite.features import FeatureSettings, features_from_strokes, normalize, resample_strokes
 from handwrite.ink import Ink
 from handwrite.layout import TextLine, level
-from handwrite.results import Alternative, Box, Line, Word
+from handwrite.results import Alternative, Box, Line, Word, union_box
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _placed_words(line: InkLine, best: Hypothesis, num_frames: int) -> tuple[Wor
     words = []
     for number, (text, confidence, _, _) in enumerate(spans):
         mine = [k for k, o in enumerate(owner) if o == number]
-        box = _union([line.boxes[k] for k in mine]) if mine else None
+        box = union_box([line.boxes[k] for k in mine]) if mine else None
         words.append(Word(text, confidence, box, tuple(sorted(line.strokes[k] for k in mine))))
     return tuple(words)
 
@@ -116,12 +116,3 @@ def _nearest_span(spans: list[tuple[str, float, int, int]], frame: float) -> int
 
 def _box(stroke: np.ndarray) -> Box:
     return (float(stroke[:, 0].min()), float(stroke[:, 1].min()), float(stroke[:, 0].max()), float(stroke[:, 1].max()))
-
-
-def _union(boxes: list[Box]) -> Box:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )

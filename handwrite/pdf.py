@@ -17,7 +17,6 @@ not searchable.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from handwrite.fileio import atomic_write_bytes
 from handwrite.ink import Ink
-from handwrite.results import Box, Line, Result
+from handwrite.results import Box, Line, Result, union_box
 
 A4 = (595.27559055, 841.88976378)  # points
 FONT = "HandwriteInvisible"
@@ -140,18 +139,9 @@ def _ink_region(page: Ink, lines: list[Line]) -> Box:
     if page.is_empty() and not boxes:
         return (0.0, 0.0, *A4)
     corners = [page.bounds()] if not page.is_empty() else []
-    x0, y0, x1, y1 = _union([*corners, *boxes])
+    x0, y0, x1, y1 = union_box([*corners, *boxes])
     margin = max(x1 - x0, y1 - y0, 1.0) * MARGIN
     return (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
-
-
-def _union(boxes: Sequence[Box]) -> Box:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
 
 
 def _fit(region: Box) -> _Frame:
@@ -182,7 +172,7 @@ def _draw_text(canvas: Canvas, lines: list[Line], frame: _Frame, region: Box) ->
         boxes = [word.box for word in line.words if word.box]
         if line.words and len(boxes) == len(line.words):
             runs = [(word.text, word.box) for word in line.words]
-            band = line.box or _union(boxes)
+            band = line.box or union_box(boxes)
         else:
             band = line.box or _band(region, index, len(lines))
             runs = [(line.text, band)]

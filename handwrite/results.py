@@ -8,9 +8,15 @@ page schema of DESIGN.md ("Pages") that `transcribe -f json` writes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the input's own units, y downwards
+
+
+def union_box(boxes: Sequence[Box]) -> Box:
+    """The smallest box holding all of them (at least one)."""
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 @dataclass(frozen=True)

@@ -77,3 +77,20 @@ def run_reader(code: str, timeout: float = 120, memory_bytes: int | None = None)
     if done.returncode != 0 or not done.stdout.strip():
         return {"result": None, "peak_rss_mb": None, "error": f"exit {done.returncode}: {done.stderr[-600:]}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def read_ink_in_child(path: Path | str, timeout: float = 120, memory_bytes: int | None = None) -> dict:
+    """`run_reader` of read_ink(path): "result" is "read", or the FormatError's message."""
+    return run_reader(
+        f"""
+        from handwrite.errors import FormatError
+        from handwrite.formats import read_ink
+        try:
+            read_ink({str(path)!r})
+            result = "read"
+        except FormatError as exc:
+            result = str(exc)
+        """,
+        timeout=timeout,
+        memory_bytes=memory_bytes,
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from handwrite.errors import FormatError
 from handwrite.formats import read_ink
-from tests.hostile import run_reader, time_limit
+from tests.hostile import read_ink_in_child, time_limit
 
 
 @pytest.mark.parametrize("name", ["x.inkml", "x.json", "x.xml"])
@@ -27,16 +27,8 @@ def test_dev_zero_named_as_ink_is_refused_without_reading_it(tmp_path):
     link = tmp_path / "zero.inkml"
     link.symlink_to("/dev/zero")
     # in a child bounded in time and memory: an unbounded read must not take the test run down
-    outcome = run_reader(
-        f"""
-        from handwrite.errors import FormatError
-        from handwrite.formats import read_ink
-        try:
-            read_ink({str(link)!r})
-            result = "read"
-        except FormatError as exc:
-            result = str(exc)
-        """,
+    outcome = read_ink_in_child(
+        link,
         timeout=60,
         memory_bytes=1024**3,
     )
@@ -89,16 +81,8 @@ def test_points_over_the_cap_are_refused_before_memory_grows(tmp_path, kind):
     path.write_bytes(_over_the_point_cap(kind))
     # Parsed in full first, these took 1-2.5 GB before being refused; a reader that counts
     # as it parses needs the file's bytes and little more. The bound is the harness's.
-    outcome = run_reader(
-        f"""
-        from handwrite.errors import FormatError
-        from handwrite.formats import read_ink
-        try:
-            read_ink({str(path)!r})
-            result = "read"
-        except FormatError as exc:
-            result = str(exc)
-        """,
+    outcome = read_ink_in_child(
+        path,
         timeout=120,
         memory_bytes=600 * 1024**2,
     )

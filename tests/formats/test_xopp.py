@@ -13,7 +13,7 @@ import pytest
 from handwrite import FormatError, Ink, read_ink, write_ink
 from handwrite.formats.xopp import parse_xopp
 from tests.conftest import REPO
-from tests.hostile import run_reader
+from tests.hostile import read_ink_in_child
 
 # As Xournal++ 1.2 writes a notebook (shortened): a preview image, backgrounds, pressure
 # widths, a highlighter stroke, text, an image and a LaTeX image on the pages.
@@ -207,16 +207,8 @@ def test_gzip_bombs_stop_at_a_cap_in_bounded_time_and_memory(tmp_path, inside, f
     path = tmp_path / "bomb.xopp"
     path.write_bytes(_bomb(f'<xournal><page width="9" height="9"><layer>{inside}'.encode(), filler, b"", 300))
     assert path.stat().st_size < 2_000_000
-    outcome = run_reader(
-        f"""
-        from handwrite.errors import FormatError
-        from handwrite.formats import read_ink
-        try:
-            read_ink({str(path)!r})
-            result = "read"
-        except FormatError as exc:
-            result = str(exc)
-        """,
+    outcome = read_ink_in_child(
+        path,
         timeout=60,
         # less than the XML would take held whole: it is streamed (peak_rss_mb would count
         # this test process's own memory, inherited over fork and exec)
