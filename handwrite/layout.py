@@ -21,6 +21,7 @@ land where they belong.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ LINE_TOLERANCE = 1.1  # how far an anchor may sit off a line: in writing heights
 SIDE_BY_SIDE = 2.5  # pieces side by side join across this many writing heights
 SIDE_BY_SIDE_SPACINGS = 1.6  # or this many line spacings, if fewer
 FRAGMENT_REACH = 1.0  # a fragment this near a line (in writing heights, or half a spacing) joins it
+MAX_JOIN_PASSES = 8  # joining pieces settles in two or three passes on real pages
 MARK_SIZE = 0.4  # strokes smaller than this (in writing heights) on both axes are marks
 MARK_ABOVE_WEIGHT = 0.7  # how much being above a line's band counts against a mark, against below
 WORD_GAP = 0.45  # a gap wider than this (in the line's writing height) separates words
@@ -307,18 +309,24 @@ def _tolerance(height: float, spacing: float) -> float:
 def _join_pieces(geometry: _StrokeGeometry, groups: list[list[int]], height: float, spacing: float) -> list[list[int]]:
     """Join pieces of one line that a wide gap (or the left-to-right growth) split:
     two pieces whose centre lines meet where they are closest, or whose bands
-    (typical top to bottom) overlap there for most of the smaller one's height."""
+    (typical top to bottom) overlap there for most of the smaller one's height.
+    Only pieces near each other on the page are compared (pieces sorted by height
+    on the page), so a page of many pieces stays fast."""
     limits = _tolerance(height, spacing), min(SIDE_BY_SIDE * height, SIDE_BY_SIDE_SPACINGS * spacing)
+    reach = max(limits) + 4 * height  # beyond this, neither centre lines nor bands can meet
     pieces = [_Piece.of(geometry, members, height) for members in groups]
-    changed = True
-    while changed:
+    for _ in range(MAX_JOIN_PASSES):
+        order = sorted((k for k, p in enumerate(pieces) if p.members), key=lambda k: pieces[k].mean_y)
+        heights = [pieces[k].mean_y for k in order]
         changed = False
-        for i in range(len(pieces)):
-            for j in range(i + 1, len(pieces)):
+        for position, i in enumerate(order):
+            for j in order[position + 1 : bisect.bisect_right(heights, heights[position] + reach)]:
                 if pieces[i].members and pieces[j].members and pieces[i].same_line(pieces[j], height, *limits):
                     pieces[i] = _Piece.of(geometry, pieces[i].members + pieces[j].members, height)
                     pieces[j] = _Piece([], pieces[j].fit, (0.0, 0.0))
                     changed = True
+        if not changed:
+            break
     return [p.members for p in pieces if p.members]
 
 
@@ -327,15 +335,18 @@ class _Piece:
     members: list[int]
     fit: _LineFit
     band: tuple[float, float]
+    mean_x: float = 0.0
+    mean_y: float = 0.0
+    slope: float = 0.0
 
     @classmethod
     def of(cls, geometry: _StrokeGeometry, members: list[int], height: float) -> _Piece:
         fit = _fit(geometry, members)
-        return cls(members, fit, _band(geometry, members, fit, height))
+        mean_x, mean_y, slope = _mean_and_slope(np.array([fit.sw, fit.sx, fit.sy, fit.sxx, fit.sxy]), height)
+        return cls(members, fit, _band(geometry, members, fit, height), mean_x, mean_y, slope)
 
-    def interval(self, x: float, height: float) -> tuple[float, float]:
-        centre = self.fit.y_at(x, height)
-        return centre + self.band[0], centre + self.band[1]
+    def y_at(self, x: float) -> float:
+        return self.mean_y + self.slope * (x - self.mean_x)
 
     def same_line(self, other: _Piece, height: float, tolerance: float, side_by_side: float) -> bool:
         """Pieces of one line: their centre lines meet, or their bands mostly overlap.
@@ -345,10 +356,12 @@ class _Piece:
         # the middle of their overlap, or of the gap between them
         x = (min(a.x1, b.x1) + max(a.x0, b.x0)) / 2
         overlap_x = min(a.x1, b.x1) - max(a.x0, b.x0)
-        apart = abs(a.y_at(x, height) - b.y_at(x, height))
+        centre_a, centre_b = self.y_at(x), other.y_at(x)
+        apart = abs(centre_a - centre_b)
         if apart < tolerance or (overlap_x < 0.2 * min(a.x1 - a.x0, b.x1 - b.x0) and apart < side_by_side):
             return True
-        (top_a, bottom_a), (top_b, bottom_b) = self.interval(x, height), other.interval(x, height)
+        top_a, bottom_a = centre_a + self.band[0], centre_a + self.band[1]
+        top_b, bottom_b = centre_b + other.band[0], centre_b + other.band[1]
         overlap = min(bottom_a, bottom_b) - max(top_a, top_b)
         smaller = min(bottom_a - top_a, bottom_b - top_b)
         return smaller > 0 and overlap > 0.6 * smaller
