@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 import handwrite
@@ -123,3 +124,14 @@ def test_an_empty_page_inside_a_notebook_keeps_its_place(model, lines_alone):
 def test_an_empty_ink_reads_as_nothing(model):
     result = model.recognize(handwrite.Ink())
     assert result.text == "" and result.lines == ()
+
+
+def test_a_page_of_drawings_reads_without_losing_a_stroke(model):
+    """No writing at all: a circle, a box and a long arrow still give lines that hold every stroke."""
+    angles = np.linspace(0, 2 * np.pi, 60)
+    circle = np.stack([300 + 80 * np.cos(angles), 200 + 80 * np.sin(angles), np.zeros(60)], axis=1)
+    box = np.array([[50.0, 50, 0], [250, 50, 0], [250, 350, 0], [50, 350, 0], [50, 50, 0]])
+    arrow = np.array([[0.0, 500, 0], [900, 480, 0]])
+    result = model.recognize(handwrite.Ink([circle, box, arrow]))
+    assert sorted(i for line in result.lines for i in line.strokes) == [0, 1, 2]
+    assert isinstance(result.text, str)
