@@ -66,7 +66,7 @@ def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str |
         except OSError as exc:
             print(f"handwrite gui: cannot write {text_out} ({exc.strerror})", file=sys.stderr)
             return 1
-    print(text)
+    print(" ".join(text.splitlines()))  # the whole page on the last line of stdout
     return 0
 
 

@@ -437,18 +437,27 @@ class MainWindow(QMainWindow):
 
 
 def fit_to_canvas(ink: handwrite.Ink, width: float = 940.0, line: int = 0) -> handwrite.Ink:
-    """Scale and move a line of ink so it sits on the given ruled line."""
+    """Scale and move a page of ink onto the ruled lines, from `line` down: each line
+    the library's layout analysis finds (a notebook's pages one after another) goes
+    on a ruled line of its own, all at one scale, keeping their indents and slant."""
     from gui.canvas import LINE_SPACING, TOP_MARGIN
 
     if ink.is_empty():
         return ink
-    x0, y0, x1, y1 = ink.bounds()
-    scale = min(0.8 * LINE_SPACING / max(y1 - y0, 1e-6), (width - 40) / max(x1 - x0, 1e-6))
-    origin_x, origin_y = 20.0, TOP_MARGIN + (line + 0.1) * LINE_SPACING
-    strokes = [s.copy() for s in ink.strokes]
-    for stroke in strokes:
-        stroke[:, 0] = (stroke[:, 0] - x0) * scale + origin_x
-        stroke[:, 1] = (stroke[:, 1] - y0) * scale + origin_y
+    pages = ink.pages()
+    found = [(pages[text_line.page - 1], text_line) for text_line in handwrite.find_lines(ink)]
+    left = min(text_line.box[0] for _, text_line in found)
+    right = max(text_line.box[2] for _, text_line in found)
+    tallest = max(text_line.box[3] - text_line.box[1] for _, text_line in found)
+    scale = min(0.8 * LINE_SPACING / max(tallest, 1e-6), (width - 40) / max(right - left, 1e-6))
+    strokes = []
+    for number, (page, text_line) in enumerate(found):
+        top = TOP_MARGIN + (line + number + 0.1) * LINE_SPACING
+        for index in sorted(text_line.strokes):
+            stroke = page.strokes[index].copy()
+            stroke[:, 0] = (stroke[:, 0] - left) * scale + 20.0
+            stroke[:, 1] = (stroke[:, 1] - text_line.box[1]) * scale + top
+            strokes.append(stroke)
     return handwrite.Ink(strokes, text=ink.text)
 
 

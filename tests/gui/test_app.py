@@ -16,7 +16,7 @@ from PyQt6.QtWidgets import QApplication
 import handwrite
 from gui import window as window_module
 from gui.app import replay, wait_for_transcription
-from tests.conftest import SAMPLE_INK
+from tests.conftest import REPO, SAMPLE_INK
 
 
 def draw(canvas, points):
@@ -257,3 +257,16 @@ def test_open_a_broken_image_says_why(make_window, tmp_path, messages, tiny_imag
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     assert window.open_image(str(tmp_path / "broken.png"), show=False) is None
     assert any("broken.png" in m for m in messages)
+
+
+def test_replaying_a_notebook_keeps_its_lines_apart(tmp_path):
+    """A two-page .xopp notebook: each line on its own ruled line, pages one after the
+    other; --text-out has every line, stdout's last line the whole page."""
+    notebook = REPO / "data" / "notes" / "notebook.xopp"
+    truth = (REPO / "data" / "notes" / "notebook.gt.txt").read_text(encoding="utf-8").split("\n")
+    env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "handwrite", "gui", "--replay", str(notebook), "--text-out", str(tmp_path / "t")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "t").read_text(encoding="utf-8").split("\n")[:-1] == [line for line in truth if line]
+    assert done.stdout.strip().splitlines()[-1] == " ".join(line for line in truth if line)
