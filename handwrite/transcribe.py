@@ -265,14 +265,15 @@ def _transcribe_chunk(models: ModelChoice, paths: list[Path], keep_sources: bool
             continue
         try:
             model = models.for_kind(kind)
-            read: list[Result | None] = list(model.recognize_batch([inputs[p] for p in group]))
-        except HandwriteError as exc:
+        except HandwriteError as exc:  # no model for these inputs: each of them fails
             errors.update({p: str(exc) if str(p) in str(exc) else f"{p}: {exc}" for p in group})
             continue
+        except Exception as exc:
+            errors.update({p: f"{p}: could not load the {kind} model ({type(exc).__name__}: {exc})" for p in group})
+            continue
+        try:
+            read: list[Result | None] = list(model.recognize_batch([inputs[p] for p in group]))
         except Exception as exc:  # one input the network cannot take must not fail the batch
-            if kind not in models.loaded and "named" not in models.loaded:
-                errors.update({p: f"{p}: could not load the {kind} model ({type(exc).__name__}: {exc})" for p in group})
-                continue
             read = _one_by_one(model, group, inputs, errors, exc)
         for path, result in zip(group, read, strict=True):
             if result is None:
@@ -292,16 +293,22 @@ def _one_by_one(
     """After a batch failed with an unexpected error: each input alone, so only the
     culprit fails."""
     if len(group) == 1:
-        errors[group[0]] = f"{group[0]}: recognition failed ({type(first).__name__}: {first})"
+        errors[group[0]] = _recognition_failed(group[0], first)
         return [None]
     read: list[Result | None] = []
     for path in group:
         try:
             read.append(model.recognize_batch([inputs[path]])[0])
         except Exception as exc:
-            errors[path] = f"{path}: recognition failed ({type(exc).__name__}: {exc})"
+            errors[path] = _recognition_failed(path, exc)
             read.append(None)
     return read
+
+
+def _recognition_failed(path: Path, exc: Exception) -> str:
+    if isinstance(exc, HandwriteError):  # says what went wrong already
+        return str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+    return f"{path}: recognition failed ({type(exc).__name__}: {exc})"
 
 
 def _read_input(path: Path) -> Ink | Image.Image:

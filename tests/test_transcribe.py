@@ -284,3 +284,30 @@ def test_the_output_folder_given_as_input_is_read(tmp_path, capsys):
     assert main(["transcribe", str(tmp_path), "-f", "jsonl", "-o", str(tmp_path)]) == 0
     assert f"wrote {tmp_path / 'results.jsonl'}" in capsys.readouterr().err
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 1
+
+
+def test_an_input_the_network_refuses_fails_alone_not_its_whole_batch():
+    """A HandwriteError from recognising a batch (say, scores that are not numbers for one
+    input) is retried input by input: only the culprit fails."""
+    import handwrite
+    from handwrite.transcribe import transcribe_files
+
+    model = handwrite.load_model()
+    real = model.recognize_batch
+
+    def refuses_quick_fox(items):
+        if any("quick-fox" in (item.source or "") for item in items):
+            if len(items) > 1:
+                raise handwrite.HandwriteError("the network's output holds NaN")
+            raise handwrite.HandwriteError(f"{items[0].source}: the network's output holds NaN")
+        return real(items)
+
+    model.recognize_batch = refuses_quick_fox
+    files = [SAMPLE_INK / "hello-world.inkml", SAMPLE_INK / "quick-fox.inkml", SAMPLE_INK / "meeting.inkml"]
+    items = list(transcribe_files(files, model=model))
+    assert [item.result.text if item.result else None for item in items] == [
+        "hello world",
+        None,
+        "Meeting at 10:30 tomorrow.",
+    ]
+    assert items[1].error == f"{files[1]}: the network's output holds NaN"
