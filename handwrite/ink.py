@@ -40,6 +40,7 @@ class Ink:
     def __post_init__(self) -> None:
         strokes = [_as_stroke(s, i) for i, s in enumerate(self.strokes)]
         self.page_starts = _page_starts_without_empty(self.page_starts, strokes)
+        self.page_sizes = _checked_page_sizes(self.page_sizes, len(self.page_starts))
         self.strokes = [s for s in strokes if len(s)]
         total = self.num_points
         if total > MAX_POINTS:
@@ -70,10 +71,6 @@ class Ink:
         p = self.points()
         return (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
 
-    def with_strokes(self, strokes: list[np.ndarray]) -> Ink:
-        """The same ink's text and source with other strokes (one page)."""
-        return Ink(strokes, text=self.text, source=self.source)
-
     @property
     def num_pages(self) -> int:
         return len(self.page_starts)
@@ -99,6 +96,20 @@ def _page_starts_without_empty(starts: Sequence[int], strokes: list[np.ndarray])
         raise InkError(f"page starts {starts[:8]} do not fit {len(strokes)} strokes")
     kept_before = np.concatenate([[0], np.cumsum([len(s) > 0 for s in strokes])]).astype(int)
     return tuple(int(kept_before[s]) for s in starts)
+
+
+def _checked_page_sizes(sizes: Sequence[Sequence[float]], pages: int) -> tuple[tuple[float, float], ...]:
+    """No sizes, or a finite, positive (width, height) for every page."""
+    try:
+        checked = tuple((float(w), float(h)) for w, h in sizes)
+    except (TypeError, ValueError) as exc:
+        raise InkError(f"page sizes must be (width, height) pairs ({exc})") from None
+    if checked and len(checked) != pages:
+        raise InkError(f"{len(checked)} page sizes for {pages} pages (give one per page, or none)")
+    for width, height in checked:
+        if not (0 < width <= MAX_COORDINATE and 0 < height <= MAX_COORDINATE):
+            raise InkError(f"page size {width:g} x {height:g} is not a page")
+    return checked
 
 
 def _as_stroke(stroke: object, index: int) -> np.ndarray:

@@ -61,11 +61,15 @@ class Result:
     lines: tuple[Line, ...] = field(default=())
     page_count: int = 1
 
+    def __post_init__(self) -> None:
+        if self.page_count < 1 or any(not 1 <= line.page <= self.page_count for line in self.lines):
+            raise ValueError(f"line pages {[line.page for line in self.lines]} outside 1..{self.page_count}")
+
     def pages(self) -> list[list[Line]]:
         """The lines of each page, pages in order (an empty page has no lines)."""
-        pages: list[list[Line]] = [[] for _ in range(max(self.page_count, 1))]
+        pages: list[list[Line]] = [[] for _ in range(self.page_count)]
         for line in self.lines:
-            pages[min(max(line.page, 1), len(pages)) - 1].append(line)
+            pages[line.page - 1].append(line)
         return pages
 
     def to_dict(self) -> dict:

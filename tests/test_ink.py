@@ -54,3 +54,19 @@ def test_coordinates_and_times_within_the_bounds_are_kept():
 def test_points_that_are_not_numbers_are_an_ink_error(stroke):
     with pytest.raises(InkError, match="stroke 0"):
         Ink.from_points([stroke])
+
+
+def test_page_sizes_are_one_positive_size_per_page_or_none():
+    import pytest
+
+    from handwrite import Ink, InkError
+
+    stroke = [[0.0, 0.0], [1.0, 1.0]]
+    assert Ink.from_points([stroke]).page_sizes == ()
+    assert Ink([np.asarray(stroke)] * 2, page_starts=(0, 1), page_sizes=((10, 20), (30, 40))).page_sizes == (
+        (10.0, 20.0),
+        (30.0, 40.0),
+    )
+    for sizes in (((10, 20),), ((-5, 0), (1, 1)), ((float("nan"), 1), (1, 1)), (("a", 1), (1, 1))):
+        with pytest.raises(InkError):
+            Ink([np.asarray(stroke)] * 2, page_starts=(0, 1), page_sizes=sizes)
