@@ -71,8 +71,13 @@ def resample_strokes(strokes: list[np.ndarray], step: float) -> list[np.ndarray]
 
 def featurize(ink: Ink, settings: FeatureSettings = FeatureSettings()) -> np.ndarray:
     """Ink -> float32 array (n, num_features); (0, num_features) for an empty ink."""
-    strokes = resample_strokes(normalize(ink, settings), settings.step)
-    return features_from_strokes(strokes, settings)
+    return features_from_strokes(resampled(ink, settings), settings)
+
+
+def resampled(ink: Ink, settings: FeatureSettings) -> list[np.ndarray]:
+    """The strokes the features are made from: normalised, then resampled (one feature
+    vector per point, so a caller can tell which stroke each feature came from)."""
+    return resample_strokes(normalize(ink, settings), settings.step)
 
 
 def features_from_strokes(strokes: list[np.ndarray], settings: FeatureSettings) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handwrite.decoding import Hypothesis
-from handwrite.features import FeatureSettings, features_from_strokes, normalize, resample_strokes
+from handwrite.features import FeatureSettings, features_from_strokes, resampled
 from handwrite.ink import Ink
 from handwrite.layout import TextLine, level
 from handwrite.results import Alternative, Box, Line, Word, union_box
@@ -37,11 +37,11 @@ def ink_line(ink: Ink, line: TextLine, settings: FeatureSettings) -> InkLine:
     page = ink.page_ranges()[line.page - 1]
     strokes = [ink.strokes[page[i]] for i in line.strokes]
     levelled = level([s[:, :2] for s in strokes], line.slope)
-    resampled = resample_strokes(normalize(Ink(levelled), settings), settings.step)
+    points = resampled(Ink(levelled), settings)
     word_of_stroke = tuple(w for w, word in enumerate(line.words) for _ in word)
     boxes = tuple(_box(s) for s in strokes)
-    ends = np.cumsum([len(s) for s in resampled]) if resampled else np.zeros(0, dtype=int)
-    return InkLine(features_from_strokes(resampled, settings), line.strokes, ends, word_of_stroke, boxes)
+    ends = np.cumsum([len(s) for s in points]) if points else np.zeros(0, dtype=int)
+    return InkLine(features_from_strokes(points, settings), line.strokes, ends, word_of_stroke, boxes)
 
 
 def line_result(
