@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handwrite.ink import Ink
-
-Box = tuple[float, float, float, float]
+from handwrite.results import Box
 
 MAX_SLOPE = 0.35  # about 19 degrees: the steepest page angle looked for
 FOLLOW_DECAY = 0.8  # while a line grows, each earlier anchor weighs this much less than the next
@@ -237,11 +236,16 @@ class _LineFit:
         self.sxy += weight * x * y
         self.x0, self.x1 = min(self.x0, x0), max(self.x1, x1)
 
-    def slope(self, height: float) -> float:
-        return _slope(self.sw, self.sx / self.sw, self.sy / self.sw, self.sxx, self.sxy, height)
+    def centre_line(self, height: float) -> tuple[float, float, float]:
+        """(mean x, mean y, slope): the line through the anchors' centres."""
+        return _mean_and_slope(np.array([self.sw, self.sx, self.sy, self.sxx, self.sxy]), height)
 
-    def y_at(self, x: float, height: float) -> float:
-        return float(_y_at(self, x, height))
+    def slope(self, height: float) -> float:
+        return self.centre_line(height)[2]
+
+    def y_at(self, x: float | np.ndarray, height: float) -> float | np.ndarray:
+        mean_x, mean_y, slope = self.centre_line(height)
+        return mean_y + slope * (x - mean_x)
 
 
 def _grow_lines(geometry: _StrokeGeometry, anchors: np.ndarray, height: float, spacing: float) -> list[list[int]]:
@@ -283,12 +287,6 @@ def _mean_and_slope(sums: np.ndarray, height: float) -> tuple[float, float, floa
     weight, sx, sy, sxx, sxy = (float(v) for v in sums)
     mean_x, mean_y = sx / weight, sy / weight
     return mean_x, mean_y, float(_slope(weight, mean_x, mean_y, sxx, sxy, height))
-
-
-def _y_at(fit: _LineFit, x: float | np.ndarray, height: float) -> float | np.ndarray:
-    """Where a fit passes at x."""
-    mean_x, mean_y, slope = _mean_and_slope(np.array([fit.sw, fit.sx, fit.sy, fit.sxx, fit.sxy]), height)
-    return mean_y + slope * (x - mean_x)
 
 
 def _slope(weight: float, mean_x: float, mean_y: float, sxx: float, sxy: float, height: float) -> float:
@@ -342,8 +340,7 @@ class _Piece:
     @classmethod
     def of(cls, geometry: _StrokeGeometry, members: list[int], height: float) -> _Piece:
         fit = _fit(geometry, members)
-        mean_x, mean_y, slope = _mean_and_slope(np.array([fit.sw, fit.sx, fit.sy, fit.sxx, fit.sxy]), height)
-        return cls(members, fit, _band(geometry, members, fit, height), mean_x, mean_y, slope)
+        return cls(members, fit, _band(geometry, members, fit, height), *fit.centre_line(height))
 
     def y_at(self, x: float) -> float:
         return self.mean_y + self.slope * (x - self.mean_x)
@@ -426,16 +423,14 @@ def _attach_marks(geometry: _StrokeGeometry, groups: list[list[int]], marks: np.
 def _band(geometry: _StrokeGeometry, members: list[int], fit: _LineFit, height: float) -> tuple[float, float]:
     """The line's typical top and bottom, relative to its fitted centre line."""
     index = np.asarray(members)
-    centre = _y_at(fit, geometry.cx[index], height)
+    centre = fit.y_at(geometry.cx[index], height)
     top = float(np.median(geometry.y0[index] - centre))
     bottom = float(np.median(geometry.y1[index] - centre))
     return top, bottom
 
 
 def _band_distance(fit: _LineFit, band: tuple[float, float], x: np.ndarray, y: np.ndarray, height: float) -> np.ndarray:
-    slope = fit.slope(height)
-    mean_x, mean_y = fit.sx / fit.sw, fit.sy / fit.sw
-    centre = mean_y + slope * (x - mean_x)
+    centre = fit.y_at(x, height)
     above = (centre + band[0]) - y
     below = y - (centre + band[1])
     # a dot above a line is an i-dot of that line more often than a low mark of the line above
@@ -470,7 +465,7 @@ def _text_line(
         float(page.y1[index].max()),
     )
     order = tuple(i for word in words for i in word)
-    order_key = fit.y_at(float(geometry.cx[index].min()), height)
+    order_key = float(fit.y_at(float(geometry.cx[index].min()), height))
     return TextLine(order, tuple(words), box, slope, order_key=order_key)
 
 

@@ -67,11 +67,12 @@ def test_indented_short_lines_and_lines_of_different_sizes():
 
 
 def test_a_stray_stroke_far_away_is_kept():
-    strokes, _ = stacked(demo_lines())
+    strokes, owner = stacked(demo_lines())
     stray = np.array([[900.0, 900.0, 0.0], [905.0, 903.0, 0.0]])
     found = find_page_lines([*strokes, stray])
-    assert any(len(strokes) in line.strokes for line in found)
-    assert sum(len(line.strokes) for line in found) == len(strokes) + 1
+    assert sorted(i for line in found for i in line.strokes) == list(range(len(strokes) + 1))
+    assert len(strokes) in found[-1].strokes, "the stray goes with the line nearest to it, the last"
+    assert [sorted({owner[i] for i in line.strokes if i < len(strokes)}) for line in found] == [[0], [1], [2], [3]]
 
 
 def test_one_stroke_across_the_whole_page_is_kept_and_the_lines_survive():
@@ -119,6 +120,6 @@ def test_a_page_of_a_hundred_thousand_strokes_finishes():
         "rng = np.random.default_rng(0)\n"
         "strokes = [np.array([[x, y, 0.0]]) for x, y in rng.uniform(0, 1000, (100_000, 2))]\n"
         "lines = find_page_lines(strokes)\n"
-        "assert sum(len(line.strokes) for line in lines) == 100_000\n"
+        "assert sorted(i for line in lines for i in line.strokes) == list(range(100_000))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=600)
