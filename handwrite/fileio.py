@@ -9,8 +9,7 @@ run removes with `remove_stale_temporaries`.
 On the reading side, `read_limited` is how every reader gets a file's bytes:
 only regular files (a FIFO or a device named like an ink file would block or
 never end), at most a limit, with the same clear errors for missing,
-unreadable, empty and oversized files. `checked_size` gives the same checks
-for readers that hand a path to a library.
+unreadable, empty and oversized files.
 """
 
 from __future__ import annotations
@@ -25,25 +24,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
-
-
-def checked_size(path: Path, error: type[Exception], what: str, limit: int, minimum: int = 1) -> int:
-    """The size of a file about to be read as `what` ("image", "model file", ...);
-    raises `error` naming the file and the problem otherwise."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror})") from exc
-    if path.is_dir():
-        raise error(f"{path}: is a folder, not a file")
-    if size < minimum:
-        raise error(f"{path}: empty or truncated {what} ({size} bytes)")
-    if size > limit:
-        raise error(f"{path}: {what} is {size} bytes, larger than the {limit} accepted")
-    return size
-
 
 # What a path that is not a regular file is, for the error message.
 _SPECIAL_FILES = (
