@@ -12,13 +12,50 @@ result = images.recognize("page.png")        # a path or PIL image; lines joined
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING
+
 from handwrite.errors import FormatError, HandwriteError, InkError, ModelFileError
-from handwrite.formats import read_ink, write_ink
-from handwrite.ink import Ink
-from handwrite.layout import TextLine, find_lines
-from handwrite.recognizer import Recognizer, load_model
-from handwrite.results import Alternative, Line, Result, Word
-from handwrite.samples import SampleStore
+
+# The rest of the public API is imported on first use (PEP 562), so `import handwrite`
+# and `handwrite --help` stay light: torch loads only when a model does.
+_LAZY = {
+    "read_ink": "handwrite.formats",
+    "write_ink": "handwrite.formats",
+    "Ink": "handwrite.ink",
+    "TextLine": "handwrite.layout",
+    "find_lines": "handwrite.layout",
+    "Recognizer": "handwrite.recognizer",
+    "load_model": "handwrite.recognizer",
+    "Alternative": "handwrite.results",
+    "Line": "handwrite.results",
+    "Result": "handwrite.results",
+    "Word": "handwrite.results",
+    "SampleStore": "handwrite.samples",
+}
+
+if TYPE_CHECKING:
+    from handwrite.formats import read_ink, write_ink
+    from handwrite.ink import Ink
+    from handwrite.layout import TextLine, find_lines
+    from handwrite.recognizer import Recognizer, load_model
+    from handwrite.results import Alternative, Line, Result, Word
+    from handwrite.samples import SampleStore
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'handwrite' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Alternative",

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from handwrite.finetune import FinetuneReport
+    from handwrite.training.finetune import FinetuneReport
 
 from handwrite.errors import HandwriteError
 
@@ -193,7 +193,7 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
-    from handwrite.train import TrainOptions
+    from handwrite.training.options import TrainOptions
 
     d = TrainOptions(output="", work_dir="")
     p = commands.add_parser(
@@ -237,7 +237,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
-        from handwrite.train import Trainer, TrainOptions
+        from handwrite.training.options import TrainOptions
+        from handwrite.training.train import Trainer
 
         options = TrainOptions(
             output=args.output,
@@ -280,7 +281,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_finetune(commands: argparse._SubParsersAction) -> None:
-    from handwrite.finetune import FinetuneOptions
+    from handwrite.training.options import FinetuneOptions
 
     d = FinetuneOptions(data=[], output="")
     p = commands.add_parser(
@@ -311,7 +312,8 @@ def _add_finetune(commands: argparse._SubParsersAction) -> None:
     def run(args: argparse.Namespace) -> int:
         import json
 
-        from handwrite.finetune import FinetuneOptions, finetune
+        from handwrite.training.finetune import finetune
+        from handwrite.training.options import FinetuneOptions
 
         def emit(step: int, total: int, loss: float) -> None:
             print(json.dumps({"step": step, "total": total, "loss": round(loss, 4)}), flush=True)

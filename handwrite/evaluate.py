@@ -16,11 +16,10 @@ import editdistance
 from PIL import Image
 
 from handwrite.codec import normalize_spacing
-from handwrite.data.datasets import iter_ink_files, load_iam_split, load_labelled, spread_subset
 from handwrite.fileio import atomic_write_text
 from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES
 from handwrite.ink import Ink
-from handwrite.inputs import item_source, item_text, rendered_line
+from handwrite.inputs import item_source, item_text
 from handwrite.modelfile import save_model_file
 
 if TYPE_CHECKING:
@@ -59,6 +58,8 @@ def error_rates(pairs: Iterable[tuple[str, str]]) -> ErrorRates:
 def run_eval(args: argparse.Namespace) -> int:
     """`handwrite eval`: score labelled files and/or an IAM-OnDB split."""
     from handwrite.recognizer import load_model
+    from handwrite.training.data.datasets import iter_ink_files, load_iam_split, spread_subset
+    from handwrite.training.inputs import rendered_line  # an image model scored on ink (torchvision)
 
     suffixes = {path.suffix.lower() for path in iter_ink_files(args.paths, IMAGE_SUFFIXES + INK_SUFFIXES)}
     images_only = bool(suffixes) and suffixes <= set(IMAGE_SUFFIXES)
@@ -97,6 +98,8 @@ def run_eval(args: argparse.Namespace) -> int:
 def _labelled_inputs(paths: list[str], kind: str) -> tuple[list[Ink | Image.Image], int]:
     """Labelled files the model's kind reads (ink files, or images with a .gt.txt), and
     how many were left out; each one left out is named on stderr."""
+    from handwrite.training.data.datasets import load_labelled
+
     left_out: list[str] = []
 
     def report(reason: str) -> None:

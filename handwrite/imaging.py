@@ -5,7 +5,7 @@
    darker than its background a pixel is, scaled by a high percentile of the
    ink so faint pencil and heavy marker look alike. Light-on-dark images are
    inverted first.
-2. Crop to the ink, then scale the line to a fixed height (torchvision v2),
+2. Crop to the ink, then scale the line to a fixed height (bilinear, antialiased),
    keeping its aspect ratio; optionally remove the slant.
 3. The network sees the image column by column: an (W, H) float array with
    ink = 1, exactly like the (T, F) features of ink, so batching, padding and
@@ -22,8 +22,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
-from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as F
 
 MAX_LINE_ASPECT = 400  # a line image is at most this many heights wide after scaling
 # frames: the image front pools the width by 2 twice, so fewer than 4 columns leave
@@ -56,7 +54,7 @@ class ImageSettings:
 def ink_map(image: Image.Image) -> np.ndarray:
     """(H, W) float32 in [0, 1]: 1 where the ink is darkest, 0 on the background."""
     gray = image if image.mode == "L" else image.convert("L")
-    pixels = F.to_dtype(F.to_image(gray), torch.float32, scale=True)[0].numpy()
+    pixels = torch.from_numpy(np.array(gray, dtype=np.uint8)).to(torch.float32).mul_(1.0 / 255).numpy()
     if not pixels.size:
         return pixels
     if np.median(pixels) < 0.5:  # light writing on a dark board or screen
@@ -85,12 +83,22 @@ def frames_from_ink_map(ink: np.ndarray, settings: ImageSettings = ImageSettings
     inner = settings.height - 2 * settings.margin
     width = round(crop.shape[2] * settings.width_scale * inner / crop.shape[1])
     width = min(max(width, 1), MAX_LINE_ASPECT * settings.height)
-    scaled = F.resize(crop, [inner, width], interpolation=v2.InterpolationMode.BILINEAR, antialias=True)[0]
+    scaled = _resize(crop, inner, width)
     if settings.deslant:
         scaled = torch.from_numpy(deslant(scaled.numpy()))
     pad_right = max(0, MIN_WIDTH - scaled.shape[1])
     lines = torch.nn.functional.pad(scaled, (0, pad_right, settings.margin, settings.margin))
     return lines.clamp(0, 1).T.contiguous().numpy()
+
+
+def _resize(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(1, H, W) -> (height, width), bilinear with antialiasing: what torchvision's
+    resize does on a float tensor, without loading torchvision."""
+    if tuple(image.shape[1:]) == (height, width):
+        return image[0]
+    return torch.nn.functional.interpolate(
+        image[None], size=[height, width], mode="bilinear", align_corners=False, antialias=True
+    )[0, 0]
 
 
 DESLANT_SHEARS = np.linspace(-1.0, 1.0, 21)

@@ -1,26 +1,18 @@
-"""What a network reads, per model kind: labelled items in, (T, F) frames out.
+"""What a network reads, per model kind: ink or line images in, (T, F) frames out.
 
 `InkInputs` turns ink into features (features.py); `ImageInputs` turns line
-images into pixel columns (imaging.py) and, for training, renders real ink
-and font text to images (data/render.py). Training, fine-tuning, evaluation
-and recognition all go through one of these, so a model is always fed exactly
-as it was trained.
+images into pixel columns (imaging.py). Recognition goes through one of these,
+and training, fine-tuning and evaluation through their subclasses in
+training/inputs.py (which add augmentation, rendering and synthetic lines), so a
+model is always fed exactly as it was trained.
 """
 
 from __future__ import annotations
 
-import random
-import zlib
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 from PIL import Image
 
-from handwrite.codec import Codec, normalize_spacing
-from handwrite.data.augment import Augmentation
-from handwrite.data.render import distort_image, find_handwriting_fonts, font_coverage, render_font_line, render_ink
-from handwrite.data.synthetic import render_text
+from handwrite.codec import normalize_spacing
 from handwrite.features import FeatureSettings, featurize
 from handwrite.imaging import ImageSettings, line_frames
 from handwrite.ink import Ink
@@ -28,28 +20,11 @@ from handwrite.ink import Ink
 Item = Ink | Image.Image
 
 
-@dataclass
-class Sample:
-    """A labelled training or evaluation item with its frames' length (for batching)."""
-
-    source: Item | None  # None for synthetic lines that exist only as frames
-    text: str
-    labels: list[int]
-    length: int
-    frames: np.ndarray | None = None  # cached frames (images; rendered once per refresh)
-
-    @property
-    def ink(self) -> Ink:
-        assert isinstance(self.source, Ink)
-        return self.source
-
-
 class InkInputs:
     kind = "ink"
 
-    def __init__(self, settings: FeatureSettings, augmentation: Augmentation | None = None) -> None:
+    def __init__(self, settings: FeatureSettings) -> None:
         self.settings = settings
-        self.augmentation = augmentation or Augmentation()
 
     @property
     def num_features(self) -> int:
@@ -63,41 +38,12 @@ class InkInputs:
             raise TypeError(f"an ink model reads ink, not {type(item).__name__}")
         return featurize(item, self.settings)
 
-    def sample(self, item: Item, text: str, codec: Codec) -> Sample:
-        """Raises ValueError for text with characters outside the codec's alphabet."""
-        return Sample(item, text, codec.encode(text), len(self.frames(item)))
-
-    def sample_frames(self, sample: Sample) -> np.ndarray:
-        return self.frames(sample.source)  # type: ignore[arg-type]
-
-    def training_frames(self, sample: Sample, rng: random.Random) -> np.ndarray:
-        return featurize(self.augmentation(sample.ink, rng), self.settings)
-
-    def synthetic(self, text: str, rng: random.Random, codec: Codec) -> Sample:
-        return self.sample(render_text(text, rng), text, codec)
-
 
 class ImageInputs:
-    """Line images. Real ink is rendered to an image (a new random look each
-    time it is refreshed); fixed images (files) are used as they are."""
-
     kind = "image"
 
-    def __init__(
-        self, settings: ImageSettings, refresh: float = 0.25, distort: float = 0.5, fonts: list[Path] | None = None
-    ) -> None:
+    def __init__(self, settings: ImageSettings) -> None:
         self.settings = settings
-        self.refresh = refresh  # chance per use that rendered ink gets a fresh look
-        self.distort = distort  # chance per use that a real image is slightly distorted
-        self._fonts = fonts
-
-    @property
-    def fonts(self) -> list[Path]:
-        """Installed handwriting fonts, searched for only when synthetic lines are first
-        wanted: recognition never needs them, and the search walks the font folders."""
-        if self._fonts is None:
-            self._fonts = find_handwriting_fonts()
-        return self._fonts
 
     @property
     def num_features(self) -> int:
@@ -107,36 +53,9 @@ class ImageInputs:
         return {"image": self.settings.to_dict()}
 
     def frames(self, item: Item) -> np.ndarray:
-        """Frames of an image; ink is rendered with a look fixed by its source name,
-        so evaluation on rendered ink is repeatable."""
-        return line_frames(rendered_line(item) if isinstance(item, Ink) else item, self.settings)
-
-    def sample(self, item: Item, text: str, codec: Codec) -> Sample:
-        labels = codec.encode(text)
-        frames = self.frames(item)
-        return Sample(item, text, labels, len(frames), frames)
-
-    def sample_frames(self, sample: Sample) -> np.ndarray:
-        return sample.frames if sample.frames is not None else self.frames(sample.source)  # type: ignore[arg-type]
-
-    def training_frames(self, sample: Sample, rng: random.Random) -> np.ndarray:
-        if isinstance(sample.source, Ink) and (sample.frames is None or rng.random() < self.refresh):
-            sample.frames = line_frames(render_ink(sample.source, rng), self.settings)
-        elif isinstance(sample.source, Image.Image) and rng.random() < self.distort:
-            return line_frames(distort_image(sample.source, rng), self.settings)
-        return self.sample_frames(sample)
-
-    def synthetic(self, text: str, rng: random.Random, codec: Codec) -> Sample:
-        """A line in a random handwriting font (characters the font lacks are left out);
-        without fonts installed, a rendered Hershey line instead."""
-        if not self.fonts:
-            ink = render_text(text, rng)
-            return self.sample(ink, text, codec)
-        font = rng.choice(self.fonts)
-        drawn = font_coverage(str(font), "".join(sorted(set(text))))
-        text = " ".join("".join(c for c in text if c in drawn).split())
-        frames = line_frames(render_font_line(text or ".", font, rng), self.settings)
-        return Sample(None, text or ".", codec.encode(text or "."), len(frames), frames)
+        if isinstance(item, Ink):  # training/inputs.py renders ink to images for training and scoring
+            raise TypeError("an image model reads images, not ink")
+        return line_frames(item, self.settings)
 
 
 def item_text(item: Item) -> str:
@@ -158,11 +77,3 @@ def inputs_for(kind: str, preprocessing: dict) -> InkInputs | ImageInputs:
     if kind == "image":
         return ImageInputs(ImageSettings.from_dict(preprocessing.get("image", {})))
     return InkInputs(FeatureSettings.from_dict(preprocessing.get("features", {})))
-
-
-def rendered_line(ink: Ink) -> Image.Image:
-    """The ink as a line image whose random look is fixed by the ink's source
-    name: how image models are validated and scored on IAM-OnDB, repeatably."""
-    image = render_ink(ink, random.Random(zlib.crc32((ink.source or ink.text or "").encode("utf-8"))))
-    image.info.update(text=ink.text or "", source=ink.source or "")
-    return image

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from handwrite.data.batching import length_batches, pad_features
 from handwrite.errors import HandwriteError
 
 RNN_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -273,3 +272,26 @@ def _reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     lengths = lengths.unsqueeze(1)
     index = torch.where(steps < lengths, lengths - 1 - steps, steps)
     return index.unsqueeze(2)
+
+
+def length_batches(lengths: Sequence[int], max_frames: int) -> list[list[int]]:
+    """Indices grouped by similar length for inference; each group, padded to its
+    longest member, holds at most max_frames frames (a longer line goes alone)."""
+    batches: list[list[int]] = []
+    for index in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        longest = max(lengths[index], 1)  # ascending order: the newest member is the longest
+        if batches and (len(batches[-1]) + 1) * longest <= max_frames:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
+
+
+def pad_features(features: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, F) zero-padded float tensor and (B,) lengths; empty inputs get one zero step."""
+    lengths = [max(1, len(f)) for f in features]
+    width = features[0].shape[1]
+    batch = np.zeros((len(features), max(lengths), width), dtype=np.float32)
+    for row, f in enumerate(features):
+        batch[row, : len(f)] = f
+    return torch.from_numpy(batch), torch.tensor(lengths, dtype=torch.long)

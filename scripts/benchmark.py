@@ -30,9 +30,9 @@ import numpy as np
 import torch
 
 import handwrite
-from handwrite.data.synthetic import render_text
-from handwrite.inputs import rendered_line
 from handwrite.recognizer import default_model_path
+from handwrite.training.data.synthetic import render_text
+from handwrite.training.inputs import rendered_line
 
 REPO = Path(__file__).resolve().parent.parent
 IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datasets" / "iam-ondb"))
@@ -40,7 +40,7 @@ IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datase
 
 def benchmark_lines(count: int) -> tuple[list[handwrite.Ink], str]:
     if (IAM / "splits").is_dir():
-        from handwrite.data.datasets import load_iam_split
+        from handwrite.training.data.datasets import load_iam_split
 
         return load_iam_split(IAM, "testset_v", limit=count), "IAM-OnDB testset_v"
     rng = random.Random(0)

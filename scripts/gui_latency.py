@@ -31,7 +31,7 @@ IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datase
 
 def lines(count: int) -> list[handwrite.Ink]:
     if (IAM / "splits").is_dir():
-        from handwrite.data.datasets import load_iam_split, spread_subset
+        from handwrite.training.data.datasets import load_iam_split, spread_subset
 
         return spread_subset(load_iam_split(IAM, "testset_v"), count)
     return [handwrite.read_ink(p) for p in sorted((REPO / "data" / "ink").glob("*.inkml"))]

@@ -22,9 +22,9 @@ import numpy as np
 from PIL import Image
 
 from handwrite import Ink, read_ink, write_ink
-from handwrite.data.render import PaperStyle, find_handwriting_fonts, render_font_line, render_ink
-from handwrite.data.synthetic import render_text
 from handwrite.formats.images import ground_truth_path
+from handwrite.training.data.render import PaperStyle, find_handwriting_fonts, render_font_line, render_ink
+from handwrite.training.data.synthetic import render_text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 LINES = [

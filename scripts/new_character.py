@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 
 import handwrite
-from handwrite.data.synthetic import render_text
 from handwrite.evaluate import error_rates
-from handwrite.finetune import FinetuneOptions, finetune
+from handwrite.training.data.synthetic import render_text
+from handwrite.training.finetune import FinetuneOptions, finetune
 
 WORDS = [
     "caf\u00e9",

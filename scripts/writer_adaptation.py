@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 import handwrite
-from handwrite.data.datasets import find_iam_split_file, spread_subset
 from handwrite.evaluate import error_rates
-from handwrite.finetune import FinetuneOptions, finetune
 from handwrite.formats import iamondb
+from handwrite.training.data.datasets import find_iam_split_file, spread_subset
+from handwrite.training.finetune import FinetuneOptions, finetune
 
 REPO = Path(__file__).resolve().parent.parent
 IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datasets" / "iam-ondb"))

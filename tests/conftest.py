@@ -31,7 +31,7 @@ def iam_ondb() -> Path:
 def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of labelled InkML lines made from Hershey fonts (no real data)."""
     from handwrite import write_ink
-    from handwrite.data.synthetic import render_text
+    from handwrite.training.data.synthetic import render_text
 
     folder = tmp_path_factory.mktemp("synthetic")
     rng = random.Random(3)
@@ -65,8 +65,8 @@ def tiny_image_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def labelled_images(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Line images of synthetic ink with .gt.txt ground truth (no real data)."""
-    from handwrite.data.render import render_ink
-    from handwrite.data.synthetic import render_text
+    from handwrite.training.data.render import render_ink
+    from handwrite.training.data.synthetic import render_text
 
     folder = tmp_path_factory.mktemp("images")
     rng = random.Random(5)

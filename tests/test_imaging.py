@@ -102,7 +102,7 @@ def test_a_long_thin_descender_does_not_make_a_line_of_its_own():
 def test_distorted_training_variants_keep_the_writing():
     import random
 
-    from handwrite.data.render import distort_image
+    from handwrite.training.data.render import distort_image
 
     image = writing()
     variant = distort_image(image, random.Random(0))

@@ -3,7 +3,8 @@ from PIL import Image
 from handwrite.codec import PRINTABLE_ASCII, Codec
 from handwrite.imaging import ImageSettings
 from handwrite.ink import Ink
-from handwrite.inputs import ImageInputs, item_text
+from handwrite.inputs import item_text
+from handwrite.training.inputs import TrainingImageInputs
 
 
 def test_a_transcription_is_taught_with_its_spacing_normalised():
@@ -13,5 +14,5 @@ def test_a_transcription_is_taught_with_its_spacing_normalised():
     assert item_text(ink) == "Mr. Foot, too"
     assert item_text(image) == "yes, sir."
     codec = Codec(PRINTABLE_ASCII)
-    sample = ImageInputs(ImageSettings()).sample(image, item_text(image), codec)
+    sample = TrainingImageInputs(ImageSettings()).sample(image, item_text(image), codec)
     assert codec.decode(sample.labels) == "yes, sir."

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import handwrite
-from handwrite.data.synthetic import render_text
 from handwrite.evaluate import error_rates
+from handwrite.training.data.synthetic import render_text
 from tests.conftest import SAMPLE_INK
 
 IMAGES = SAMPLE_INK.parent / "images"
@@ -128,7 +128,7 @@ def test_bundled_image_model_describes_itself(image_model):
 
 
 def test_bundled_image_model_reads_the_sample_images(image_model):
-    from handwrite.data.datasets import read_labelled_image
+    from handwrite.training.data.datasets import read_labelled_image
 
     files = sorted(IMAGES.glob("*.png"))
     images = [read_labelled_image(f) for f in files]

@@ -2,8 +2,8 @@ import random
 
 import numpy as np
 
-from handwrite.data.recombine import WordPool, split_words
 from handwrite.ink import Ink
+from handwrite.training.data.recombine import WordPool, split_words
 
 
 def written(words: list[str], letter_gap: float = 10.0, word_gap: float = 60.0) -> Ink:

@@ -17,7 +17,7 @@ import os
 import pickle
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,55 +26,31 @@ import torch.distributed as dist
 from torch import nn
 
 from handwrite.codec import PRINTABLE_ASCII, Codec
-from handwrite.data.batching import bucketed_batches, pad_features
-from handwrite.data.datasets import load_iam_split, load_labelled, spread_subset
-from handwrite.data.synthetic import TextSampler, common_words
 from handwrite.decoding import greedy_decode
 from handwrite.errors import HandwriteError
 from handwrite.evaluate import ErrorRates, error_rates
 from handwrite.features import FeatureSettings
 from handwrite.fileio import atomic_open, atomic_write_text
 from handwrite.imaging import ImageSettings
-from handwrite.inputs import ImageInputs, InkInputs, Item, Sample, inputs_for, item_text
-from handwrite.model import ModelConfig, RecognizerNet, batched_log_probs
+from handwrite.inputs import Item, item_text
+from handwrite.model import ModelConfig, RecognizerNet, batched_log_probs, pad_features
 from handwrite.modelfile import ModelFile, load_model_file, save_model_file
+from handwrite.training.data.batching import bucketed_batches
+from handwrite.training.data.datasets import load_iam_split, load_labelled, spread_subset
+from handwrite.training.data.synthetic import TextSampler, common_words
+from handwrite.training.inputs import (
+    Sample,
+    TrainingImageInputs,
+    TrainingInkInputs,
+    TrainingInputs,
+    training_inputs_for,
+)
+from handwrite.training.options import TrainOptions
 
 IAM_CITATION = (
     "M. Liwicki and H. Bunke, 'IAM-OnDB - an On-Line English Sentence Database Acquired from "
     "Handwritten Text on a Whiteboard', ICDAR 2005. Non-commercial research use only."
 )
-
-
-@dataclass
-class TrainOptions:
-    output: str  # the best model file
-    work_dir: str  # checkpoints, metrics log, plot
-    kind: str = "ink"  # or "image"
-    iam_ondb: str | None = None
-    train_files: list[str] = field(default_factory=list)
-    valid_files: list[str] = field(default_factory=list)
-    valid_lines: int = 400  # validation subset evaluated during training (0 = all)
-    synthetic_fraction: float = 0.1
-    epochs: int = 30
-    max_minutes: float | None = None
-    batch_size: int = 24
-    learning_rate: float = 2e-3
-    warmup_steps: int = 200
-    weight_decay: float = 0.01
-    ema_decay: float = 0.0  # > 0: evaluate and save a moving average of the weights (e.g. 0.999)
-    eval_every: int = 0  # steps; 0 = once per epoch
-    rnn: str = "lstm"
-    hidden: int = 192
-    layers: int = 3
-    dropout: float = 0.25
-    step: float = 0.2  # ink: resampling step in writing heights
-    image_height: int = 48  # image: normalised line height in pixels
-    seed: int = 1
-    resume: str | None = None
-    load: str | None = None
-    limit_train: int | None = None
-    threads: int | None = None
-    progress: bool = True
 
 
 class Trainer:
@@ -93,10 +69,10 @@ class Trainer:
         torch.manual_seed(options.seed)
         self.work_dir = Path(options.work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.inputs: InkInputs | ImageInputs = (
-            ImageInputs(ImageSettings(height=options.image_height))
+        self.inputs: TrainingInputs = (
+            TrainingImageInputs(ImageSettings(height=options.image_height))
             if options.kind == "image"
-            else InkInputs(FeatureSettings(step=options.step))
+            else TrainingInkInputs(FeatureSettings(step=options.step))
         )
         self.base_info: dict = {}
         self.codec, self.net = self._build_network()
@@ -128,7 +104,7 @@ class Trainer:
             if base.kind != o.kind:
                 raise HandwriteError(f"{o.load}: a {base.kind} model cannot start a {o.kind} model's training")
             self.base_info = {"base_model": str(o.load)}
-            self.inputs = inputs_for(base.kind, base.preprocessing)
+            self.inputs = training_inputs_for(base.kind, base.preprocessing)
             return base.codec, base.build_network().train()
         codec = Codec(PRINTABLE_ASCII)
         config = ModelConfig(
@@ -390,7 +366,7 @@ def batch_loss(
 def evaluate_network(
     net: RecognizerNet,
     codec: Codec,
-    inputs: InkInputs | ImageInputs,
+    inputs: TrainingInputs,
     samples: list[Sample],
     device: torch.device | str = "cpu",
 ) -> ErrorRates:

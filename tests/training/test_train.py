@@ -9,7 +9,7 @@ import torch
 
 from handwrite.cli import main
 from handwrite.modelfile import load_model_file
-from handwrite.train import Trainer, TrainOptions
+from handwrite.training.train import Trainer, TrainOptions
 
 TINY = ["--hidden", "16", "--layers", "1", "--batch-size", "8", "--valid-lines", "0", "--no-progress",
         "--synthetic-fraction", "0.1", "--threads", "1"]  # fmt: skip

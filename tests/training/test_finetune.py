@@ -6,8 +6,8 @@ import pytest
 
 import handwrite
 from handwrite.cli import main
-from handwrite.data.synthetic import render_text
 from handwrite.recognizer import DEFAULT_INK_MODEL
+from handwrite.training.data.synthetic import render_text
 
 FAST = ["--max-steps", "6", "--no-progress", "--holdout-from", "4"]
 
@@ -72,7 +72,7 @@ def test_bad_samples_are_skipped_with_a_reason_and_none_left_is_an_error(tmp_pat
 def test_cancelled_run_stops_training_and_writes_nothing(user_samples, tmp_path):
     import threading
 
-    from handwrite.finetune import FinetuneOptions, finetune
+    from handwrite.training.finetune import FinetuneOptions, finetune
 
     cancel = threading.Event()
     steps = []

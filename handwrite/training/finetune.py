@@ -18,48 +18,24 @@ import threading
 import time
 import unicodedata
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from handwrite.codec import Codec
-from handwrite.data.datasets import load_labelled
-from handwrite.data.recombine import WordPool
-from handwrite.data.synthetic import TextSampler, common_words
 from handwrite.errors import HandwriteError
 from handwrite.evaluate import ErrorRates
 from handwrite.ink import Ink
-from handwrite.inputs import ImageInputs, InkInputs, Item, Sample, inputs_for, item_source, item_text
+from handwrite.inputs import Item, item_source, item_text
 from handwrite.modelfile import ModelFile, load_model_file, save_model_file
-from handwrite.train import batch_loss, evaluate_network
-
-
-@dataclass
-class FinetuneOptions:
-    data: list[str]
-    output: str
-    base: str | None = None  # default: the bundled model
-    holdout: float = 0.2  # share of samples kept out to measure CER and stop early ...
-    # ... once there are this many: with fewer, every sample is worth more for training (chosen
-    # on testset_v: 5 lines held out 1 and stopped early on it gave +2% CER; all 5 trained -24%)
-    holdout_from: int = 10
-    max_steps: int = 100  # chosen on testset_v writer adaptation (lr 3e-4, 5 lines: -24% CER)
-    max_seconds: float = 110.0
-    batch_size: int = 8
-    learning_rate: float = 3e-4
-    head_lr_scale: float = 1.0  # learning rate of the output layer, relative
-    augmentation: float = 1.0  # scale of the training distortions (slant, rotation, ...): 0 = none
-    synthetic_fraction: float = 0.25  # of each batch: guards against forgetting
-    recombined_fraction: float = 0.5  # of the user's share of a batch: new lines from their words (ink)
-    replay_data: list[str] = field(default_factory=list)  # labelled base-like data to mix in too
-    eval_every: int = 10
-    patience: int = 6  # evaluations without improvement before stopping
-    seed: int = 0
-    progress: bool = True  # a tqdm bar on stderr
-    on_step: Callable[[int, int, float], object] | None = None  # (step, max_steps, loss), e.g. for a GUI
+from handwrite.training.data.datasets import load_labelled
+from handwrite.training.data.recombine import WordPool
+from handwrite.training.data.synthetic import TextSampler, common_words
+from handwrite.training.inputs import Sample, TrainingInkInputs, TrainingInputs, training_inputs_for
+from handwrite.training.options import FinetuneOptions
+from handwrite.training.train import batch_loss, evaluate_network
 
 
 @dataclass
@@ -89,8 +65,8 @@ def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) ->
     net = base.build_network()
     new_chars = codec.alphabet[len(base.codec.alphabet) :]
     net.grow_classes(len(codec), like=[_resembled(c, base.codec) for c in new_chars])
-    inputs = inputs_for(base.kind, base.preprocessing)
-    if isinstance(inputs, InkInputs):  # a writer's own slant and proportions are what there is to learn
+    inputs = training_inputs_for(base.kind, base.preprocessing)
+    if isinstance(inputs, TrainingInkInputs):  # a writer's own slant and proportions are what there is to learn
         inputs.augmentation = inputs.augmentation.scaled(options.augmentation)
     rng = random.Random(options.seed)
     torch.manual_seed(options.seed)
@@ -176,7 +152,7 @@ class _Run:
         options: FinetuneOptions,
         net: nn.Module,
         codec: Codec,
-        inputs: InkInputs | ImageInputs,
+        inputs: TrainingInputs,
         train: list[Sample],
         heldout: list[Sample],
         mix_in: list[Sample],

@@ -5,9 +5,9 @@ import random
 import numpy as np
 import pytest
 
-from handwrite.data.augment import Augmentation
-from handwrite.data.synthetic import render_text
 from handwrite.ink import Ink
+from handwrite.training.data.augment import Augmentation
+from handwrite.training.data.synthetic import render_text
 
 
 @pytest.fixture(scope="module")

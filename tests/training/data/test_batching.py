@@ -8,7 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from handwrite.data.batching import bucketed_batches, length_batches, pad_features
+from handwrite.model import length_batches, pad_features
+from handwrite.training.data.batching import bucketed_batches
 
 
 def random_lengths(n: int, seed: int = 0) -> list[int]:

@@ -1,0 +1,89 @@
+"""The import boundary (issue 18): recognition never loads training code, data
+synthesis, fonts, torchvision or matplotlib; `handwrite --help` and `--version`
+load no torch at all. Each check runs in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TRAINING_ONLY = ("torchvision", "matplotlib", "HersheyFonts", "wordfreq", "handwrite.training")
+# The command line's parser gives `train --help` and `finetune --help` their defaults from
+# these plain dataclasses (no torch, no numpy): the one piece of training it may load.
+CLI_OPTIONS = ["handwrite.training", "handwrite.training.options"]
+
+
+def modules_after(code: str) -> set[str]:
+    """The names in sys.modules after running code in a fresh interpreter."""
+    script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def loaded(modules: set[str], prefix: str) -> list[str]:
+    return sorted(m for m in modules if m == prefix or m.startswith(prefix + "."))
+
+
+def test_import_handwrite_loads_no_training_code():
+    modules = modules_after("import handwrite")
+    for prefix in TRAINING_ONLY:
+        assert not loaded(modules, prefix), f"import handwrite loaded {loaded(modules, prefix)}"
+
+
+def test_recognizing_ink_and_an_image_loads_no_training_code():
+    modules = modules_after(
+        "import handwrite\n"
+        "ink = handwrite.read_ink('data/ink/hello-world.inkml')\n"
+        "assert handwrite.load_model().recognize(ink).text\n"
+        "assert handwrite.load_model(kind='image').recognize('data/images/hello-world.png').text\n"
+    )
+    for prefix in TRAINING_ONLY:
+        assert not loaded(modules, prefix), f"recognition loaded {loaded(modules, prefix)}"
+
+
+def test_transcribe_command_loads_no_training_code():
+    modules = modules_after(
+        "import contextlib, io\n"
+        "from handwrite.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    paths = ['data/ink/hello-world.inkml', 'data/images/hello-world.png']\n"
+        "    assert main(['transcribe', '--workers', '1', *paths]) == 0\n"
+    )
+    for prefix in TRAINING_ONLY[:-1]:
+        assert not loaded(modules, prefix), f"handwrite transcribe loaded {loaded(modules, prefix)}"
+    assert loaded(modules, "handwrite.training") == CLI_OPTIONS
+
+
+def test_help_and_version_load_no_torch():
+    for option in ("--help", "--version"):
+        modules = modules_after(
+            "import contextlib, io\n"
+            "from handwrite.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n"
+            f"        main([{option!r}])\n"
+            "    except SystemExit as exc:\n"
+            "        assert exc.code == 0\n"
+        )
+        for heavy in ("torch", "numpy", "PIL"):
+            assert not loaded(modules, heavy), f"handwrite {option} loaded {heavy}"
+        # the training commands' option dataclasses give their defaults; nothing else of training
+        assert loaded(modules, "handwrite.training") == CLI_OPTIONS
+
+
+def test_training_commands_still_parse():
+    """train and finetune load their code only when they run, yet their options are all there."""
+    done = subprocess.run(
+        [sys.executable, "-m", "handwrite", "train", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert (done.returncode == 0 and "--epochs" in done.stdout) or "--steps" in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "handwrite", "finetune", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and "--holdout" in done.stdout
