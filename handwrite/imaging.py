@@ -117,7 +117,13 @@ def deslant(ink: np.ndarray, shears: np.ndarray = DESLANT_SHEARS) -> np.ndarray:
 
 
 def split_lines(image: Image.Image, min_gap: float = 0.25) -> list[Image.Image]:
-    """Cut a page or paragraph image into its text lines, top to bottom.
+    """The text lines of a page or paragraph image, top to bottom (see line_images)."""
+    return [line for line, _ in line_images(image, min_gap)]
+
+
+def line_images(image: Image.Image, min_gap: float = 0.25) -> list[tuple[Image.Image, tuple[int, int, int, int]]]:
+    """Cut a page or paragraph image into its text lines, top to bottom: each line's
+    image and its box (x0, y0, x1, y1) in the page's pixels.
 
     Rows with (almost) no ink separate lines; a gap counts only when it is at
     least `min_gap` of the typical line height, so descenders touching the next
@@ -134,7 +140,7 @@ def split_lines(image: Image.Image, min_gap: float = 0.25) -> list[Image.Image]:
     if not runs:  # only faint specks: no line of writing
         return []
     if len(runs) == 1:
-        return [image]
+        return [(image, (0, 0, image.width, image.height))]
     longest = max(end - start for start, end in runs)
     # the typical line height, from runs that are lines rather than stray descenders or dots
     typical = float(np.median([end - start for start, end in runs if end - start >= 0.5 * longest]))
@@ -146,7 +152,17 @@ def split_lines(image: Image.Image, min_gap: float = 0.25) -> list[Image.Image]:
         else:
             merged.append([start, end])
     pad = max(1, int(0.1 * typical))
-    return [image.crop((0, max(0, s - pad), image.width, min(image.height, e + pad))) for s, e in merged]
+    boxes = [(0, max(0, s - pad), image.width, min(image.height, e + pad)) for s, e in merged]
+    return [(image.crop(box), box) for box in boxes]
+
+
+def ink_extent(image: Image.Image, settings: ImageSettings = ImageSettings()) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of the ink the frames are made from (None: no ink)."""
+    box = _ink_box(ink_map(image), settings.ink_threshold)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    return left, top, right, bottom
 
 
 def _background(gray: Image.Image) -> np.ndarray:

@@ -116,3 +116,23 @@ def _nearest_span(spans: list[tuple[str, float, int, int]], frame: float) -> int
 
 def _box(stroke: np.ndarray) -> Box:
     return (float(stroke[:, 0].min()), float(stroke[:, 1].min()), float(stroke[:, 0].max()), float(stroke[:, 1].max()))
+
+
+def image_line_result(
+    best: Hypothesis,
+    alternatives: tuple[Alternative, ...],
+    num_frames: int,
+    ink_box: Box | None,
+) -> Line:
+    """A line of an image read: its box is its ink's, in the page's pixels; the frames
+    run evenly across that ink from left to right, so each word's characters say
+    where across the line the word is."""
+    words = []
+    for text, confidence, first, last in _word_spans(best):
+        box = None
+        if ink_box is not None:
+            x0, y0, x1, y1 = ink_box
+            step = (x1 - x0) / max(num_frames, 1)
+            box = (x0 + first * step, y0, min(x0 + (last + 1) * step, x1), y1)
+        words.append(Word(text, confidence, box))
+    return Line(best.text, best.confidence, ink_box, (), tuple(words), alternatives)

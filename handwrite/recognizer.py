@@ -23,15 +23,15 @@ from handwrite.decoding import GREEDY, DecodingOptions, Hypothesis, decode
 from handwrite.errors import HandwriteError
 from handwrite.formats import IMAGE_SUFFIXES, read_ink
 from handwrite.formats.images import read_image, to_grayscale
-from handwrite.imaging import split_lines
+from handwrite.imaging import ink_extent, line_images
 from handwrite.ink import Ink
 from handwrite.inputs import inputs_for, item_source
 from handwrite.layout import TextLine, find_lines
 from handwrite.lm import CharNgramModel
 from handwrite.model import RecognizerNet, batched_log_probs
 from handwrite.modelfile import ModelFile, load_model_file
-from handwrite.page_reading import InkLine, ink_line, line_result
-from handwrite.results import Alternative, Line, Result, Word
+from handwrite.page_reading import InkLine, image_line_result, ink_line, line_result
+from handwrite.results import Alternative, Line, Result
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_INK_MODEL = MODELS_DIR / "online-default.safetensors"
@@ -75,10 +75,11 @@ class Recognizer:
         """One Result per input, in order; all the inputs' lines go through the network together."""
         if self.kind == "ink":
             return self._recognize_inks([self._ink(item) for item in items])
-        lines = [self._image_lines(item) for item in items]
-        frames = [self.inputs.frames(line) for group in lines for line in group]
-        results = iter([self._result(lp) for lp in self.log_probs(frames)])
-        return [_joined([next(results) for _ in group]) for group in lines]
+        pages = [self._image_lines(item) for item in items]
+        log_probs = iter(self.log_probs([self.inputs.frames(line) for lines in pages for line, _ in lines]))
+        return [
+            _page_result([self._image_line(line, box, next(log_probs)) for line, box in lines], 1) for lines in pages
+        ]
 
     def _ink(self, item: Input) -> Ink:
         if isinstance(item, Image.Image) or (
@@ -87,12 +88,21 @@ class Recognizer:
             raise HandwriteError(f"{_name(item)}: an image; this is an ink model (use an image model)")
         return item if isinstance(item, Ink) else read_ink(item)
 
-    def _image_lines(self, item: Input) -> list[Image.Image]:
-        """The lines of an image: it may hold several."""
+    def _image_lines(self, item: Input) -> list[tuple[Image.Image, tuple[int, int, int, int]]]:
+        """The lines of an image (it may hold several), each with its box on the page."""
         if isinstance(item, Ink):
             raise HandwriteError(f"{_name(item)}: ink; this is an image model (use an ink model)")
         image = to_grayscale(item) if isinstance(item, Image.Image) else read_image(item)
-        return list(split_lines(image))
+        return line_images(image)
+
+    def _image_line(self, line: Image.Image, box: tuple[int, int, int, int], log_probs: np.ndarray):
+        """A line image read, placed on its page: its ink's box, offset by where the line was cut."""
+        hypotheses = decode(log_probs, self.codec, self.decoding)
+        extent = ink_extent(line, self.inputs.settings)  # type: ignore[arg-type]
+        ink_box = (
+            None if extent is None else (box[0] + extent[0], box[1] + extent[1], box[0] + extent[2], box[1] + extent[3])
+        )
+        return image_line_result(hypotheses[0], _alternatives(hypotheses), len(log_probs), ink_box), hypotheses[0]
 
     def _recognize_inks(self, inks: list[Ink]) -> list[Result]:
         """Pages of ink: layout, then every line of every page through the network at once."""
@@ -113,11 +123,6 @@ class Recognizer:
     def log_probs(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
         """(T, C) log-probabilities per input; inputs batched by similar length."""
         return batched_log_probs(self.net, features)
-
-    def _result(self, log_probs: np.ndarray) -> Result:
-        hypotheses = decode(log_probs, self.codec, self.decoding)
-        best = hypotheses[0]
-        return Result(best.text, best.confidence, _alternatives(hypotheses), _words(best), best.char_confidences)
 
 
 def load_model(
@@ -171,17 +176,6 @@ def _name(item: Input) -> str:
     return str(item)
 
 
-def _joined(results: list[Result]) -> Result:
-    """One Result for the lines of one image: texts joined by newlines."""
-    lines = tuple(Line(r.text, r.confidence, None, (), r.words, r.alternatives) for r in results)
-    if len(results) == 1:
-        return replace(results[0], lines=lines)
-    chars = tuple(c for r in results for c in (*r.char_confidences, 1.0))[:-1]
-    confidence = float(np.mean([r.confidence for r in results])) if results else 1.0
-    words = tuple(w for r in results for w in r.words)
-    return Result("\n".join(r.text for r in results), confidence, (), words, chars, lines)
-
-
 def _page_result(read: list[tuple[Line, Hypothesis]], page_count: int) -> Result:
     """The Result of a page (or notebook) of ink lines, in reading order. A single
     line keeps its alternatives and character confidences, as before pages."""
@@ -201,16 +195,3 @@ def _alternatives(hypotheses: list[Hypothesis]) -> tuple[Alternative, ...]:
     weights = np.exp(scores - scores.max())
     weights /= weights.sum()
     return tuple(Alternative(h.text, float(w)) for h, w in zip(hypotheses, weights, strict=True))
-
-
-def _words(best: Hypothesis) -> tuple[Word, ...]:
-    words, current, confidences = [], "", []
-    for char, confidence in zip(best.text + " ", (*best.char_confidences, 1.0), strict=True):
-        if char == " ":
-            if current:
-                words.append(Word(current, float(np.mean(confidences))))
-            current, confidences = "", []
-        else:
-            current += char
-            confidences.append(confidence)
-    return tuple(words)

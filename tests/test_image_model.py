@@ -17,7 +17,7 @@ from handwrite.cli import main
 from handwrite.evaluate import error_rates
 from handwrite.model import ImageFront, ModelConfig, RecognizerNet
 from handwrite.recognizer import default_model_path
-from tests.conftest import SAMPLE_INK
+from tests.conftest import REPO, SAMPLE_INK
 
 IMAGES = SAMPLE_INK.parent / "images"
 
@@ -117,3 +117,22 @@ def test_finetune_on_images_writes_an_image_model(capsys, tiny_image_model, labe
     code, _, err = run(capsys, *args, "--no-progress")
     assert code == 0, err
     assert handwrite.load_model(output).kind == "image"
+
+
+def test_a_page_image_gives_line_and_word_boxes_in_its_pixels():
+    import handwrite
+
+    image_path = REPO / "data" / "images" / "page-of-three-lines.png"
+    result = handwrite.load_model(kind="image").recognize(image_path)
+    width, height = Image.open(image_path).size
+    assert len(result.lines) == 3
+    tops = [line.box[1] for line in result.lines]
+    assert tops == sorted(tops), "lines top to bottom"
+    for line in result.lines:
+        x0, y0, x1, y1 = line.box
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+        starts = [word.box[0] for word in line.words]
+        assert starts == sorted(starts) and len(set(starts)) == len(starts), "words left to right"
+        for word in line.words:
+            assert x0 <= word.box[0] < word.box[2] <= x1 and (word.box[1], word.box[3]) == (y0, y1)
+    assert result.to_dict()["pages"][0]["lines"][1]["words"][0]["box"] is not None
