@@ -100,12 +100,13 @@ def _add_decoding_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"beam width, 1 to {MAX_BEAM} (1 = greedy; default 1)",
     )
-    parser.add_argument(
+    language_model = parser.add_mutually_exclusive_group()  # one LM or the other, never both
+    language_model.add_argument(
         "--lm",
         action="store_true",
         help="decode with the bundled English character language model (beam 8 unless --beam says)",
     )
-    parser.add_argument(
+    language_model.add_argument(
         "--lm-file", metavar="FILE", help="decode with this character language model instead (implies --lm)"
     )
 

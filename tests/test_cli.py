@@ -212,6 +212,9 @@ def test_lm_is_a_flag_and_a_custom_lm_is_its_own_option(capsys, tmp_path):
     assert code == 1 and "no-such-lm.json.gz" in err and "Traceback" not in err
     code, out, _ = run(capsys, "eval", str(HELLO), "--lm-file", str(DEFAULT_LM))
     assert code == 0 and "LM" in out
+    with pytest.raises(SystemExit) as stop:  # which LM was meant is not guessed
+        main(["transcribe", str(HELLO), "--lm", "--lm-file", str(DEFAULT_LM)])
+    assert stop.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
 
 
 @pytest.fixture
