@@ -11,6 +11,7 @@ import datetime
 import json
 import math
 import os
+import re
 import reprlib
 from collections import Counter
 from dataclasses import dataclass, field, fields
@@ -30,6 +31,11 @@ from handwrite.model import ModelConfig, RecognizerNet
 
 FORMAT = "handwrite-model"
 FORMAT_VERSION = 1
+# The oldest handwrite that reads the files written now, recorded in each file's header as
+# "min_reader_version"; files from before the field have none and need MIN_READER_DEFAULT.
+# Raise it to __version__ when a change writes what an older handwrite would refuse or misread.
+MIN_READER_VERSION = "0.1.0"
+MIN_READER_DEFAULT = "0.1.0"
 KINDS = ("ink", "image")
 MAX_MODEL_BYTES = 512 * 1024 * 1024
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # the bundled models' headers are about 10 kB
@@ -93,6 +99,7 @@ def save_model_file(model: ModelFile, path: str | os.PathLike[str]) -> None:
     header = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
+        "min_reader_version": MIN_READER_VERSION,
         "metadata": json.dumps(model.metadata(), ensure_ascii=False),
     }
     atomic_write_bytes(path, save_safetensors(state, metadata=header))
@@ -178,6 +185,7 @@ def _is_shape(shape: object) -> bool:
 def _check_header(header: dict[str, str], path: Path) -> dict:
     if header.get("format") != FORMAT:
         raise ModelFileError(f"{path}: a safetensors file, but not a handwrite model (no '{FORMAT}' metadata)")
+    _check_reader_version(header, path)
     try:
         version = int(header.get("format_version", "0"))
     except ValueError:
@@ -194,6 +202,38 @@ def _check_header(header: dict[str, str], path: Path) -> dict:
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path}: metadata is not a JSON object")
     return meta
+
+
+def _check_reader_version(header: dict[str, str], path: Path) -> None:
+    """Refuse a file that needs a newer handwrite, before reading anything else of it."""
+    from handwrite import __version__
+
+    needed = header.get("min_reader_version", MIN_READER_DEFAULT)
+    wanted = _release(needed)
+    if wanted is None:
+        raise ModelFileError(f"{path}: minimum reader version {reprlib.repr(needed)} is not a version number")
+    if wanted > (_release(__version__) or ()):
+        try:
+            made_by = _json(header.get("metadata", "{}"), "metadata").get("handwrite_version")  # type: ignore[union-attr]
+        except (ValueError, AttributeError):
+            made_by = None
+        made_by = reprlib.repr(made_by)[1:-1] if isinstance(made_by, str) else "an unknown version"
+        raise ModelFileError(
+            f"{path}: made by handwrite {made_by}, needs at least {reprlib.repr(needed)[1:-1]}; "
+            f"this is {__version__}: upgrade handwrite"
+        )
+
+
+def _release(version: str) -> tuple[int, ...] | None:
+    """The release numbers of a version string ("0.2.1" -> (0, 2, 1); a suffix such as
+    ".dev1" is ignored), trailing zeros dropped so "1.0" equals "1"; None if there are none."""
+    found = re.match(r"\d{1,9}(\.\d{1,9})*", version)
+    if not found:
+        return None
+    numbers = [int(n) for n in found.group().split(".")]
+    while numbers and numbers[-1] == 0:
+        numbers.pop()
+    return tuple(numbers)
 
 
 def _checked_metadata(meta: dict) -> tuple[str, Codec, ModelConfig, dict]:

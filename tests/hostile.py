@@ -15,6 +15,8 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+from handwrite import __version__
+
 REPO = Path(__file__).resolve().parent.parent
 
 # The child imports handwrite's readers without handwrite/__init__ (which loads
@@ -23,6 +25,7 @@ _CHILD_PRELUDE = f"""
 import json, resource, sys, types
 package = types.ModuleType("handwrite")
 package.__path__ = [{str(REPO / "handwrite")!r}]
+package.__version__ = {__version__!r}  # model files name the version they need
 sys.modules["handwrite"] = package
 """
 

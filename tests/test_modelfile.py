@@ -1,15 +1,25 @@
 import json
 import pickle
+import re
+from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import save_file
 
-from handwrite import ModelFileError
+from handwrite import ModelFileError, __version__, load_model
 from handwrite.codec import Codec
 from handwrite.features import FeatureSettings
 from handwrite.model import ModelConfig, RecognizerNet
-from handwrite.modelfile import ModelFile, average_models, load_model_file, save_model_file
+from handwrite.modelfile import (
+    MIN_READER_VERSION,
+    ModelFile,
+    _release,
+    average_models,
+    load_model_file,
+    save_model_file,
+)
 from tests.hostile import run_reader
 
 
@@ -295,3 +305,67 @@ def test_weights_too_large_to_be_trained_are_refused(model_path, tmp_path):
     state["head.bias"] = torch.full_like(state["head.bias"], 3e38)
     with pytest.raises(ModelFileError, match=r"head\.(weight|bias) reach 3e\+38, more than 1e\+06"):
         load_model_file(_rewrite(model_path, tmp_path, "huge", state=state))
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HELLO_WORLD = Path(__file__).parent.parent / "data" / "ink" / "hello-world.inkml"
+# What each old file read on hello-world.inkml (greedy) with the code of the commit that wrote it
+OLD_FILES = {
+    "ink-tiny-bc0afa4.safetensors": (
+        ">B-#1#%g.d.%>g~@%g#1g%g>%>B#B#%#g%#g%>!A%#%#g~%X%g>!#%~>~g%#%g%d%>g>1%g-B%a-%~-%g%g>!#B#%-g-%1n%-!#%g"
+    ),
+    "personal-tiny-ec01162.safetensors": (
+        ">B-#1#%g.d.%>g~@%g#%g%g>%>B#B#%#g%g%>!A%#%.g~%X%g>!#%~>~g%#%g%d%>g>1%g-B%a-%~>%g%g>!#B#%-g-%1n%-!#%W"
+    ),
+}
+
+
+def _rewritten_header(source, target, **changes):
+    """A copy of a model file with some of its header's string metadata changed."""
+    with safe_open(source, "pt") as f:
+        header, state = f.metadata(), {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
+    save_file(state, target, metadata={**header, **changes})
+    return target
+
+
+@pytest.mark.parametrize("name", sorted(OLD_FILES))
+def test_old_model_files_load_and_read_the_same_text(name):
+    header = safe_open(FIXTURES / name, "pt").metadata()
+    assert "min_reader_version" not in header  # written before the field existed
+    model = load_model(FIXTURES / name)
+    assert model.recognize(HELLO_WORLD).text == OLD_FILES[name]
+
+
+def test_a_saved_file_records_the_minimum_reader_version(model_path):
+    assert safe_open(model_path, "pt").metadata()["min_reader_version"] == MIN_READER_VERSION
+    assert _release(MIN_READER_VERSION) <= _release(__version__)
+    load_model_file(model_path)
+
+
+@pytest.mark.parametrize(("source", "made_by"), [("ink-tiny-bc0afa4.safetensors", "0.1.0"), (None, __version__)])
+def test_a_file_that_needs_a_newer_handwrite_is_refused(source, made_by, model_path, tmp_path):
+    """Refused for the version, before its format version (also newer here) is looked at."""
+    newer = _rewritten_header(
+        FIXTURES / source if source else model_path,
+        tmp_path / "newer.safetensors",
+        min_reader_version="99.0.0",
+        format_version="2",
+    )
+    with pytest.raises(
+        ModelFileError,
+        match=rf"made by handwrite {re.escape(made_by)}, needs at least 99\.0\.0; "
+        rf"this is {re.escape(__version__)}: upgrade handwrite",
+    ):
+        load_model_file(newer)
+
+
+@pytest.mark.parametrize("version", [__version__, "0.1", "0.0.9", "0.1.0.dev1"])
+def test_a_file_for_this_or_an_older_handwrite_loads(version, model_path, tmp_path):
+    load_model_file(_rewritten_header(model_path, tmp_path / "same.safetensors", min_reader_version=version))
+
+
+@pytest.mark.parametrize("version", ["", "next", "-1"])
+def test_a_minimum_reader_version_that_is_not_a_version_is_refused(version, model_path, tmp_path):
+    path = _rewritten_header(model_path, tmp_path / "bad.safetensors", min_reader_version=version)
+    with pytest.raises(ModelFileError, match=r"minimum reader version .* is not a version number"):
+        load_model_file(path)
