@@ -19,8 +19,8 @@ from handwrite import __version__
 
 REPO = Path(__file__).resolve().parent.parent
 
-# The child imports handwrite's readers without handwrite/__init__ (which loads
-# torch: about 10 s and 1 GB), so what it measures is the reader alone.
+# The child imports handwrite's readers without handwrite/__init__ (so nothing but
+# the reader under test is loaded), so what it measures is the reader alone.
 _CHILD_PRELUDE = f"""
 import json, resource, sys, types
 package = types.ModuleType("handwrite")
