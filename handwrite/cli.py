@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HandwriteError as exc:
         print(f"handwrite: error: {exc}", file=sys.stderr)
         return EXIT_FAILED_INPUT
+    except BrokenPipeError:  # the reader of stdout stopped (`| head`): nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_FAILED_INPUT
     except OSError as exc:  # a full disk or a folder that cannot be written: say which file, not a traceback
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"handwrite: error: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -499,3 +499,14 @@ def test_each_hostile_file_gives_one_clear_error_line(hostile_batch, name):
 def test_an_inkless_image_reads_as_no_text(hostile_batch, name):
     record = _records(hostile_batch)[name]
     assert record.get("text") == "" or "unexpected error" not in record["error"]
+
+
+def test_a_reader_that_stops_early_gets_no_error_message():
+    """`handwrite transcribe ... | head`: the closed pipe is not reported as an error."""
+    notebook = str(REPO / "data" / "notes" / "notebook.xopp")
+    command = [sys.executable, "-m", "handwrite", "transcribe", *[notebook] * 8, "-f", "json"]  # > 64 KiB of JSON
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        assert child.stdout.read(10)
+        child.stdout.close()
+        _, err = child.communicate(timeout=300)
+    assert b"error" not in err and b"Traceback" not in err, err
