@@ -9,7 +9,8 @@ run removes with `remove_stale_temporaries`.
 On the reading side, `read_limited` is how every reader gets a file's bytes:
 only regular files (a FIFO or a device named like an ink file would block or
 never end), at most a limit, with the same clear errors for missing,
-unreadable, empty and oversized files.
+unreadable, empty and oversized files. `gunzip_pieces` decompresses untrusted
+gzip a bounded piece at a time, so a caller can stop a gzip bomb at its cap.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import stat
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -232,3 +234,33 @@ def _running(pid: int) -> bool:
     except (ProcessLookupError, OverflowError, ValueError):
         return False
     return True
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+GUNZIP_PIECE = 1024 * 1024
+
+
+def gunzip_pieces(data: bytes) -> Iterator[bytes]:
+    """The decompressed bytes of gzip data (all its members, one after another), at
+    most GUNZIP_PIECE bytes per piece: a caller counting the pieces stops a gzip bomb
+    before it takes memory. Raises ValueError for data that is not whole gzip."""
+    rest = data
+    if rest[:2] != GZIP_MAGIC:
+        raise ValueError("not gzip data")
+    while rest[:2] == GZIP_MAGIC:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        pending = rest
+        try:
+            while not inflater.eof:
+                piece = inflater.decompress(pending, GUNZIP_PIECE)
+                pending = inflater.unconsumed_tail
+                if not piece and not pending:
+                    break
+                yield piece
+        except zlib.error as exc:
+            raise ValueError(f"damaged gzip data ({exc})") from None
+        if not inflater.eof:
+            raise ValueError("gzip data ends early (truncated file?)")
+        rest = inflater.unused_data
+    if rest.strip(b"\0"):
+        raise ValueError(f"{len(rest)} bytes that are not gzip after the compressed data")

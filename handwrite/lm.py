@@ -4,20 +4,18 @@ stored as compact JSON. Used by beam search to prefer likely character runs."""
 from __future__ import annotations
 
 import gzip
-import io
 import itertools
 import json
 import math
 import os
 import reprlib
 import unicodedata
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
 from handwrite.errors import ModelFileError
-from handwrite.fileio import atomic_write_bytes, read_limited
+from handwrite.fileio import atomic_write_bytes, gunzip_pieces, read_limited
 
 LM_FORMAT = "handwrite-char-ngram"
 # Bounds on an untrusted file: the bundled model is 0.85 MB of gzip, 2.95 MB of
@@ -122,13 +120,14 @@ def _decompressed_json(data: bytes) -> object:
     gzip bomb of a few MB would otherwise expand to gigabytes), then parsed."""
     pieces, size = [], 0
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            while piece := stream.read(1024 * 1024):
-                size += len(piece)
-                if size > MAX_LM_JSON_BYTES:
-                    raise ValueError(f"decompresses to more than the {MAX_LM_JSON_BYTES} bytes accepted")
-                pieces.append(piece)
-    except (OSError, EOFError, zlib.error) as exc:
+        for piece in gunzip_pieces(data):
+            size += len(piece)
+            if size > MAX_LM_JSON_BYTES:
+                raise OverflowError(f"decompresses to more than the {MAX_LM_JSON_BYTES} bytes accepted")
+            pieces.append(piece)
+    except OverflowError as exc:
+        raise ValueError(str(exc)) from None
+    except ValueError as exc:
         raise ValueError(f"not gzip or corrupt: {exc}") from exc
     try:
         return json.loads(b"".join(pieces))

@@ -18,7 +18,6 @@ on the text, the nesting, one stroke's size and the points.
 from __future__ import annotations
 
 import gzip
-import zlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -26,11 +25,10 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
 from handwrite.errors import FormatError, InkError
+from handwrite.fileio import GZIP_MAGIC, gunzip_pieces
 from handwrite.formats.xmlsafe import MAX_XML_BYTES, local_name
 from handwrite.ink import MAX_COORDINATE, MAX_POINTS, Ink
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1024 * 1024
 # Xournal++ nests four deep (xournal/page/layer/stroke); far deeper is not a notebook.
 MAX_DEPTH = 32
 # Each element costs the streaming parser about 2 us: a million (about 2 s) is far more
@@ -63,7 +61,7 @@ def parse_xopp(data: bytes, name: str = "<xopp>") -> Ink:
 
 def _xml_pieces(data: bytes, name: str) -> Iterator[bytes]:
     """The XML of a gzip-compressed or plain file, in pieces, at most MAX_XML_BYTES in all."""
-    if data[:2] == _GZIP_MAGIC:
+    if data[:2] == GZIP_MAGIC:
         pieces = _gunzip(data, name)
     elif data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
         pieces = iter([data])
@@ -80,25 +78,10 @@ def _xml_pieces(data: bytes, name: str) -> Iterator[bytes]:
 
 
 def _gunzip(data: bytes, name: str) -> Iterator[bytes]:
-    """Decompress gzip members one bounded piece at a time (a gzip bomb stops at the cap)."""
-    rest = data
-    while rest[:2] == _GZIP_MAGIC:  # gzip allows several members, one after another
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        pending = rest
-        try:
-            while not inflater.eof:
-                piece = inflater.decompress(pending, _CHUNK)
-                pending = inflater.unconsumed_tail
-                if not piece and not pending:
-                    break
-                yield piece
-        except zlib.error as exc:
-            raise FormatError(f"{name}: damaged gzip data ({exc})") from None
-        if not inflater.eof:
-            raise FormatError(f"{name}: gzip data ends early (truncated file?)")
-        rest = inflater.unused_data
-    if rest.strip(b"\0"):
-        raise FormatError(f"{name}: {len(rest)} bytes that are not gzip after the compressed data")
+    try:
+        yield from gunzip_pieces(data)
+    except ValueError as exc:
+        raise FormatError(f"{name}: {exc}") from None
 
 
 class _NotebookReader:
