@@ -28,10 +28,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from handwrite.fileio import atomic_write_bytes
+from handwrite.formats.xopp import A4
 from handwrite.ink import Ink
 from handwrite.results import Box, Line, Result, union_box
 
-A4 = (595.27559055, 841.88976378)  # points
 FONT = "HandwriteInvisible"
 FONT_FILE = "Vera.ttf"  # found on reportlab's own font path
 INVISIBLE = 3  # PDF text render mode: neither fill nor stroke

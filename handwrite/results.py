@@ -76,7 +76,7 @@ class Result:
         """The page schema: text, confidence and pages of lines of words."""
         return {
             "text": self.text,
-            "confidence": _rounded(self.confidence),
+            "confidence": rounded_confidence(self.confidence),
             "pages": [
                 {"number": number, "lines": [_line_dict(line) for line in lines]}
                 for number, lines in enumerate(self.pages(), start=1)
@@ -85,7 +85,7 @@ class Result:
 
 
 def _line_dict(line: Line) -> dict:
-    record = {"text": line.text, "confidence": _rounded(line.confidence), "box": _box(line.box)}
+    record = {"text": line.text, "confidence": rounded_confidence(line.confidence), "box": _box(line.box)}
     if line.strokes:
         record["strokes"] = list(line.strokes)
     record["words"] = [_word_dict(word) for word in line.words]
@@ -93,7 +93,7 @@ def _line_dict(line: Line) -> dict:
 
 
 def _word_dict(word: Word) -> dict:
-    record = {"text": word.text, "confidence": _rounded(word.confidence), "box": _box(word.box)}
+    record = {"text": word.text, "confidence": rounded_confidence(word.confidence), "box": _box(word.box)}
     if word.strokes:
         record["strokes"] = list(word.strokes)
     return record
@@ -103,7 +103,7 @@ def _box(box: Box | None) -> list[float] | None:
     return None if box is None else [round(float(v), 2) for v in box]
 
 
-def _rounded(value: float) -> float:
+def rounded_confidence(value: float) -> float:
     """Four places; a confidence that is not a number (a broken model) reads as 0, so the
     JSON stays valid."""
     value = float(value)

@@ -39,7 +39,7 @@ from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES, read_ink
 from handwrite.formats.images import read_image
 from handwrite.ink import Ink
 from handwrite.recognizer import Recognizer, load_model
-from handwrite.results import Result
+from handwrite.results import Result, rounded_confidence
 
 INPUT_SUFFIXES = INK_SUFFIXES + IMAGE_SUFFIXES
 
@@ -131,7 +131,11 @@ class Item:
         if self.error is not None:
             return {"path": _shown(self.path), "error": _printable(self.error)}
         assert self.result is not None
-        return {"path": _shown(self.path), "text": self.result.text, "confidence": _confidence(self.result.confidence)}
+        return {
+            "path": _shown(self.path),
+            "text": self.result.text,
+            "confidence": rounded_confidence(self.result.confidence),
+        }
 
 
 class ModelChoice:
@@ -695,8 +699,10 @@ def full_record(item: Item) -> dict:
         return record
     result = item.result
     record.update(result.to_dict())
-    record["alternatives"] = [{"text": a.text, "confidence": _confidence(a.confidence)} for a in result.alternatives]
-    record["words"] = [{"text": w.text, "confidence": _confidence(w.confidence)} for w in result.words]
+    record["alternatives"] = [
+        {"text": a.text, "confidence": rounded_confidence(a.confidence)} for a in result.alternatives
+    ]
+    record["words"] = [{"text": w.text, "confidence": rounded_confidence(w.confidence)} for w in result.words]
     return record
 
 
@@ -714,11 +720,6 @@ def _finite(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_finite(item) for item in value]
     return value
-
-
-def _confidence(value: float) -> float:
-    value = float(value)
-    return round(value, 4) if math.isfinite(value) else 0.0
 
 
 def _shown(path: Path | str) -> str:

@@ -39,7 +39,7 @@ MAX_ELEMENTS = 1_000_000
 # the memory splitting one stroke's text takes, whatever the file holds.
 MAX_STROKE_TEXT = 8 * 1024 * 1024
 INK_TOOLS = ("pen",)
-# What Xournal++ writes for a new notebook: A4 in points.
+# A4 in points: what Xournal++ writes for a new notebook, and the paper of searchable PDFs.
 A4 = (595.27559055, 841.88976378)
 PEN_WIDTH = 1.41
 
