@@ -23,7 +23,7 @@ from handwrite.decoding import GREEDY, DecodingOptions, Hypothesis, decode
 from handwrite.errors import HandwriteError
 from handwrite.formats import IMAGE_SUFFIXES, read_ink
 from handwrite.formats.images import read_image, to_grayscale
-from handwrite.imaging import ink_extent, line_images
+from handwrite.imaging import line_frames_and_extent, line_images
 from handwrite.ink import Ink
 from handwrite.inputs import inputs_for, item_source
 from handwrite.layout import TextLine, find_lines
@@ -75,11 +75,9 @@ class Recognizer:
         """One Result per input, in order; all the inputs' lines go through the network together."""
         if self.kind == "ink":
             return self._recognize_inks([self._ink(item) for item in items])
-        pages = [self._image_lines(item) for item in items]
-        log_probs = iter(self.log_probs([self.inputs.frames(line) for lines in pages for line, _ in lines]))
-        return [
-            _page_result([self._image_line(line, box, next(log_probs)) for line, box in lines], 1) for lines in pages
-        ]
+        pages = [[self._placed_frames(*line) for line in self._image_lines(item)] for item in items]
+        log_probs = iter(self.log_probs([frames for lines in pages for frames, _ in lines]))
+        return [_page_result([self._image_line(box, next(log_probs)) for _, box in lines], 1) for lines in pages]
 
     def _ink(self, item: Input) -> Ink:
         if isinstance(item, Image.Image) or (
@@ -95,13 +93,18 @@ class Recognizer:
         image = to_grayscale(item) if isinstance(item, Image.Image) else read_image(item)
         return line_images(image)
 
-    def _image_line(self, line: Image.Image, box: tuple[int, int, int, int], log_probs: np.ndarray):
-        """A line image read, placed on its page: its ink's box, offset by where the line was cut."""
+    def _placed_frames(
+        self, line: Image.Image, cut: tuple[int, int, int, int]
+    ) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+        """A line image's frames, and the box of its ink on the page (offset by where it was cut)."""
+        frames, extent = line_frames_and_extent(line, self.inputs.settings)  # type: ignore[arg-type]
+        if extent is None:
+            return frames, None
+        return frames, (extent[0] + cut[0], extent[1] + cut[1], extent[2] + cut[0], extent[3] + cut[1])
+
+    def _image_line(self, ink_box: tuple[int, int, int, int] | None, log_probs: np.ndarray) -> tuple[Line, Hypothesis]:
+        """A line image read, its words placed across its ink."""
         hypotheses = decode(log_probs, self.codec, self.decoding)
-        extent = ink_extent(line, self.inputs.settings)  # type: ignore[arg-type]
-        ink_box = (
-            None if extent is None else (box[0] + extent[0], box[1] + extent[1], box[0] + extent[2], box[1] + extent[3])
-        )
         return image_line_result(hypotheses[0], _alternatives(hypotheses), len(log_probs), ink_box), hypotheses[0]
 
     def _recognize_inks(self, inks: list[Ink]) -> list[Result]:
