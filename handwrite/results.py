@@ -8,6 +8,7 @@ page schema of DESIGN.md ("Pages") that `transcribe -f json` writes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -42,6 +43,20 @@ class Line:
     words: tuple[Word, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
     page: int = 1  # 1-based page number
+
+    def word_alternatives(self) -> tuple[tuple[Alternative, ...], ...]:
+        """For each word of `text` (as in `words`), its other readings: the line's
+        alternatives that differ from the line's text only inside that word, so
+        picking one changes that word alone. Most likely first, each once; the
+        confidence is the whole line alternative's."""
+        spans = _word_spans(self.text)
+        found: list[dict[str, float]] = [{} for _ in spans]
+        for alternative in self.alternatives:
+            placed = _differs_inside(self.text, alternative.text, spans)
+            if placed is not None:
+                number, reading = placed
+                found[number].setdefault(reading, alternative.confidence)
+        return tuple(tuple(Alternative(text, conf) for text, conf in readings.items()) for readings in found)
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,32 @@ class Result:
                 for number, lines in enumerate(self.pages(), start=1)
             ],
         }
+
+
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each word: the runs between spaces, as the decoder's words are cut."""
+    return [(m.start(), m.end()) for m in re.finditer(r"[^ ]+", text)]
+
+
+def _differs_inside(best: str, other: str, spans: list[tuple[int, int]]) -> tuple[int, str] | None:
+    """(word number, the word as `other` reads it) when `other` differs from `best`
+    only within one word of `best` (an insertion at a word's edge counts as that
+    word's); None when the texts are the same or differ across words."""
+    if other == best or not spans:
+        return None
+    prefix = _common_start(best, other)
+    room = min(len(best), len(other)) - prefix  # the common suffix may not overlap the prefix
+    suffix = min(_common_start(best[::-1], other[::-1]), room)
+    changed = (prefix, len(best) - suffix)  # the part of best that other replaces
+    for number, (start, end) in enumerate(spans):
+        if start <= changed[0] and changed[1] <= end:
+            reading = other[start : len(other) - (len(best) - end)]
+            return (number, reading) if reading.strip() else None
+    return None
+
+
+def _common_start(a: str, b: str) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
 def _line_dict(line: Line) -> dict:
