@@ -351,6 +351,10 @@ def _add_finetune(commands: argparse._SubParsersAction) -> None:
             print(f"new characters: {report.new_chars}")
         if report.before and report.after:
             print(f"held-out CER before {report.before.cer:.2%} -> after {report.after.cer:.2%}")
+        if not report.changed:
+            print("no training step was kept: the model written reads as the base model does")
+        if report.stopped == "time":
+            print(f"stopped early: the time budget (--max-seconds {args.max_seconds:g}) ran out")
         print(f"wrote {report.output}")
         return EXIT_OK
 
@@ -369,6 +373,8 @@ def _finetune_summary(report: FinetuneReport) -> dict:
         "heldout_samples": report.heldout_samples,
         "cer_before": round(before.cer, 5) if before else None,
         "cer_after": round(after.cer, 5) if after else None,
+        "stopped": report.stopped,
+        "changed": report.changed,
     }
 
 

@@ -48,6 +48,10 @@ class FinetuneReport:
     seconds: float
     before: ErrorRates | None
     after: ErrorRates | None
+    # why training ended: "steps" (max_steps done), "time" (the max_seconds budget ran out),
+    # "no improvement" (early stopping on the held-out samples) or "cancelled"
+    stopped: str = "steps"
+    changed: bool = True  # False: the weights written are the base's (no step was kept)
 
 
 def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) -> FinetuneReport:
@@ -96,8 +100,9 @@ def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) ->
     }
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     save_model_file(ModelFile(base.kind, codec, net.config, base.preprocessing, state, info), options.output)
+    seconds = time.monotonic() - started
     return FinetuneReport(
-        options.output, len(train), len(heldout), new_chars, run.step, time.monotonic() - started, before, after
+        options.output, len(train), len(heldout), new_chars, run.step, seconds, before, after, run.stopped, run.changed
     )
 
 
@@ -177,6 +182,8 @@ class _Run:
         # ink only: a line image cannot be cut into words as reliably
         self.words = WordPool(s.source for s in train if isinstance(s.source, Ink))
         self.step = 0
+        self.stopped = "steps"
+        self.changed = False
 
     def evaluate(self) -> ErrorRates | None:
         if not self.heldout:
@@ -192,11 +199,14 @@ class _Run:
     def train(self, cancel: threading.Event | None, started: float) -> ErrorRates | None:
         o = self.options
         best = self.heldout_loss() if self.heldout else None
-        best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+        start_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+        best_state = start_state
         stale = 0
         progress = _progress(o)
+        self.stopped = "time"  # unless the loop ends another way
         while self.step < o.max_steps and time.monotonic() - started < o.max_seconds:
             if cancel is not None and cancel.is_set():
+                self.stopped = "cancelled"
                 break
             loss = self._step()
             if o.on_step is not None:
@@ -212,13 +222,18 @@ class _Run:
                 else:
                     stale += 1
                     if stale >= o.patience:
+                        self.stopped = "no improvement"
                         break
+        else:
+            if self.step >= o.max_steps:
+                self.stopped = "steps"
         if progress:
             progress.close()
         if self.heldout:
             self.net.load_state_dict(best_state)
-            return self.evaluate()
-        return None
+        # a user must be told when the "personal" model is the base model itself
+        self.changed = any(not torch.equal(v, start_state[k]) for k, v in self.net.state_dict().items())
+        return self.evaluate() if self.heldout else None
 
     def _user_line(self) -> Sample:
         """One of the user's samples, or a new line recombined from their words."""

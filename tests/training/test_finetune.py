@@ -110,3 +110,22 @@ def test_a_full_disk_when_the_model_is_written_is_a_clear_error_and_leaves_nothi
     assert f"handwrite: error: {out}: No space left on device" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["samples"]  # no model, no temporary file
     assert DEFAULT_INK_MODEL.read_bytes() == before
+
+
+def test_the_report_says_why_training_stopped_and_whether_anything_changed(user_samples, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "mine.safetensors"
+    assert main(["finetune", str(user_samples), "-o", str(out), "--max-seconds", "0", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert report["steps"] == 0 and report["stopped"] == "time" and report["changed"] is False
+    assert main(["finetune", str(user_samples), "-o", str(out), "--max-steps", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert report["steps"] == 2 and report["stopped"] == "steps" and report["changed"] is True
+
+
+def test_plain_output_says_when_the_model_is_the_base_and_the_time_ran_out(user_samples, tmp_path, capsys):
+    out = tmp_path / "mine.safetensors"
+    assert main(["finetune", str(user_samples), "-o", str(out), "--max-seconds", "0", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "reads as the base model does" in printed and "time budget (--max-seconds 0) ran out" in printed
