@@ -7,11 +7,17 @@ units: <annotation type="pageSize">WIDTH HEIGHT</annotation>). Each page starts
 at its first trace; traces outside the pages stay with the page before them.
 A file with no such group is one page. An ink of several pages (or with a page
 size) is written so.
+
+Text a recognizer read is kept apart from ground truth, as
+<annotation type="recognized">TEXT</annotation>: of the whole ink (a direct
+child of <ink>) or of one page (in its page <traceGroup>). It is never read as
+truth; `recognized_texts` reads it back.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
@@ -24,6 +30,7 @@ from handwrite.ink import MAX_COORDINATE, MAX_POINTS, Ink
 NAMESPACE = "http://www.w3.org/2003/InkML"
 TRUTH_TYPES = ("truth", "transcription")
 PAGE, PAGE_SIZE = "page", "pageSize"  # annotation types of a page's <traceGroup>
+RECOGNIZED = "recognized"  # annotation type of recognized (not confirmed) text
 _BLANK_POINT = re.compile(r"(?:^|,)\s*(?=,|$)")  # an empty piece between commas
 _TOKEN = re.compile(r"([!'\"]?)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?i:nan|inf(?:inity)?)|[TF*?])")
 
@@ -32,6 +39,21 @@ def parse_inkml(data: bytes, name: str = "<inkml>") -> Ink:
     """Streamed (see xmlsafe.iter_xml), with the points counted per trace before
     any is parsed: a file of millions of points is refused with no more memory
     than the cap allows, whatever its size."""
+    reader = _read(data, name)
+    try:
+        starts, sizes = reader.pages()
+        return Ink(reader.strokes(), text=reader.truth(), source=name, page_starts=starts, page_sizes=sizes)
+    except InkError as exc:
+        raise FormatError(f"{name}: {exc}") from exc
+
+
+def recognized_texts(data: bytes, name: str = "<inkml>") -> tuple[str | None, ...]:
+    """The recognized text of each page (None where a page has none), or of the whole
+    ink as one page when the file has no page groups."""
+    return _read(data, name).recognized()
+
+
+def _read(data: bytes, name: str) -> _InkmlReader:
     reader = _InkmlReader(name)
     for event, element, parent in iter_xml(data, name):
         if parent is None and event == "start" and local_name(element.tag) != "ink":
@@ -40,11 +62,7 @@ def parse_inkml(data: bytes, name: str = "<inkml>") -> Ink:
             reader.end(element, parent)
         elif local_name(element.tag) == "traceGroup":
             reader.group_start(top_level=parent == "ink")
-    try:
-        starts, sizes = reader.pages()
-        return Ink(reader.strokes(), text=reader.truth(), source=name, page_starts=starts, page_sizes=sizes)
-    except InkError as exc:
-        raise FormatError(f"{name}: {exc}") from exc
+    return reader
 
 
 class _InkmlReader:
@@ -65,11 +83,15 @@ class _InkmlReader:
         self.group: tuple[int, bool, tuple[float, float] | None] = (0, False, None)
         self.page_starts: list[int] = []  # of the top-level groups annotated as pages
         self.page_sizes: list[tuple[float, float] | None] = []
+        self.top_recognized: str | None = None
+        self.group_recognized: str | None = None  # of the open top-level group
+        self.page_recognized: list[str | None] = []
 
     def group_start(self, top_level: bool) -> None:
         self.group_depth += 1
         if top_level:
             self.group = (len(self.traces), False, None)
+            self.group_recognized = None
 
     def end(self, element: Element, parent: str | None) -> None:
         tag = local_name(element.tag)
@@ -78,8 +100,11 @@ class _InkmlReader:
             if parent == "ink" and self.group[1]:
                 self.page_starts.append(self.group[0])
                 self.page_sizes.append(self.group[2])
+                self.page_recognized.append(self.group_recognized)
         elif tag == "annotation" and parent == "traceGroup" and self.group_depth == 1:
             self._page_annotation(element)
+        elif tag == "annotation" and parent == "ink" and element.get("type") == RECOGNIZED:
+            self.top_recognized = element.text or ""
         if tag == "channel" and parent == "traceFormat":
             self.pending_channels.append(element.get("name", "").upper())
         elif tag == "traceFormat":
@@ -123,6 +148,11 @@ class _InkmlReader:
             self.group = (first, True, size)
         elif element.get("type") == PAGE_SIZE:
             self.group = (first, is_page, _page_size(element.text or "", len(self.page_starts) + 1, self.name))
+        elif element.get("type") == RECOGNIZED:
+            self.group_recognized = element.text or ""
+
+    def recognized(self) -> tuple[str | None, ...]:
+        return tuple(self.page_recognized) if self.page_starts else (self.top_recognized,)
 
     def pages(self) -> tuple[tuple[int, ...], tuple[tuple[float, float], ...]]:
         """Page starts (the first page from trace 0, whatever comes before it) and page sizes
@@ -202,32 +232,38 @@ def _decode(token: str, i: int, mode: str, rows: list[list[float]], velocity: li
     return rows[-1][i] + velocity[i]
 
 
-def format_inkml(ink: Ink) -> str:
+def format_inkml(ink: Ink, recognized: Sequence[str] | None = None) -> str:
     """InkML text with X Y T channels (T in milliseconds) and a truth annotation; the
-    strokes of each page in a page <traceGroup> when there are pages to keep."""
+    strokes of each page in a page <traceGroup> when there are pages to keep.
+    `recognized`: each page's recognized text, kept as such (never as truth)."""
     has_time = any(np.any(s[:, 2] != 0) for s in ink.strokes)
     channels = ["X", "Y", "T"] if has_time else ["X", "Y"]
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<ink xmlns="{NAMESPACE}">']
     if ink.text is not None:
         lines.append(f'  <annotation type="truth">{escape(ink.text)}</annotation>')
+    paged = ink.num_pages > 1 or bool(ink.page_sizes)
+    if recognized is not None and not paged:
+        lines.append(f'  <annotation type="{RECOGNIZED}">{escape(recognized[0])}</annotation>')
     lines.append("  <traceFormat>")
     lines += [f'    <channel name="{c}" type="decimal"/>' for c in channels]
     lines.append("  </traceFormat>")
-    if ink.num_pages > 1 or ink.page_sizes:
-        lines += _format_pages(ink, has_time)
+    if paged:
+        lines += _format_pages(ink, has_time, recognized)
     else:
         lines += [_format_trace(stroke, has_time) for stroke in ink.strokes]
     lines.append("</ink>")
     return "\n".join(lines) + "\n"
 
 
-def _format_pages(ink: Ink, has_time: bool) -> list[str]:
+def _format_pages(ink: Ink, has_time: bool, recognized: Sequence[str] | None = None) -> list[str]:
     lines = []
     for number, strokes in enumerate(ink.page_ranges()):
         lines += ["  <traceGroup>", f'    <annotation type="{PAGE}">{number + 1}</annotation>']
         if number < len(ink.page_sizes):
             width, height = ink.page_sizes[number]
             lines.append(f'    <annotation type="{PAGE_SIZE}">{float(width)!r} {float(height)!r}</annotation>')
+        if recognized is not None and number < len(recognized):
+            lines.append(f'    <annotation type="{RECOGNIZED}">{escape(recognized[number])}</annotation>')
         lines += ["  " + _format_trace(ink.strokes[index], has_time) for index in strokes]
         lines.append("  </traceGroup>")
     return lines
@@ -238,5 +274,12 @@ def _format_trace(stroke: np.ndarray, has_time: bool) -> str:
 
 
 def _format_point(point: np.ndarray, has_time: bool) -> str:
-    text = f"{point[0]:.6g} {point[1]:.6g}"
+    text = f"{_coordinate(point[0])} {_coordinate(point[1])}"
     return f"{text} {point[2] * 1000.0:.10g}" if has_time else text
+
+
+def _coordinate(value: float) -> str:
+    """Six significant digits when they give back the same number, else as many as it
+    takes: a page read back has its strokes exactly where they were."""
+    text = f"{value:.6g}"
+    return text if float(text) == value else repr(float(value))

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from handwrite import FormatError, Ink, read_ink, write_ink
-from handwrite.formats.inkml import format_inkml, parse_inkml
+from handwrite.formats.inkml import format_inkml, parse_inkml, recognized_texts
 
 
 def inkml(body: str, head: str = "") -> bytes:
@@ -160,3 +160,24 @@ def test_a_bad_page_size_is_refused_clearly(size):
     )
     with pytest.raises(FormatError, match=r"pages\.inkml: page 1: pageSize"):
         parse_inkml(data, "pages.inkml")
+
+
+def test_recognized_text_is_kept_apart_from_truth():
+    """Text a recognizer read goes in its own annotation, per page, and never reads back as truth."""
+    one_page = format_inkml(Ink.from_points([[[0, 0], [1, 1]]]), recognized=["hello < world"])
+    assert 'type="recognized">hello &lt; world<' in one_page and "truth" not in one_page
+    assert parse_inkml(one_page.encode()).text is None
+    assert recognized_texts(one_page.encode()) == ("hello < world",)
+    notebook = Ink([[[0, 0], [1, 1]], [[5, 5], [6, 6]]], text="typed", page_starts=(0, 1), page_sizes=((9, 9),) * 2)
+    data = format_inkml(notebook, recognized=["first\nline two", ""]).encode()
+    assert parse_inkml(data).text == "typed"
+    assert recognized_texts(data) == ("first\nline two", "")
+    assert recognized_texts(format_inkml(notebook).encode()) == (None, None)
+
+
+def test_coordinates_come_back_exactly():
+    """Six digits where they suffice (files as before), every digit a point needs otherwise."""
+    points = [[[123.4567, 0.1 + 0.2], [1 / 3, 98765.4321], [12.5, -7.0]]]
+    back = parse_inkml(format_inkml(Ink.from_points(points)).encode())
+    assert back.strokes[0][:, :2].tolist() == [p[:2] for p in points[0]]
+    assert "<trace>12.5 -7</trace>" in format_inkml(Ink.from_points([[[12.5, -7.0]]]))
