@@ -1,6 +1,8 @@
 """Start the drawing app; or, with --replay, feed an ink file through the pen
 input path, wait for the live transcription, save a screenshot and print the
-text (how the app is tested)."""
+text (how the app is tested). A replayed page keeps its layout: strokes go
+where the ink has them (each page of a notebook on a page of its own, of the
+notebook's page size), scaled down only to fit the page's width."""
 
 from __future__ import annotations
 
@@ -9,12 +11,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from PyQt6.QtCore import QEvent, QPointF, Qt
 from PyQt6.QtGui import QMouseEvent
 from PyQt6.QtWidgets import QApplication
 
 import handwrite
-from gui.window import MainWindow, fit_to_canvas, save_png_atomically
+from gui.canvas import InkCanvas
+from gui.document import MARGIN
+from gui.window import MainWindow, save_png_atomically
 from handwrite.fileio import atomic_write_text
 
 REPLAY_TIMEOUT_S = 60.0
@@ -51,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str | None, text_out: str | None) -> int:
-    window.canvas.clear()
+    window.new_document()
     replay(window, ink)
     if not wait_for_transcription(window, REPLAY_TIMEOUT_S):
         print("handwrite gui: the transcription did not finish in time", file=sys.stderr)
@@ -71,20 +76,51 @@ def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str |
 
 
 def replay(
-    window: MainWindow, ink: handwrite.Ink, after_stroke: Callable[[], object] | None = None, line: int = 0
-) -> None:
-    """Send each stroke as real mouse press/move/release events to the canvas
-    (scaled onto the given ruled line); call `after_stroke` after each pen-up."""
-    canvas = window.canvas
-    for stroke in fit_to_canvas(ink, canvas.width(), line).strokes:
-        points = [QPointF(float(x), float(y)) for x, y, _ in stroke]
-        _send(canvas, QEvent.Type.MouseButtonPress, points[0], Qt.MouseButton.LeftButton)
-        for point in points[1:]:
-            _send(canvas, QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton)
-        _send(canvas, QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.LeftButton)
-        QApplication.processEvents()
-        if after_stroke is not None:
-            after_stroke()
+    window: MainWindow, ink: handwrite.Ink, after_stroke: Callable[[], object] | None = None, top: float | None = None
+) -> float:
+    """Write the ink onto the shown page as real mouse press/move/release events, through
+    the page's zoom, calling `after_stroke` after each pen-up. Further pages of a notebook
+    go on new pages after it. With `top`, the ink's writing starts that far down the page
+    (page units) at its left margin. Returns where the writing ends (page units, y)."""
+    canvas, bottom = window.canvas, 0.0
+    for number, page in enumerate(ink.pages()):
+        if number:
+            canvas.new_page()
+        if ink.page_sizes and not canvas.strokes and top is None:
+            canvas.set_page_size(*ink.page_sizes[number])  # the notebook's own page
+        placed = placed_on_page(page, canvas, top)
+        for stroke in placed.strokes:
+            _write_stroke(canvas, stroke)
+            if after_stroke is not None:
+                after_stroke()
+        bottom = placed.bounds()[3]
+    return bottom
+
+
+def placed_on_page(ink: handwrite.Ink, canvas: InkCanvas, top: float | None = None) -> handwrite.Ink:
+    """The ink where it goes on the shown page: where it is, when it lies on the page;
+    else (or with `top`) moved to the page's left margin (and `top`), scaled down to fit
+    the page's width if it is wider."""
+    page = canvas.page
+    x0, y0, x1, _ = ink.bounds()
+    if top is None and page.left <= x0 and page.top <= y0 and x1 <= page.right:
+        return ink
+    margin = MARGIN * page.width
+    scale = min(1.0, (page.width - 2 * margin) / max(x1 - x0, 1e-9))
+    left, upper = page.left + margin, (top if top is not None else page.top + margin)
+    strokes = [
+        np.column_stack([(s[:, 0] - x0) * scale + left, (s[:, 1] - y0) * scale + upper, s[:, 2]]) for s in ink.strokes
+    ]
+    return handwrite.Ink(strokes)
+
+
+def _write_stroke(canvas: InkCanvas, stroke: np.ndarray) -> None:
+    points = [canvas.to_widget(float(x), float(y)) for x, y, _ in stroke]
+    _send(canvas, QEvent.Type.MouseButtonPress, points[0], Qt.MouseButton.LeftButton)
+    for point in points[1:]:
+        _send(canvas, QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton)
+    _send(canvas, QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.LeftButton)
+    QApplication.processEvents()
 
 
 def _send(widget: object, kind: QEvent.Type, point: QPointF, button: Qt.MouseButton) -> None:

@@ -1,126 +1,204 @@
-"""The writing canvas: ruled lines, strokes from mouse or tablet pen (pressure
-shown as width), recorded with timestamps; undo/redo, erase, clear."""
+"""The writing page: strokes from mouse or tablet pen (pressure shown as width),
+recorded with timestamps in the page's own coordinates, whatever the zoom;
+undo/redo per page, erase, clear; several pages; guide lines as a background
+style only. `PageView` scrolls it, zooms it (Ctrl+wheel, pinch) and pans it
+(scroll bars, middle-drag, space-drag)."""
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
 
-import numpy as np
-from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPen, QTabletEvent, QUndoCommand, QUndoStack
-from PyQt6.QtWidgets import QWidget
+from PyQt6.QtCore import QEvent, QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QNativeGestureEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QTabletEvent,
+    QUndoCommand,
+    QUndoGroup,
+    QUndoStack,
+    QWheelEvent,
+)
+from PyQt6.QtWidgets import QGestureEvent, QPinchGesture, QScrollArea, QWidget
 
 import handwrite
+from gui.document import PAGE_RATIO, Document, Page, Stroke
 
-LINE_SPACING = 90.0  # pixels between ruled lines
-TOP_MARGIN = 20.0
-ERASE_RADIUS = 8.0
-
-
-@dataclass
-class Stroke:
-    points: list[tuple[float, float, float]] = field(default_factory=list)  # x, y, t (seconds)
-    pressures: list[float] = field(default_factory=list)
-
-    def line_index(self) -> int:
-        """The ruled line this stroke belongs to: where most of it lies."""
-        ys = sorted(p[1] for p in self.points)
-        return max(0, int((ys[len(ys) // 2] - TOP_MARGIN) // LINE_SPACING))
-
-    def near(self, x: float, y: float, radius: float) -> bool:
-        """Whether (x, y) lies within radius of the stroke's path (its segments, not just its points)."""
-        xy = np.asarray(self.points)[:, :2]
-        if len(xy) == 1:
-            return math.hypot(xy[0, 0] - x, xy[0, 1] - y) <= radius
-        start, seg = xy[:-1], np.diff(xy, axis=0)
-        length2 = np.maximum((seg**2).sum(axis=1), 1e-12)
-        along = np.clip(((np.array([x, y]) - start) * seg).sum(axis=1) / length2, 0.0, 1.0)
-        closest = start + seg * along[:, None]
-        return bool((np.hypot(closest[:, 0] - x, closest[:, 1] - y) <= radius).any())
+ERASE_RADIUS = 6.0  # points (scaled with the page like the pen)
+PEN_WIDTH = 1.6  # points
+RULED_SPACING = 36.0  # points between ruled lines: room for mouse and pen writing
+SQUARE_SIZE = 18.0  # points
+STYLES = ("plain", "ruled", "squared")
+MIN_ZOOM, MAX_ZOOM = 0.05, 12.0
+WHEEL_STEP = 1.0015  # zoom factor per eighth of a wheel degree (one notch: about 1.2x)
+_ERASE_COMMAND = 1  # QUndoCommand id: the removals of one erase gesture merge into one step
 
 
 class _AddStroke(QUndoCommand):
-    def __init__(self, canvas: InkCanvas, stroke: Stroke) -> None:
+    def __init__(self, canvas: InkCanvas, page: Page, stroke: Stroke) -> None:
         super().__init__("write")
-        self.canvas, self.stroke = canvas, stroke
+        self.canvas, self.page, self.stroke = canvas, page, stroke
 
     def redo(self) -> None:
-        self.canvas.strokes.append(self.stroke)
+        self.page.strokes.append(self.stroke)
         self.canvas.page_changed()
 
     def undo(self) -> None:
-        self.canvas.strokes.remove(self.stroke)
+        self.page.strokes.remove(self.stroke)
         self.canvas.page_changed()
 
 
 class _RemoveStrokes(QUndoCommand):
-    def __init__(self, canvas: InkCanvas, strokes: list[Stroke], name: str) -> None:
+    """Removes strokes; the removals of one erase gesture merge into one undo step."""
+
+    def __init__(self, canvas: InkCanvas, page: Page, strokes: list[Stroke], name: str, gesture: int = 0) -> None:
         super().__init__(name)
-        self.canvas, self.removed = canvas, list(strokes)
-        self.positions = [canvas.strokes.index(s) for s in strokes]
+        self.canvas, self.page, self.gesture = canvas, page, gesture
+        self.batches = [(list(strokes), [page.strokes.index(s) for s in strokes])]
+
+    def id(self) -> int:
+        return _ERASE_COMMAND if self.gesture else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, _RemoveStrokes) or other.gesture != self.gesture or other.page is not self.page:
+            return False
+        self.batches += other.batches  # already done by other.redo(); undone in reverse order
+        return True
 
     def redo(self) -> None:
-        for stroke in self.removed:
-            self.canvas.strokes.remove(stroke)
+        for strokes, _ in self.batches:
+            for stroke in strokes:
+                self.page.strokes.remove(stroke)
         self.canvas.page_changed()
 
     def undo(self) -> None:
-        for position, stroke in sorted(zip(self.positions, self.removed, strict=True), key=lambda item: item[0]):
-            self.canvas.strokes.insert(position, stroke)
+        for strokes, positions in reversed(self.batches):
+            for position, stroke in sorted(zip(positions, strokes, strict=True), key=lambda item: item[0]):
+                self.page.strokes.insert(position, stroke)
         self.canvas.page_changed()
 
 
 class InkCanvas(QWidget):
-    """Emits `stroke_finished` at every pen-up and `changed` after any edit."""
+    """The current page of a `Document`, drawn at `zoom` widget pixels per page unit.
+
+    Emits `stroke_finished` at every pen-up, `changed` after any edit of any page
+    and `page_shown` when another page (or document) is shown.
+    """
 
     stroke_finished = pyqtSignal()
     changed = pyqtSignal()
+    page_shown = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.strokes: list[Stroke] = []
-        self.undo_stack = QUndoStack(self)
+        self.document = Document()
+        self.zoom = 1.5
+        self.style = "ruled"
+        self.undo_group = QUndoGroup(self)
+        self._stacks: dict[int, QUndoStack] = {}
         self.erasing = False
-        self.pen_width = 2.6
         self._current: Stroke | None = None
+        self._erase_gesture = 0
+        self._pan_from: QPointF | None = None  # global position of a middle- or space-drag
+        self._space_held = False
         self._clock = time.monotonic()
-        self.setMinimumSize(640, 360)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self._show_current()
 
-    # ---- the page as ink ----------------------------------------------------
-    def line_inks(self) -> dict[int, handwrite.Ink]:
-        """One Ink per ruled line that holds writing, in line order."""
-        lines: dict[int, list[Stroke]] = {}
-        for stroke in self.strokes:
-            lines.setdefault(stroke.line_index(), []).append(stroke)
-        return {index: handwrite.Ink([np.asarray(s.points) for s in lines[index]]) for index in sorted(lines)}
+    # ---- the document -------------------------------------------------------
+    @property
+    def page(self) -> Page:
+        return self.document.page
+
+    @property
+    def strokes(self) -> list[Stroke]:
+        return self.page.strokes
+
+    @property
+    def undo_stack(self) -> QUndoStack:
+        """The shown page's undo history (each page has its own)."""
+        stack = self._stacks.get(self.page.serial)
+        if stack is None:
+            stack = self._stacks[self.page.serial] = QUndoStack(self.undo_group)
+        return stack
 
     def page_ink(self) -> handwrite.Ink:
-        return handwrite.Ink([np.asarray(s.points) for s in self.strokes])
+        return self.page.ink()
 
-    def set_page(self, ink: handwrite.Ink) -> None:
-        """Replace the page (undoable as one step)."""
-        self.undo_stack.beginMacro("open")
-        if self.strokes:
-            self.undo_stack.push(_RemoveStrokes(self, self.strokes, "clear"))
-        for stroke in ink.strokes:
-            self.undo_stack.push(_AddStroke(self, Stroke([tuple(p) for p in stroke.tolist()], [0.5] * len(stroke))))
-        self.undo_stack.endMacro()
+    def set_document(self, document: Document) -> None:
+        """Show another document (its undo history starts empty)."""
+        for stack in self._stacks.values():
+            self.undo_group.removeStack(stack)
+            stack.deleteLater()
+        self._stacks.clear()
+        self.document = document
+        self._show_current()
+        self.changed.emit()
+
+    def show_page(self, index: int) -> None:
+        self.document.current = max(0, min(index, len(self.document.pages) - 1))
+        self._show_current()
+
+    def new_page(self) -> None:
+        """A blank page after the shown one, as large as it, shown."""
+        page = Page(right=self.page.right, bottom=self.page.right * PAGE_RATIO)
+        self.document.pages.insert(self.document.current + 1, page)
+        self.show_page(self.document.current + 1)
+        self.changed.emit()
+
+    def set_page_size(self, width: float, height: float) -> None:
+        """The shown page's size from its origin (a notebook's page size)."""
+        self.page.right, self.page.bottom = width, height
+        self._resize_to_page()
+        self.update()
+
+    def _show_current(self) -> None:
+        self.undo_group.setActiveStack(self.undo_stack)
+        self._resize_to_page()
+        self.update()
+        self.page_shown.emit()
 
     def clear(self) -> None:
         if self.strokes:
-            self.undo_stack.push(_RemoveStrokes(self, self.strokes, "clear"))
+            self.undo_stack.push(_RemoveStrokes(self, self.page, self.strokes, "clear"))
 
     def page_changed(self) -> None:
         self.update()
         self.changed.emit()
 
+    # ---- coordinates --------------------------------------------------------
+    def to_page(self, point: QPointF) -> tuple[float, float]:
+        return point.x() / self.zoom + self.page.left, point.y() / self.zoom + self.page.top
+
+    def to_widget(self, x: float, y: float) -> QPointF:
+        return QPointF((x - self.page.left) * self.zoom, (y - self.page.top) * self.zoom)
+
+    def set_zoom(self, zoom: float) -> None:
+        self.zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        self._resize_to_page()
+        self.update()
+
+    def _resize_to_page(self) -> None:
+        self.resize(max(1, round(self.page.width * self.zoom)), max(1, round(self.page.height * self.zoom)))
+
+    def set_style(self, style: str) -> None:
+        self.style = style if style in STYLES else "ruled"
+        self.update()
+
     # ---- pen input ----------------------------------------------------------
     def begin_stroke(self, x: float, y: float, pressure: float = 0.5) -> None:
+        """Pen down at page coordinates (x, y)."""
         if self.erasing:
+            self._erase_gesture += 1
             self._erase_at(x, y)
             return
         self._current = Stroke()
@@ -130,36 +208,71 @@ class InkCanvas(QWidget):
         if self.erasing:
             self._erase_at(x, y)
         elif self._current is not None:
-            self._current.points.append((x, y, time.monotonic() - self._clock))
+            # to 1e-4 unit (as .xopp files keep them) and 1 ms, far finer than a pen: saved and
+            # opened again, the page has the same numbers
+            self._current.points.append((round(x, 4), round(y, 4), round(time.monotonic() - self._clock, 3)))
             self._current.pressures.append(pressure)
-            self.update()
+            self._update_around(self._current.points[-2:])
 
     def end_stroke(self) -> None:
         stroke, self._current = self._current, None
         if stroke is not None and stroke.points:
-            self.undo_stack.push(_AddStroke(self, stroke))
+            self.undo_stack.push(_AddStroke(self, self.page, stroke))
+            if self.page.grow_for(stroke):  # room to go on writing below
+                self._resize_to_page()
             self.stroke_finished.emit()
 
     def _erase_at(self, x: float, y: float) -> None:
-        hit = [s for s in self.strokes if s.near(x, y, ERASE_RADIUS)]
+        radius = ERASE_RADIUS * self.page.unit
+        hit = [s for s in self.strokes if s.near(x, y, radius)]
         if hit:
-            self.undo_stack.push(_RemoveStrokes(self, hit, "erase"))
+            self.undo_stack.push(_RemoveStrokes(self, self.page, hit, "erase", self._erase_gesture))
+
+    def _update_around(self, points: list[tuple[float, float, float]]) -> None:
+        """Repaint only around the newest segment: drawing stays quick on a full page."""
+        corners = [self.to_widget(x, y) for x, y, _ in points]
+        pad = PEN_WIDTH * self.page.unit * self.zoom * 2 + 2
+        box = QRectF(corners[0], corners[-1]).normalized().adjusted(-pad, -pad, pad, pad)
+        self.update(box.toAlignedRect())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self.begin_stroke(event.position().x(), event.position().y())
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            self._space_held and event.button() == Qt.MouseButton.LeftButton
+        ):
+            self._pan_from = event.globalPosition()
+        elif event.button() == Qt.MouseButton.LeftButton:
+            self.begin_stroke(*self.to_page(event.position()))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if event.buttons() & Qt.MouseButton.LeftButton:
-            self.add_point(event.position().x(), event.position().y())
+        if self._pan_from is not None:
+            delta, self._pan_from = event.globalPosition() - self._pan_from, event.globalPosition()
+            if isinstance(view := self._view(), PageView):
+                view.pan(-delta.x(), -delta.y())
+        elif event.buttons() & Qt.MouseButton.LeftButton:
+            self.add_point(*self.to_page(event.position()))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
+        if self._pan_from is not None:
+            self._pan_from = None
+        elif event.button() == Qt.MouseButton.LeftButton:
             self.end_stroke()
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = True
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = False
+            self.setCursor(Qt.CursorShape.PointingHandCursor if self.erasing else Qt.CursorShape.CrossCursor)
+        else:
+            super().keyReleaseEvent(event)
+
     def tabletEvent(self, event: QTabletEvent) -> None:
-        x, y, pressure = event.position().x(), event.position().y(), event.pressure()
-        kind = event.type()
+        (x, y), pressure, kind = self.to_page(event.position()), event.pressure(), event.type()
         if kind == QTabletEvent.Type.TabletPress:
             self.begin_stroke(x, y, pressure)
         elif kind == QTabletEvent.Type.TabletMove and (self._current is not None or self.erasing):
@@ -168,42 +281,146 @@ class InkCanvas(QWidget):
             self.end_stroke()
         event.accept()  # no synthesized mouse events: the pen is recorded once
 
+    def _view(self) -> QWidget | None:
+        viewport = self.parentWidget()
+        return viewport.parentWidget() if viewport is not None else None
+
     # ---- drawing ------------------------------------------------------------
-    def paintEvent(self, event: object) -> None:
+    def colors(self) -> tuple[QColor, QColor, QColor]:
+        """Paper, ink and guide lines, light or dark as the palette is."""
+        if self.palette().color(self.backgroundRole()).lightness() < 128:
+            return QColor("#1f2328"), QColor("#e6e9ef"), QColor("#3a4454")
+        return QColor("#fffef8"), QColor("#1d2a44"), QColor("#c9d8ef")
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        exposed = event.rect()
+        left, top = self.to_page(QPointF(exposed.topLeft()))
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#fffef8"))
-        painter.setPen(QPen(QColor("#c9d8ef"), 1.0))
-        y = TOP_MARGIN + LINE_SPACING * 0.75
-        while y < self.height():
-            painter.drawLine(QPointF(0, y), QPointF(self.width(), y))
-            y += LINE_SPACING
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        for stroke in self.strokes + ([self._current] if self._current else []):
-            self._draw_stroke(painter, stroke)
+        painter.scale(self.zoom, self.zoom)
+        self.paint_page(painter, QRectF(left, top, exposed.width() / self.zoom, exposed.height() / self.zoom))
         painter.end()
 
-    def _draw_stroke(self, painter: QPainter, stroke: Stroke) -> None:
-        color = QColor("#1d2a44")
-        if len(stroke.points) == 1:
-            x, y, _ = stroke.points[0]
+    def paint_page(self, painter: QPainter, seen: QRectF) -> None:
+        """Paper, guides and strokes within `seen` (page units); the painter maps page
+        units to its device, less the page's top-left corner."""
+        paper, ink, guides = self.colors()
+        painter.translate(-self.page.left, -self.page.top)
+        painter.fillRect(seen, paper)
+        self._draw_guides(painter, seen, guides)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for stroke in self.strokes + ([self._current] if self._current else []):
+            self._draw_stroke(painter, stroke, ink, seen)
+
+    def page_image(self, pixels_per_point: float, longest: int = 12000) -> QImage:
+        """The whole shown page as an image, at this many pixels per point of an A4-wide page."""
+        page = self.page
+        scale = min(pixels_per_point / page.unit, longest / max(page.width, page.height))
+        image = QImage(
+            max(1, round(page.width * scale)), max(1, round(page.height * scale)), QImage.Format.Format_RGB32
+        )
+        painter = QPainter(image)
+        painter.scale(scale, scale)
+        self.paint_page(painter, QRectF(page.left, page.top, page.width, page.height))
+        painter.end()
+        return image
+
+    def _draw_guides(self, painter: QPainter, seen: QRectF, color: QColor) -> None:
+        if self.style == "plain":
+            return
+        painter.setPen(QPen(color, 0))  # cosmetic: one pixel at any zoom
+        step = (RULED_SPACING if self.style == "ruled" else SQUARE_SIZE) * self.page.unit
+        y = seen.top() - (seen.top() % step) + step
+        while y < seen.bottom():
+            painter.drawLine(QPointF(seen.left(), y), QPointF(seen.right(), y))
+            y += step
+        x = seen.left() - (seen.left() % step) + step
+        while self.style == "squared" and x < seen.right():
+            painter.drawLine(QPointF(x, seen.top()), QPointF(x, seen.bottom()))
+            x += step
+
+    def _draw_stroke(self, painter: QPainter, stroke: Stroke, color: QColor, seen: QRectF) -> None:
+        width = PEN_WIDTH * self.page.unit
+        x0, y0, x1, y1 = stroke.box()
+        if not seen.intersects(QRectF(x0, y0, x1 - x0, y1 - y0).adjusted(-width, -width, width, width)):
+            return
+        points = [QPointF(x, y) for x, y, _ in stroke.points]
+        if len(points) == 1:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(color)
-            painter.drawEllipse(QRectF(x - 1.5, y - 1.5, 3, 3))
+            painter.drawEllipse(points[0], width, width)
             return
-        uniform = len(set(stroke.pressures)) <= 1
-        if uniform:
-            path = QPainterPath(QPointF(*stroke.points[0][:2]))
-            for x, y, _ in stroke.points[1:]:
-                path.lineTo(x, y)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if len(set(stroke.pressures)) <= 1:
+            path = QPainterPath(points[0])
+            for point in points[1:]:
+                path.lineTo(point)
             painter.setPen(
-                QPen(color, self.pen_width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+                QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
             )
-            painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(path)
             return
-        for (x0, y0, _), (x1, y1, _), pressure in zip(
-            stroke.points, stroke.points[1:], stroke.pressures[1:], strict=False
-        ):
-            width = self.pen_width * (0.4 + 1.2 * pressure)
-            painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-            painter.drawLine(QPointF(x0, y0), QPointF(x1, y1))
+        for start, end, pressure in zip(points, points[1:], stroke.pressures[1:], strict=False):
+            painter.setPen(QPen(color, width * (0.4 + 1.2 * pressure), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+            painter.drawLine(start, end)
+
+
+class PageView(QScrollArea):
+    """Scrolls the canvas; Ctrl+wheel and pinch zoom about the pointer; middle- or
+    space-drag pans (see InkCanvas)."""
+
+    zoomed = pyqtSignal(float)
+
+    def __init__(self, canvas: InkCanvas, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = canvas
+        self.setWidget(canvas)
+        self.setWidgetResizable(False)
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.setBackgroundRole(QPalette.ColorRole.Dark)
+        self.viewport().grabGesture(Qt.GestureType.PinchGesture)
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping the page point under `anchor` (viewport pixels; default: the centre) in place."""
+        anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
+        at = self.canvas.to_page(anchor - QPointF(self.canvas.pos()))
+        self.canvas.set_zoom(self.canvas.zoom * factor)
+        moved = self.canvas.to_widget(*at) - anchor
+        self.horizontalScrollBar().setValue(round(moved.x()))
+        self.verticalScrollBar().setValue(round(moved.y()))
+        self.zoomed.emit(self.canvas.zoom)
+
+    def fit_width(self) -> None:
+        """Zoom so the page's width fills the view."""
+        room = self.viewport().width() - 2 * self.frameWidth() - 4
+        self.canvas.set_zoom(max(room, 50) / self.canvas.page.width)
+        self.zoomed.emit(self.canvas.zoom)
+
+    def pan(self, dx: float, dy: float) -> None:
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(dx))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(dy))
+
+    def reveal(self, x: float, y: float) -> None:
+        """Scroll so the page point (x, y) is in view."""
+        point = self.canvas.to_widget(x, y)
+        self.ensureVisible(round(point.x()), round(point.y()), 50, 50)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom_by(WHEEL_STEP ** event.angleDelta().y(), event.position())
+            event.accept()
+        else:
+            super().wheelEvent(event)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if isinstance(event, QNativeGestureEvent) and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+            self.zoom_by(1.0 + event.value(), event.position())  # touchpad pinch (macOS, Wayland)
+            return True
+        if isinstance(event, QGestureEvent) and event.gesture(Qt.GestureType.PinchGesture) is not None:
+            self._pinch(event.gesture(Qt.GestureType.PinchGesture))  # touch-screen pinch
+            return True
+        return super().viewportEvent(event)
+
+    def _pinch(self, pinch: QPinchGesture) -> None:
+        if pinch.changeFlags() & QPinchGesture.ChangeFlag.ScaleFactorChanged:
+            centre = self.viewport().mapFromGlobal(pinch.centerPoint().toPoint())
+            self.zoom_by(pinch.scaleFactor(), QPointF(centre))

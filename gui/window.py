@@ -1,15 +1,22 @@
-"""The main window: canvas above, live transcription below, menus, status bar,
-settings and autosave."""
+"""The main window: the page above (scrolling, zooming, several pages), live
+transcription of the shown page below, menus, status bar, settings and autosave.
+
+For views over the page (word correction and the like): `page_result()` is the
+shown page's recognition (lines in reading order, boxes, words and stroke
+indices in page coordinates), `line_texts()` its text with the user's
+corrections, `set_line_text()` corrects a line, and `results_changed` fires
+whenever any of these may have changed."""
 
 from __future__ import annotations
 
 import html
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from PyQt6.QtCore import QByteArray, QIODevice, QSaveFile, QSettings, Qt, QTimer, QUrl
-from PyQt6.QtGui import QAction, QKeySequence, QPixmap
+from PyQt6.QtCore import QByteArray, QIODevice, QSaveFile, QSettings, QStandardPaths, Qt, QTimer, QUrl, pyqtSignal
+from PyQt6.QtGui import QAction, QActionGroup, QKeySequence, QPalette, QPixmap
 from PyQt6.QtWidgets import (
     QApplication,
     QDialog,
@@ -27,15 +34,24 @@ from PyQt6.QtWidgets import (
 )
 
 import handwrite
-from gui.canvas import InkCanvas
+from gui.canvas import STYLES, InkCanvas, PageView
+from gui.document import Document
 from gui.image_view import IMAGE_FILTER, ImageTranscriptionDialog
 from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
-from gui.recognition import LiveRecognizer, _line_key
+from gui.recognition import LineKey, LiveRecognizer, PageReading, PageStrokes
+from handwrite.fileio import atomic_write_text, read_limited
+from handwrite.formats import MAX_INK_FILE_BYTES
+from handwrite.formats.inkml import format_inkml, recognized_texts
+from handwrite.pdf import write_searchable_pdf
 from handwrite.samples import data_home
 
+DOCUMENTS = QStandardPaths.StandardLocation.DocumentsLocation
 UNSURE = 0.75  # words below this confidence are shown faint
 DEBOUNCE_MS = 15  # coalesce the events of one pen-up before recognizing
 AUTOSAVE_MS = 800
+OPEN_FILTER = "Ink and notebooks (*.inkml *.xopp *.xml *.json)"
+SAVE_FILTER = "InkML pages (*.inkml);;Xournal++ notebook (*.xopp)"
+PNG_POINTS = 2.0  # an exported page image has this many pixels per point of an A4-wide page (144 dpi)
 
 
 def data_dir() -> Path:
@@ -45,15 +61,19 @@ def data_dir() -> Path:
 
 
 class MainWindow(QMainWindow):
+    results_changed = pyqtSignal()  # page_result(), line_texts() or the shown page changed
+
     def __init__(self, settings: QSettings | None = None, restore_autosave: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("handwrite")
         self.settings = settings or QSettings("handwrite", "handwrite")
         self.canvas = InkCanvas()
+        self.canvas.set_style(self.settings.value("page_style", "ruled", str))
+        self.view = PageView(self.canvas)
         self.text_view = QTextBrowser()
         self.text_view.setOpenLinks(False)
         self.text_view.anchorClicked.connect(self._pick_alternative)
-        self.text_view.setPlaceholderText("Write on the lines above; the text appears here.")
+        self.text_view.setPlaceholderText("Write anywhere on the page above; the text appears here.")
         self.text_view.setStyleSheet("QTextBrowser { font-size: 18px; padding: 6px; }")
         self.prompt = QLabel()
         self.prompt.setStyleSheet("QLabel { font-size: 18px; padding: 6px; background: #eef3fb; }")
@@ -70,7 +90,7 @@ class MainWindow(QMainWindow):
         page_layout.setContentsMargins(0, 0, 0, 0)
         page_layout.setSpacing(0)
         page_layout.addWidget(self.prompt_bar)
-        page_layout.addWidget(self.canvas, 1)
+        page_layout.addWidget(self.view, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(page)
         splitter.addWidget(self.text_view)
@@ -78,8 +98,10 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
 
-        self.results: dict[int, handwrite.Result] = {}
-        self.chosen: dict[int, tuple[tuple, str]] = {}  # line -> (line key, picked alternative)
+        self.readings: dict[int, PageReading] = {}  # page serial -> the newest reading of that page
+        self.corrections: dict[LineKey, str] = {}  # a line's text as the user set it, while its strokes stay
+        self.path: str | None = None  # the file the document was opened from or saved to
+        self._restoring: tuple[str | None, ...] = ()  # saved page texts, until the opened pages are read
         self.latencies_ms: list[float] = []
         self.last_shown_request = 0
         self._pen_up_at: float | None = None
@@ -94,6 +116,9 @@ class MainWindow(QMainWindow):
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_MS, timeout=self.autosave)
         self.canvas.stroke_finished.connect(self._on_pen_up)
         self.canvas.changed.connect(self._on_page_changed)
+        self.canvas.page_shown.connect(self._on_page_shown)
+        self.page_label = QLabel()
+        self.statusBar().addPermanentWidget(self.page_label)
 
         self._build_menus()
         self.load_model(self.settings.value("model_path", "", str) or None, quiet=True)
@@ -104,14 +129,18 @@ class MainWindow(QMainWindow):
             self.resize(1000, 640)
         if restore_autosave:
             self._restore_autosave()
+        self._on_page_shown()
+        QTimer.singleShot(0, self.view.fit_width)  # once the window has its size
 
     # ---- menus --------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&Open ink…", self.open_ink, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "&New document", self.new_document, QKeySequence.StandardKey.New)
+        self._action(file_menu, "&Open ink or notebook…", self.open_ink, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open &image…", self.open_image, "Ctrl+Shift+O")
-        self._action(file_menu, "&Save ink as InkML…", self.save_ink, QKeySequence.StandardKey.Save)
-        self._action(file_menu, "&Export PNG…", self.export_png, "Ctrl+E")
+        self._action(file_menu, "&Save…", self.save_ink, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "&Export page as PNG…", self.export_png, "Ctrl+E")
+        self._action(file_menu, "Export searchable &PDF…", self.export_pdf, "Ctrl+Shift+E")
         file_menu.addSeparator()
         self._action(file_menu, "Choose &model…", self.choose_model, "Ctrl+M")
         self._action(file_menu, "Model &info", self.show_model_info, "Ctrl+I")
@@ -123,9 +152,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = self.menuBar().addMenu("&Edit")
         # kept on self: PyQt would otherwise delete these actions with their wrappers
-        self.undo_action = undo = self.canvas.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action = undo = self.canvas.undo_group.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = redo = self.canvas.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action = redo = self.canvas.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
         edit.addActions([undo, redo])
         self.addActions([undo, redo])
@@ -134,6 +163,7 @@ class MainWindow(QMainWindow):
         self._action(edit, "C&lear page", self.canvas.clear, "Ctrl+Shift+Delete")
         edit.addSeparator()
         self._action(edit, "&Copy text", self.copy_text, QKeySequence.StandardKey.Copy)
+        self._build_view_menus()
         samples = self.menuBar().addMenu("&Samples")
         self._action(samples, "&Keep as sample…", self.keep_sample, "Ctrl+K")
         self.copy_mode_action = self._action(samples, "&Copy a sentence mode", self._toggle_copy_mode, "Ctrl+Shift+K")
@@ -146,6 +176,32 @@ class MainWindow(QMainWindow):
         toolbar.addActions([undo, redo, self.erase_action])
         toolbar.addAction("Clear", self.canvas.clear)
         toolbar.addAction("Copy text", self.copy_text)
+
+    def _build_view_menus(self) -> None:
+        """View: guide lines (a background only: write anywhere) and zoom; Page: the document's pages."""
+        view = self.menuBar().addMenu("&View")
+        self.style_actions = QActionGroup(self)
+        for style in STYLES:
+            action = self._action(view, f"{style.capitalize()} page", lambda s=style: self.set_page_style(s))
+            action.setCheckable(True)
+            action.setChecked(style == self.canvas.style)
+            action.setData(style)
+            self.style_actions.addAction(action)
+        view.addSeparator()
+        self._action(view, "Zoom &in", lambda: self.view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
+        self._action(view, "Zoom &out", lambda: self.view.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
+        self._action(view, "&Fit page width", self.view.fit_width, "Ctrl+0")
+        pages = self.menuBar().addMenu("&Page")
+        self._action(pages, "&New page", self.canvas.new_page, "Ctrl+Shift+N")
+        self._action(pages, "Ne&xt page", lambda: self.canvas.show_page(self.document.current + 1), "Ctrl+PgDown")
+        self._action(pages, "&Previous page", lambda: self.canvas.show_page(self.document.current - 1), "Ctrl+PgUp")
+
+    def set_page_style(self, style: str) -> None:
+        """Plain, ruled or squared paper; remembered."""
+        self.canvas.set_style(style)
+        self.settings.setValue("page_style", self.canvas.style)
+        for action in self.style_actions.actions():
+            action.setChecked(action.data() == self.canvas.style)
 
     def _action(self, menu: QMenu, text: str, slot: object, shortcut: object = None) -> QAction:
         action = menu.addAction(text)
@@ -179,7 +235,6 @@ class MainWindow(QMainWindow):
         self.live.set_model(self.model)
         self.model_name = Path(path).name if path else "bundled online model"
         self.statusBar().showMessage(self.model_status())
-        self.results.clear()
         self._request_recognition()
         return ok
 
@@ -220,6 +275,10 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "Model", self.model_summary())
 
     # ---- recognition --------------------------------------------------------
+    @property
+    def document(self) -> Document:
+        return self.canvas.document
+
     def _on_pen_up(self) -> None:
         self._pen_up_at = time.perf_counter()
 
@@ -227,68 +286,125 @@ class MainWindow(QMainWindow):
         self._debounce.start()
         self._autosave_timer.start()
 
-    def _request_recognition(self) -> None:
-        self.live.request(self.canvas.line_inks())
+    def _on_page_shown(self) -> None:
+        count = len(self.document.pages)
+        self.page_label.setText(f"Page {self.document.current + 1} of {count}")
+        self._render_text()
+        self.results_changed.emit()
 
-    def _show_results(self, request: int, results: dict, milliseconds: float) -> None:
-        self.results = results
+    def _request_recognition(self) -> None:
+        """Every page as it is now; the worker reads only lines it has not read before."""
+        pages = [
+            PageStrokes(page.serial, tuple(s.digest() for s in page.strokes), tuple(s.array() for s in page.strokes))
+            for page in self.document.pages
+        ]
+        self.live.request(pages)
+
+    def _show_results(self, request: int, readings: dict, milliseconds: float) -> None:
+        self.readings = readings
+        self._restore_corrections(readings)
         self.last_shown_request = request
         self._render_text()
         if self._pen_up_at is not None:
             self.latencies_ms.append((time.perf_counter() - self._pen_up_at) * 1000)
             self._pen_up_at = None
-        self.statusBar().showMessage(f"{self.model_status()}  ·  recognized in {milliseconds:.0f} ms")
+        read = sum(reading.read for reading in readings.values())
+        self.statusBar().showMessage(f"{self.model_status()}  ·  {read} line(s) read in {milliseconds:.0f} ms", 5000)
+        self.results_changed.emit()
 
-    def line_texts(self) -> list[str]:
-        lines = self.canvas.line_inks()
-        texts = []
-        for index, result in sorted(self.results.items()):
-            key, picked = self.chosen.get(index, ((), None))
-            texts.append(
-                picked if picked is not None and index in lines and key == _line_key(lines[index]) else result.text
-            )
-        return texts
+    def reading(self, page: int | None = None) -> PageReading:
+        """The newest reading of a page (by index; default the shown one)."""
+        index = self.document.current if page is None else page
+        return self.readings.get(self.document.pages[index].serial) or PageReading.empty()
+
+    def page_result(self, page: int | None = None) -> handwrite.Result:
+        """The recognition of a page (default the shown one): lines in reading order with
+        boxes, words and stroke indices in the page's coordinates. Text as recognized:
+        the user's corrections are in line_texts()."""
+        return self.reading(page).result
+
+    def line_texts(self, page: int | None = None) -> list[str]:
+        """Each line's text in reading order, as corrected by the user where they did."""
+        reading = self.reading(page)
+        return [
+            self.corrections.get(key, line.text) for key, line in zip(reading.keys, reading.result.lines, strict=True)
+        ]
+
+    def set_line_text(self, index: int, text: str, page: int | None = None) -> None:
+        """Correct a line of a page (default the shown one); the correction holds while
+        the line's strokes stay as they are."""
+        keys = self.reading(page).keys
+        if 0 <= index < len(keys):
+            self.corrections[keys[index]] = text
+            self._render_text()
+            self.results_changed.emit()
+
+    def choose_alternative(self, index: int, text: str) -> None:
+        self.set_line_text(index, text)
+
+    def page_text(self, page: int | None = None) -> str:
+        return "\n".join(t for t in self.line_texts(page) if t)
 
     def transcription(self) -> str:
-        return "\n".join(t for t in self.line_texts() if t)
+        """The document's text: its pages one after another, lines joined by newlines."""
+        texts = (self.page_text(number) for number in range(len(self.document.pages)))
+        return "\n".join(text for text in texts if text)
+
+    def document_result(self) -> handwrite.Result:
+        """All pages' lines (their `page` numbered from 1) with the user's corrections, for export."""
+        lines = []
+        for number in range(len(self.document.pages)):
+            result = self.page_result(number)
+            for line, text in zip(result.lines, self.line_texts(number), strict=True):
+                lines.append(corrected_line(line, text, number + 1))
+        text = self.transcription()
+        confidence = min((line.confidence for line in lines), default=1.0)
+        words = tuple(word for line in lines for word in line.words)
+        return handwrite.Result(text, confidence, (), words, lines=tuple(lines), page_count=len(self.document.pages))
 
     def _render_text(self) -> None:
+        result = self.page_result()
+        ink = self.text_view.palette().color(QPalette.ColorRole.Text).name()
         parts = []
-        for (index, result), text in zip(sorted(self.results.items()), self.line_texts(), strict=True):
-            if text != result.text:  # an alternative the user picked
+        for index, (line, text) in enumerate(zip(result.lines, self.line_texts(), strict=True)):
+            if text != line.text:  # the user's correction
                 words = html.escape(text)
             else:
                 words = " ".join(
                     html.escape(w.text)
                     if w.confidence >= UNSURE
                     else f'<span style="color:#9aa3b5">{html.escape(w.text)}</span>'
-                    for w in result.words
+                    for w in line.words
                 )
-            parts.append(f'<a href="line:{index}" style="text-decoration:none; color:#1d2a44">{words}</a>')
+            parts.append(f'<a href="line:{index}" style="text-decoration:none; color:{ink}">{words}</a>')
         self.text_view.setHtml("<br>".join(parts))
 
     def _pick_alternative(self, url: QUrl) -> None:
         index = int(url.toString().split(":", 1)[1])
-        result = self.results.get(index)
-        if result is None:
+        lines = self.page_result().lines
+        if index >= len(lines):
             return
         menu = QMenu(self)
-        for alternative in result.alternatives:
+        for alternative in lines[index].alternatives:
             action = menu.addAction(f"{alternative.text}    ({alternative.confidence:.0%})")
             action.setData(alternative.text)
         chosen = menu.exec(self.cursor().pos())
         if chosen is not None:
             self.choose_alternative(index, chosen.data())
 
-    def choose_alternative(self, index: int, text: str) -> None:
-        line = self.canvas.line_inks().get(index)
-        if line is not None:
-            self.chosen[index] = (_line_key(line), text)
-            self._render_text()
-
     def copy_text(self) -> None:
         QApplication.clipboard().setText(self.transcription())
         self.statusBar().showMessage("Text copied", 2000)
+
+    def line_inks(self) -> list[handwrite.Ink]:
+        """The shown page's lines as inks, in reading order (as last read, when that
+        reading is of the page as it is now)."""
+        strokes, reading = self.canvas.strokes, self.reading()
+        if reading.is_of([s.digest() for s in strokes]):
+            lines = [line.strokes for line in reading.result.lines]
+        else:
+            lines = [line.strokes for line in handwrite.find_lines(self.canvas.page_ink())]
+        return [handwrite.Ink([strokes[i].array() for i in line]) for line in lines]
 
     # ---- samples ------------------------------------------------------------
     @property
@@ -298,7 +414,7 @@ class MainWindow(QMainWindow):
     def keep_sample(self, texts: list[str] | None = None) -> int:
         """Keep what was written with its corrected text: one sample per written line.
         Returns how many samples were kept."""
-        lines = self.canvas.line_inks()
+        lines = self.line_inks()
         if not lines:
             self.statusBar().showMessage("Write something first", 3000)
             return 0
@@ -308,7 +424,7 @@ class MainWindow(QMainWindow):
                 return 0
             texts = dialog.lines()
         if len(texts) == len(lines):
-            pairs = list(zip(lines.values(), texts, strict=True))
+            pairs = list(zip(lines, texts, strict=True))
         elif len(texts) == 1:
             pairs = [(self.canvas.page_ink(), texts[0])]
         else:
@@ -347,17 +463,33 @@ class MainWindow(QMainWindow):
             self.load_model(str(dialog.output))
 
     # ---- files --------------------------------------------------------------
+    def new_document(self) -> None:
+        self.show_document(Document())
+        self.path = None
+
+    def show_document(self, document: Document, recognized: tuple[str | None, ...] = ()) -> None:
+        """Show a document from its first page, its width filling the view. `recognized`:
+        each page's text as saved; lines the user had corrected get their text back."""
+        self.canvas.set_document(document)
+        self._restoring = recognized
+        self.view.fit_width()
+        self.view.verticalScrollBar().setValue(0)
+
     def open_ink(self, path: str | None = None) -> bool:
+        """Open InkML, a Xournal++ notebook, IAM-OnDB .xml or ink .json: every page as it is
+        in the file, at the file's own coordinates."""
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Open ink", "", "Ink (*.inkml *.xml *.json)")
+            path, _ = QFileDialog.getOpenFileName(self, "Open ink or a notebook", self._folder(), OPEN_FILTER)
             if not path:
                 return False
         try:
             ink = handwrite.read_ink(path)
+            recognized = _recognized_in(Path(path))
         except handwrite.HandwriteError as exc:
             QMessageBox.warning(self, "Cannot open this file", f"{exc}\n\nThe current page is unchanged.")
             return False
-        self.canvas.set_page(fit_to_canvas(ink))
+        self.show_document(Document.from_ink(ink), recognized)
+        self.path = path
         return True
 
     def open_image(self, path: str | None = None, show: bool = True) -> ImageTranscriptionDialog | None:
@@ -383,25 +515,76 @@ class MainWindow(QMainWindow):
             dialog.show()
         return dialog
 
-    def save_ink(self, path: str | None = None) -> None:
+    def save_ink(self, path: str | None = None) -> bool:
+        """Save every page at its own coordinates and size: InkML keeps the recognized text
+        (as recognized, never as truth), a .xopp notebook opens in Xournal++."""
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Save ink", "page.inkml", "InkML (*.inkml)")
+            path, chosen = QFileDialog.getSaveFileName(
+                self, "Save", self.path or self._folder("page.inkml"), SAVE_FILTER
+            )
             if not path:
-                return
-        ink = self.canvas.page_ink()
-        ink.text = self.transcription()
+                return False
+            if not Path(path).suffix:
+                path += ".xopp" if "xopp" in chosen else ".inkml"
         try:
-            handwrite.write_ink(ink, path)
+            self._write(Path(path))
         except (OSError, handwrite.HandwriteError) as exc:
             QMessageBox.warning(self, "Cannot save", str(exc))
+            return False
+        self.path = path
+        self.statusBar().showMessage(f"Saved {path}", 3000)
+        return True
 
-    def export_png(self, path: str | None = None) -> None:
+    def _write(self, path: Path) -> None:
+        ink = self.document.to_ink()
+        if path.suffix.lower() == ".inkml":
+            pages = range(len(self.document.pages))
+            atomic_write_text(path, format_inkml(ink, ["\n".join(self.line_texts(page)) for page in pages]))
+        else:
+            handwrite.write_ink(ink, path)
+
+    def export_png(self, path: str | None = None) -> bool:
+        """The shown page as an image, all of it, whatever the zoom."""
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "page.png", "PNG image (*.png)")
+            path, _ = QFileDialog.getSaveFileName(self, "Export PNG", self._folder("page.png"), "PNG image (*.png)")
             if not path:
-                return
-        if not save_png_atomically(self.canvas.grab(), path):
+                return False
+        if not save_png_atomically(QPixmap.fromImage(self.canvas.page_image(PNG_POINTS)), path):
             QMessageBox.warning(self, "Cannot export", f"Could not write {path}")
+            return False
+        return True
+
+    def export_pdf(self, path: str | None = None) -> bool:
+        """Every page drawn, with its (corrected) text invisible over each word: searchable."""
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export PDF", self._folder("page.pdf"), "PDF (*.pdf)")
+            if not path:
+                return False
+        try:
+            write_searchable_pdf(Path(path), self.document_result(), self.document.to_ink())
+        except (OSError, handwrite.HandwriteError) as exc:
+            QMessageBox.warning(self, "Cannot export", str(exc))
+            return False
+        return True
+
+    def _folder(self, name: str = "") -> str:
+        """Where a file dialog starts: beside the open file, else the user's documents."""
+        folder = Path(self.path).parent if self.path else Path(QStandardPaths.writableLocation(DOCUMENTS))
+        return str(folder / name)
+
+    def _restore_corrections(self, readings: dict) -> None:
+        """Once every page of an opened document has been read: a line whose saved text
+        differs from what the model reads now was corrected by the user; keep that."""
+        if not self._restoring or any(page.serial not in readings for page in self.document.pages):
+            return
+        for number, saved in enumerate(self._restoring[: len(self.document.pages)]):
+            reading = self.reading(number)
+            texts = saved.split("\n") if saved is not None else []
+            if len(texts) == len(reading.keys):
+                for key, line, text in zip(reading.keys, reading.result.lines, texts, strict=True):
+                    if text != line.text:
+                        self.corrections[key] = text
+        self._restoring = ()
 
     # ---- autosave and settings ----------------------------------------------
     def autosave_path(self) -> Path:
@@ -409,8 +592,8 @@ class MainWindow(QMainWindow):
 
     def autosave(self) -> None:
         try:
-            handwrite.write_ink(self.canvas.page_ink(), self.autosave_path())
-        except OSError as exc:
+            self._write(self.autosave_path())
+        except (OSError, handwrite.HandwriteError) as exc:
             self.statusBar().showMessage(f"Autosave failed: {exc}")
 
     def _restore_autosave(self) -> None:
@@ -419,12 +602,12 @@ class MainWindow(QMainWindow):
             return
         try:
             ink = handwrite.read_ink(path)
+            recognized = _recognized_in(path)
         except handwrite.HandwriteError as exc:
             self.statusBar().showMessage(f"Could not restore the last page: {exc}")
             return
         if not ink.is_empty():
-            self.canvas.set_page(ink)
-            self.canvas.undo_stack.clear()
+            self.show_document(Document.from_ink(ink), recognized)
 
     def closeEvent(self, event: object) -> None:
         # what a pending timer would do is done now; a timer left running would fire after close
@@ -436,29 +619,24 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def fit_to_canvas(ink: handwrite.Ink, width: float = 940.0, line: int = 0) -> handwrite.Ink:
-    """Scale and move a page of ink onto the ruled lines, from `line` down: each line
-    the library's layout analysis finds (a notebook's pages one after another) goes
-    on a ruled line of its own, all at one scale, keeping their indents and slant."""
-    from gui.canvas import LINE_SPACING, TOP_MARGIN
+def _recognized_in(path: Path) -> tuple[str | None, ...]:
+    """The recognized text an InkML file keeps for each page (none for other formats)."""
+    if path.suffix.lower() != ".inkml":
+        return ()
+    return recognized_texts(read_limited(path, handwrite.FormatError, "ink file", MAX_INK_FILE_BYTES), str(path))
 
-    if ink.is_empty():
-        return ink
-    pages = ink.pages()
-    found = [(pages[text_line.page - 1], text_line) for text_line in handwrite.find_lines(ink)]
-    left = min(text_line.box[0] for _, text_line in found)
-    right = max(text_line.box[2] for _, text_line in found)
-    tallest = max(text_line.box[3] - text_line.box[1] for _, text_line in found)
-    scale = min(0.8 * LINE_SPACING / max(tallest, 1e-6), (width - 40) / max(right - left, 1e-6))
-    strokes = []
-    for number, (page, text_line) in enumerate(found):
-        top = TOP_MARGIN + (line + number + 0.1) * LINE_SPACING
-        for index in sorted(text_line.strokes):
-            stroke = page.strokes[index].copy()
-            stroke[:, 0] = (stroke[:, 0] - left) * scale + 20.0
-            stroke[:, 1] = (stroke[:, 1] - text_line.box[1]) * scale + top
-            strokes.append(stroke)
-    return handwrite.Ink(strokes, text=ink.text)
+
+def corrected_line(line: handwrite.Line, text: str, page: int) -> handwrite.Line:
+    """A line with the user's text, on page `page`: its words take the corrected words
+    when there are as many, else one word spans the line."""
+    if text == line.text:
+        return replace(line, page=page)
+    words = text.split()
+    if len(words) == len(line.words):
+        placed = tuple(replace(word, text=new) for word, new in zip(line.words, words, strict=True))
+    else:
+        placed = (handwrite.Word(text, 1.0, line.box, line.strokes),)
+    return replace(line, text=text, confidence=1.0, words=placed, alternatives=(), page=page)
 
 
 def save_png_atomically(pixmap: QPixmap, path: str | os.PathLike[str]) -> bool:
@@ -472,4 +650,4 @@ def save_png_atomically(pixmap: QPixmap, path: str | os.PathLike[str]) -> bool:
     return out.commit()
 
 
-__all__ = ["MainWindow", "fit_to_canvas", "save_png_atomically"]
+__all__ = ["MainWindow", "save_png_atomically"]
