@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -156,9 +157,20 @@ class SampleBrowser(QDialog):
             return None
 
 
+STOPPED = {  # FinetuneReport.stopped, in words
+    "time": "its time budget ran out",
+    "no improvement": "no step read your held-out samples better",
+    "steps": "it ran all its steps",
+}
+
+
 class TrainDialog(QDialog):
     """Runs `handwrite finetune --json` in a background process: progress,
-    cancel, and the held-out CER before and after."""
+    cancel, and the held-out CER before and after.
+
+    The new model is written beside `output` and moved there only when the user
+    chooses to use it, so a run that changed nothing, or one the user declines,
+    never replaces a personal model they already had (which may be the base)."""
 
     def __init__(
         self,
@@ -171,6 +183,7 @@ class TrainDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Train on my samples")
         self.output = output
+        self.candidate = output.with_name(f"{output.stem}.new{output.suffix}")
         self.report: dict | None = None
         self.error = ""
         self.status = QLabel(f"Fine-tuning on {len(store)} samples…")
@@ -188,7 +201,7 @@ class TrainDialog(QDialog):
         self.process.readyReadStandardOutput.connect(self._read_output)
         self.process.readyReadStandardError.connect(self._read_error)
         self.process.finished.connect(self._finished)
-        args = ["-m", "handwrite", "finetune", str(store.folder), "-o", str(output), "--json"]
+        args = ["-m", "handwrite", "finetune", str(store.folder), "-o", str(self.candidate), "--json"]
         self.process.start(sys.executable, args + (["-b", base] if base else []) + (extra_args or []))
 
     def _read_output(self) -> None:
@@ -212,18 +225,52 @@ class TrainDialog(QDialog):
             lines = [line for line in self.error.splitlines() if "error" in line.lower()]
             self.status.setText(lines[-1] if lines else "Fine-tuning stopped; no model was written.")
             return
-        before, after = self.report.get("cer_before"), self.report.get("cer_after")
-        figures = (
-            f"CER on your held-out samples: {before:.1%} before, {after:.1%} after."
-            if before is not None
-            else "Too few samples to hold some out for a before/after figure."
-        )
-        self.status.setText(f"Done in {self.report['seconds']:.0f} s. {figures}")
         self.bar.setValue(self.bar.maximum())
-        self.use_button.setEnabled(True)
+        self.status.setText(report_in_words(self.report))
+        if self.report.get("changed", True):
+            self.use_button.setEnabled(True)
+        else:  # the same weights as the model it started from: nothing to offer
+            self.candidate.unlink(missing_ok=True)
+
+    def accept(self) -> None:
+        """Put the new model in place of the personal one, then close."""
+        try:
+            os.replace(self.candidate, self.output)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot keep the personal model", str(exc))
+            return
+        super().accept()
+
+    def done(self, code: int) -> None:
+        if code != QDialog.DialogCode.Accepted:
+            self.candidate.unlink(missing_ok=True)  # declined: the old personal model stays
+        super().done(code)
 
     def cancel(self) -> None:
         if self.process.state() != QProcess.ProcessState.NotRunning:
             self.process.kill()  # the model is only written at the very end, so nothing is left half-done
             self.process.waitForFinished(5000)
         self.reject()
+
+
+def report_in_words(report: dict) -> str:
+    """What a fine-tune did, plainly: whether it changed the model at all, whether it
+    was cut short by its time budget, and the held-out CER before and after."""
+    steps, seconds, stopped = report.get("steps", 0), report.get("seconds", 0.0), report.get("stopped", "steps")
+    if not report.get("changed", True):
+        why = "no training step was done" if steps == 0 else STOPPED.get(stopped, stopped)
+        return (
+            f"Nothing changed ({why}, after {steps} steps in {seconds:.0f} s): the result reads exactly as "
+            "the model you started from, so there is no personal model to use. Keep more samples and try again."
+        )
+    said = [f"Done: {steps} steps in {seconds:.0f} s."]
+    if stopped == "time":
+        said.append("Stopped early: the time budget ran out before all the planned steps.")
+    before, after = report.get("cer_before"), report.get("cer_after")
+    if before is None or after is None:
+        said.append("Too few samples to hold some out for a before/after figure.")
+    elif after < before:
+        said.append(f"Errors on your held-out samples: {before:.1%} before, {after:.1%} after.")
+    else:
+        said.append(f"It did not read your held-out samples better ({before:.1%} before, {after:.1%} after).")
+    return " ".join(said)

@@ -12,7 +12,7 @@ from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QPushButton
 import handwrite
 from gui import window as window_module
 from gui.app import replay, wait_for_transcription
-from gui.personal import SampleBrowser, TrainDialog
+from gui.personal import SampleBrowser, TrainDialog, report_in_words
 from tests.conftest import SAMPLE_INK
 
 
@@ -107,12 +107,42 @@ def test_train_on_my_samples_in_a_background_process(make_window, qtbot, tmp_pat
         pass  # the process started in the constructor; its finished signal is delivered by the event loop
     assert finished.args == [0, QProcess.ExitStatus.NormalExit], dialog.error
     assert dialog.report is not None and dialog.report["steps"] == 3, dialog.error
-    assert dialog.use_button.isEnabled() and dialog.status.text().startswith("Done in"), dialog.status.text()
+    assert dialog.use_button.isEnabled() and dialog.status.text().startswith("Done: 3 steps"), dialog.status.text()
     assert dialog.bar.value() == dialog.bar.maximum() == 3
-    assert handwrite.load_model(output).metadata["training"]["finetune"]["steps"] == 3
+    assert not output.exists()  # put in place only when the user chooses to use it
     dialog.use_button.click()
     assert dialog.result() == QDialog.DialogCode.Accepted
+    assert handwrite.load_model(output).metadata["training"]["finetune"]["steps"] == 3
     assert window.load_model(str(output)) and window.model_name == "personal.safetensors"
+
+
+def test_a_fine_tune_that_changes_nothing_says_so_and_keeps_the_old_personal_model(qtbot, tmp_path):
+    store = handwrite.SampleStore(tmp_path / "samples")
+    for name in ("hello-world.inkml", "quick-fox.inkml"):
+        ink = handwrite.read_ink(SAMPLE_INK / name)
+        store.add(ink, ink.text)
+    output = tmp_path / "personal.safetensors"
+    output.write_bytes(b"the personal model trained last week")
+    # a time budget that runs out before the first step: the weights written are the base's
+    dialog = TrainDialog(store, None, output, extra_args=["--max-seconds", "0"])
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.process.finished, timeout=HANG_GUARD_MS):
+        pass
+    assert dialog.report is not None and dialog.report["changed"] is False, dialog.error
+    assert dialog.status.text().startswith("Nothing changed (no training step was done"), dialog.status.text()
+    assert "no personal model to use" in dialog.status.text()
+    assert not dialog.use_button.isEnabled()
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()  # now labelled Close
+    assert output.read_bytes() == b"the personal model trained last week"
+    assert [p.name for p in tmp_path.glob("personal*")] == ["personal.safetensors"]
+
+
+def test_a_fine_tune_cut_short_by_its_time_budget_says_so():
+    said = report_in_words(
+        {"changed": True, "steps": 40, "seconds": 110.2, "stopped": "time", "cer_before": 0.2, "cer_after": 0.25}
+    )
+    assert "Stopped early: the time budget ran out" in said
+    assert "did not read your held-out samples better (20.0% before, 25.0% after)" in said
 
 
 def test_cancel_stops_the_fine_tune_process_and_offers_no_model(make_window, qtbot, monkeypatch, messages):
