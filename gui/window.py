@@ -39,6 +39,7 @@ from gui.document import Document
 from gui.image_view import IMAGE_FILTER, ImageTranscriptionDialog
 from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
 from gui.recognition import LineKey, LiveRecognizer, PageReading, PageStrokes
+from gui.words import add_word_view
 from handwrite.fileio import atomic_write_text, read_limited
 from handwrite.formats import MAX_INK_FILE_BYTES
 from handwrite.formats.inkml import format_inkml, recognized_texts
@@ -191,6 +192,8 @@ class MainWindow(QMainWindow):
         self._action(view, "Zoom &in", lambda: self.view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
         self._action(view, "Zoom &out", lambda: self.view.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
         self._action(view, "&Fit page width", self.view.fit_width, "Ctrl+0")
+        view.addSeparator()
+        self.word_dock = add_word_view(self, view)
         pages = self.menuBar().addMenu("&Page")
         self._action(pages, "&New page", self.canvas.new_page, "Ctrl+Shift+N")
         self._action(pages, "Ne&xt page", lambda: self.canvas.show_page(self.document.current + 1), "Ctrl+PgDown")

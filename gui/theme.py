@@ -1,0 +1,53 @@
+"""Colours that follow the system palette: the page, its ink and the text on it stay
+readable in light and dark mode. Widgets ask for them when they paint, so a
+palette change (the desktop switching to dark) shows at the next repaint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PyQt6.QtGui import QColor, QPalette
+
+
+@dataclass(frozen=True)
+class PageColors:
+    paper: QColor  # the page's background
+    ink: QColor  # strokes
+    guides: QColor  # guide lines
+    ghost: QColor  # ink shown behind its text
+    text: QColor  # recognized text
+    unsure: QColor  # words read with low confidence
+    corrected: QColor  # words the user corrected
+    banner: QColor  # background of the copy-a-sentence prompt
+
+
+def is_dark(palette: QPalette) -> bool:
+    """Whether the palette is a dark one: light text on a dark window."""
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def page_colors(palette: QPalette) -> PageColors:
+    if is_dark(palette):
+        return PageColors(
+            paper=QColor("#1f2328"),
+            ink=QColor("#e6e9ef"),
+            guides=QColor("#3a4454"),
+            ghost=QColor(230, 233, 239, 70),
+            text=QColor("#f2f4f8"),
+            unsure=QColor("#8f9bb3"),
+            corrected=QColor("#7cc4ff"),
+            banner=QColor("#26354d"),
+        )
+    return PageColors(
+        paper=QColor("#fffef8"),
+        ink=QColor("#1d2a44"),
+        guides=QColor("#c9d8ef"),
+        ghost=QColor(29, 42, 68, 60),
+        text=QColor("#111a2e"),
+        unsure=QColor("#8a93a6"),
+        corrected=QColor("#0b5cad"),
+        banner=QColor("#eef3fb"),
+    )
+
+
+__all__ = ["PageColors", "is_dark", "page_colors"]

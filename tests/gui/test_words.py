@@ -1,0 +1,93 @@
+"""Text on the page: each line's words over their ink; clicking a word corrects it."""
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWidgets")
+
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtTest import QTest
+from PyQt6.QtWidgets import QApplication, QMenu
+
+import handwrite
+from gui.app import replay, wait_for_transcription
+from tests.conftest import SAMPLE_INK
+
+HANG_GUARD_MS = 60_000  # only for a menu that never opens; the tests wait for events, not for time
+
+
+def written(make_window, qtbot, *names):
+    window = make_window()
+    top = None
+    for name in names:
+        top = replay(window, handwrite.read_ink(SAMPLE_INK / name), top=None if top is None else top + 30) + 10
+    assert wait_for_transcription(window, 60)
+    window.word_dock.toggleViewAction().trigger()  # View > Text on the page
+    view = window.word_dock.view
+    qtbot.waitUntil(lambda: view.isVisible() and bool(view.result.lines), timeout=HANG_GUARD_MS)
+    return window, view
+
+
+def click_word_and_pick(qtbot, view, line, word, pick):
+    """Click a word; in the menu that opens, `pick(menu)` chooses an action, chosen with the keyboard."""
+    seen = {}
+
+    def answer():
+        menu = QApplication.activePopupWidget()
+        if not isinstance(menu, QMenu):
+            QTimer.singleShot(20, answer)
+            return
+        action = pick(menu)
+        seen["offered"] = [a.text() for a in menu.actions() if not a.isSeparator()]
+        seen["picked"] = action.text()
+        menu.setActiveAction(action)
+        QTest.keyClick(menu, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, answer)
+    QTest.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.word_rect(line, word).center().toPoint())
+    return seen
+
+
+def test_each_line_s_text_is_shown_at_its_words_over_the_ink(make_window, qtbot):
+    window, view = written(make_window, qtbot, "hello-world.inkml", "quick-fox.inkml")
+    assert view.texts == window.line_texts() and len(view.texts) == 2
+    first, second = (view.word_rect(0, 0), view.word_rect(1, 0))
+    assert first.bottom() <= second.top()  # lines where they were written, in order
+    assert view.word_rect(0, 0).right() <= view.word_rect(0, 1).left()  # words left to right
+    assert view.word_at(view.word_rect(1, 2).center()) == (1, 2)
+
+
+def test_picking_a_word_s_alternative_corrects_only_that_word_and_copy_gives_it(make_window, qtbot):
+    window, view = written(make_window, qtbot, "hello-world.inkml")
+    line = window.page_result().lines[0]
+    word = len(line.words) - 1
+    offered = [a.text for a in line.word_alternatives()[word]]
+    assert offered, "the beam gave no other reading of the last word"
+    seen = click_word_and_pick(qtbot, view, 0, word, lambda menu: menu.actions()[0])
+    assert seen["offered"][: len(offered)] == offered and seen["offered"][-1] == "Type the word…"
+    expected = " ".join([w.text for w in line.words[:word]] + [offered[0]])
+    qtbot.waitUntil(lambda: window.transcription() == expected, timeout=HANG_GUARD_MS)
+    window.copy_text()
+    assert QApplication.clipboard().text() == expected
+    assert view.texts == [expected]  # the view shows the correction
+
+
+def test_typing_a_word_in_place_corrects_it_and_escape_leaves_it(make_window, qtbot):
+    window, view = written(make_window, qtbot, "hello-world.inkml", "quick-fox.inkml")
+    before = window.line_texts()
+    QTest.mouseDClick(view, Qt.MouseButton.LeftButton, pos=view.word_rect(1, 0).center().toPoint())
+    assert view.editor.isVisible() and view.editor.selectedText() == before[1].split()[0]
+    QTest.keyClicks(view.editor, "A")
+    QTest.keyClick(view.editor, Qt.Key.Key_Escape)
+    assert not view.editor.isVisible() and window.line_texts() == before
+    QTest.mouseDClick(view, Qt.MouseButton.LeftButton, pos=view.word_rect(1, 0).center().toPoint())
+    QTest.keyClicks(view.editor, "A")
+    QTest.keyClick(view.editor, Qt.Key.Key_Return)
+    corrected = " ".join(["A", *before[1].split()[1:]])
+    assert window.line_texts() == [before[0], corrected]
+    assert window.transcription() == f"{before[0]}\n{corrected}"
+    # a word typed as two: the line is then shown, and corrected, whole
+    QTest.mouseDClick(view, Qt.MouseButton.LeftButton, pos=view.word_rect(0, 0).center().toPoint())
+    QTest.keyClicks(view.editor, "oh hello")
+    QTest.keyClick(view.editor, Qt.Key.Key_Return)
+    assert window.line_texts()[0] == " ".join(["oh hello", *before[0].split()[1:]])
+    assert view.word_at(view.word_rect(0, -1).center()) == (0, -1)
