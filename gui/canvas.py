@@ -6,6 +6,7 @@ style only. `PageView` scrolls it, zooms it (Ctrl+wheel, pinch) and pans it
 
 from __future__ import annotations
 
+import math
 import time
 
 from PyQt6.QtCore import QEvent, QPointF, QRectF, Qt, pyqtSignal
@@ -29,7 +30,7 @@ from PyQt6.QtGui import (
 from PyQt6.QtWidgets import QGestureEvent, QPinchGesture, QScrollArea, QWidget
 
 import handwrite
-from gui.document import PAGE_RATIO, Document, Page, Stroke
+from gui.document import PAGE_RATIO, Document, Page, Stroke, kept
 
 ERASE_RADIUS = 6.0  # points (scaled with the page like the pen)
 PEN_WIDTH = 1.6  # points
@@ -106,6 +107,7 @@ class InkCanvas(QWidget):
         self.erasing = False
         self._current: Stroke | None = None
         self._erase_gesture = 0
+        self._eraser_at = (0.0, 0.0, 0)  # the eraser's last page position, and its gesture
         self._pan_from: QPointF | None = None  # global position of a middle- or space-drag
         self._space_held = False
         self._clock = time.monotonic()
@@ -150,7 +152,7 @@ class InkCanvas(QWidget):
 
     def new_page(self) -> None:
         """A blank page after the shown one, as large as it, shown."""
-        page = Page(right=self.page.right, bottom=self.page.right * PAGE_RATIO)
+        page = Page(right=self.page.right, bottom=kept(self.page.right * PAGE_RATIO))
         self.document.pages.insert(self.document.current + 1, page)
         self.show_page(self.document.current + 1)
         self.changed.emit()
@@ -223,8 +225,14 @@ class InkCanvas(QWidget):
             self.stroke_finished.emit()
 
     def _erase_at(self, x: float, y: float) -> None:
+        """Erase what the eraser touched since its last position (a quick swipe skips none)."""
         radius = ERASE_RADIUS * self.page.unit
-        hit = [s for s in self.strokes if s.near(x, y, radius)]
+        last, self._eraser_at = self._eraser_at, (x, y, self._erase_gesture)
+        if self._erase_gesture != last[2]:
+            last = (x, y, self._erase_gesture)
+        steps = max(1, math.ceil(math.hypot(x - last[0], y - last[1]) / radius))
+        path = [(last[0] + (x - last[0]) * i / steps, last[1] + (y - last[1]) * i / steps) for i in range(steps + 1)]
+        hit = [s for s in self.strokes if any(s.near(px, py, radius) for px, py in path)]
         if hit:
             self.undo_stack.push(_RemoveStrokes(self, self.page, hit, "erase", self._erase_gesture))
 

@@ -20,13 +20,18 @@ import numpy as np
 
 import handwrite
 
-A4 = (595.27559055, 841.88976378)  # a new page, in points (1/72 inch), as Xournal++ makes one
+A4 = (595.2756, 841.8898)  # a new page, in points (1/72 inch), as Xournal++ makes one (to 1e-4, as it keeps them)
 PAGE_RATIO = A4[1] / A4[0]
 MARGIN = 0.03  # around strokes that lie beyond the page, as a share of the page's width
 GROW_WHEN = 0.15  # writing this near the bottom (in page widths) grows the page...
 GROW_BY = 0.5  # ...by this many page widths
 
 _serials = itertools.count(1)
+
+
+def kept(size: float) -> float:
+    """A page size as files keep it (.xopp: to 1e-4), so a saved page opens the same size."""
+    return round(size, 4)
 
 
 @dataclass(eq=False)
@@ -109,7 +114,7 @@ class Page:
         lowest = float(stroke.array()[:, 1].max())
         if lowest < self.bottom - GROW_WHEN * self.width:
             return False
-        self.bottom = lowest + GROW_BY * self.width
+        self.bottom = kept(lowest + GROW_BY * self.width)
         return True
 
     @classmethod
@@ -126,13 +131,13 @@ class Page:
         if size is not None:
             page.right, page.bottom = size
         else:  # no size given: as wide as the writing and its margin, at least A4's shape
-            page.right = x1 + margin
-            page.bottom = max(y1 + margin, page.right * PAGE_RATIO)
+            page.right = kept(x1 + margin)
+            page.bottom = kept(max(y1 + margin, page.right * PAGE_RATIO))
         # the page reaches further only where strokes lie beyond it (saved and opened, the same)
         page.left = x0 - margin if x0 < 0 else 0.0
         page.top = y0 - margin if y0 < 0 else 0.0
-        page.right = x1 + margin if x1 > page.right else page.right
-        page.bottom = y1 + margin if y1 > page.bottom else page.bottom
+        page.right = kept(x1 + margin) if x1 > page.right else page.right
+        page.bottom = kept(y1 + margin) if y1 > page.bottom else page.bottom
         return page
 
 

@@ -44,8 +44,9 @@ def main() -> int:
             dialog.close()
             window.close()
             return 0
-        for line, name in enumerate(LINES):
-            replay(window, handwrite.read_ink(REPO / "data" / "ink" / name), line=line)
+        bottom = 40.0
+        for name in LINES:  # one under another, a line's height apart
+            bottom = replay(window, handwrite.read_ink(REPO / "data" / "ink" / name), top=bottom + 30.0)
         wait_for_transcription(window, 60)
         _capture(app, window, out)
         print(window.transcription())

@@ -1,0 +1,235 @@
+"""The free page: lines found by layout analysis wherever they are written, a page
+that grows and scrolls, zoom that changes the view and never the ink, several
+pages, files that give back the page exactly, and only changed lines read again.
+Driven through real input events (qtbot mouse events and the app's replay path)."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PyQt6.QtWidgets")
+
+from PyQt6.QtCore import QPoint, QPointF, Qt
+from PyQt6.QtGui import QWheelEvent
+from PyQt6.QtTest import QTest
+from PyQt6.QtWidgets import QApplication
+
+import handwrite
+from gui.app import replay, wait_for_transcription
+from tests.conftest import SAMPLE_INK
+
+WAIT_S = 120  # the machine is slow and busy: generous, never a fixed sleep
+
+
+def ink(name: str, tall: float = 1.0) -> handwrite.Ink:
+    """A demo line; `tall` stretches it upwards (taller than any ruled line)."""
+    line = handwrite.read_ink(SAMPLE_INK / name)
+    return handwrite.Ink([s * [1.0, tall, 1.0] for s in line.strokes])
+
+
+def write(window, name: str, top: float, tall: float = 1.0) -> None:
+    replay(window, ink(name, tall), top=top)
+    assert wait_for_transcription(window, WAIT_S)
+
+
+def draw(canvas, points) -> None:
+    """A stroke through widget positions, as the mouse would make it."""
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[0]))
+    for point in points[1:]:
+        QTest.mouseMove(canvas, QPoint(*point))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[-1]))
+
+
+class CountingModel:
+    """The window's model, counting the line inks it is asked to read."""
+
+    def __init__(self, model: handwrite.Recognizer) -> None:
+        self.model, self.inks = model, []
+
+    def recognize_batch(self, inks):
+        self.inks += inks
+        return self.model.recognize_batch(inks)
+
+
+def test_tall_writing_stays_one_line(make_window):
+    window = make_window()
+    write(window, "hello-world.inkml", top=60, tall=5.0)  # about 100 points tall: three ruled lines
+    result = window.page_result()
+    assert len(result.lines) == 1 and len(result.lines[0].strokes) == len(window.canvas.strokes)
+    assert window.transcription().replace(" ", "").lower().startswith("hel")
+
+
+def test_a_line_written_above_an_earlier_one_comes_first(make_window):
+    window = make_window()
+    write(window, "quick-fox.inkml", top=300)
+    write(window, "hello-world.inkml", top=100)
+    lines = window.transcription().split("\n")
+    assert len(lines) == 2 and lines[1].startswith("the") and not lines[0].startswith("the")
+    boxes = [line.box for line in window.page_result().lines]
+    assert boxes[0][1] < 150 < 300 <= boxes[1][3]  # page coordinates, in reading order
+
+
+def test_writing_past_the_first_screen_grows_the_page_and_scrolls(make_window, qtbot):
+    window = make_window()
+    canvas, view = window.canvas, window.view
+    first_bottom, first_scroll = canvas.page.bottom, view.verticalScrollBar().maximum()
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())  # scrolled to the page's end
+    below = canvas.height() - 20  # widget pixels: far below what the first screen showed
+    assert below > view.viewport().height()
+    draw(canvas, [(100, below - 30), (120, below), (140, below - 30), (160, below)])
+    assert canvas.strokes[0].points[0][1] > first_bottom - 60  # page units, whatever the zoom
+    assert canvas.page.bottom > first_bottom and view.verticalScrollBar().maximum() > first_scroll
+    qtbot.waitUntil(lambda: window.last_shown_request == window.live.latest, timeout=WAIT_S * 1000)
+    assert len(window.page_result().lines) == 1
+
+
+def test_zoom_changes_the_view_not_the_ink(make_window):
+    window = make_window()
+    canvas, view = window.canvas, window.view
+    draw(canvas, [(100, 100), (150, 120), (200, 100)])
+    before = [list(p) for p in canvas.strokes[0].points]
+    zoom, width = canvas.zoom, canvas.width()
+    wheel = QWheelEvent(
+        QPointF(50, 50),
+        QPointF(view.viewport().mapToGlobal(QPoint(50, 50))),
+        QPoint(),
+        QPoint(0, 120),  # one notch up, with Ctrl: zoom in
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.ControlModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.viewport(), wheel)
+    assert canvas.zoom > zoom * 1.1 and canvas.width() > width
+    assert [list(p) for p in canvas.strokes[0].points] == before
+    # the same page point, written at the new zoom, lands where the first stroke starts
+    start = canvas.to_widget(*before[0][:2])
+    draw(canvas, [(round(start.x()), round(start.y())), (round(start.x()) + 30, round(start.y()))])
+    assert canvas.strokes[1].points[0][:2] == pytest.approx(before[0][:2], abs=1.0 / canvas.zoom)
+    view.fit_width()
+    assert [list(p) for p in canvas.strokes[0].points] == before
+
+
+def test_one_erase_gesture_is_one_undo_step(make_window):
+    window = make_window()
+    canvas = window.canvas
+    for y in (100, 130, 160):
+        draw(canvas, [(100, y), (300, y)])
+    window.erase_action.trigger()
+    draw(canvas, [(200, 90), (200, 120), (200, 150), (200, 170)])  # one swipe across all three
+    assert canvas.strokes == []
+    window.undo_action.trigger()
+    assert len(canvas.strokes) == 3
+
+
+def test_only_the_changed_line_is_read_again(make_window):
+    window = make_window()
+    counting = CountingModel(window.model)
+    window.live.set_model(counting)
+    for top in (60, 140, 220):
+        write(window, "hello-world.inkml", top=top)
+    assert len(counting.inks) == 3  # each line read once (what was superseded mid-line, never)
+    counting.inks.clear()
+    middle = window.page_result().lines[1]
+    x1, y1 = middle.box[2], middle.box[3]
+    tail = canvas_point(window, x1 + 4, y1 - 2)
+    draw(window.canvas, [tail, (tail[0] + 12, tail[1] - 6)])  # a stroke added to the middle line
+    assert wait_for_transcription(window, WAIT_S)
+    assert len(window.page_result().lines) == 3
+    assert len(counting.inks) == 1 and len(counting.inks[0].strokes) == len(middle.strokes) + 1
+    assert window.reading().read == 1
+    counting.inks.clear()
+    window.undo_action.trigger()  # back as it was: read before, so nothing is read
+    assert wait_for_transcription(window, WAIT_S)
+    assert counting.inks == [] and len(window.page_result().lines) == 3
+
+
+def canvas_point(window, x: float, y: float) -> tuple[int, int]:
+    point = window.canvas.to_widget(x, y)
+    return round(point.x()), round(point.y())
+
+
+def test_pages_of_a_document(make_window):
+    window = make_window()
+    write(window, "hello-world.inkml", top=80)
+    window.canvas.new_page()
+    assert window.document.current == 1 and window.canvas.strokes == []
+    assert window.page_label.text() == "Page 2 of 2"
+    write(window, "quick-fox.inkml", top=80)
+    assert window.page_text().startswith("the")
+    assert window.transcription() == window.page_text(0) + "\n" + window.page_text(1)
+    next(a for a in window.actions() if a.text() == "&Previous page").trigger()
+    assert window.page_label.text() == "Page 1 of 2" and window.page_text() == window.page_text(0)
+    assert window.text_view.toPlainText() == window.page_text(0)  # the text pane shows the shown page
+
+
+@pytest.mark.parametrize("suffix", [".inkml", ".xopp"])
+def test_save_and_open_give_back_the_same_pages_and_text(make_window, tmp_path, suffix):
+    window = make_window()
+    write(window, "quick-fox.inkml", top=60)
+    write(window, "meeting.inkml", top=200, tall=1.5)
+    window.canvas.new_page()
+    write(window, "hello-world.inkml", top=500)
+    assert window.save_ink(str(tmp_path / f"notes{suffix}"))
+    saved, text = window.document.to_ink(), window.transcription()
+    assert len(text.split("\n")) == 3
+
+    again = make_window(restore=False)
+    assert again.open_ink(str(tmp_path / f"notes{suffix}"))
+    assert wait_for_transcription(again, WAIT_S)
+    back = again.document.to_ink()
+    assert back.page_starts == saved.page_starts and back.page_sizes == saved.page_sizes
+    assert [s[:, :2].tolist() for s in back.strokes] == [s[:, :2].tolist() for s in saved.strokes]  # exactly
+    if suffix == ".inkml":  # Xournal++ keeps no times
+        assert [s[:, 2].tolist() for s in back.strokes] == [s[:, 2].tolist() for s in saved.strokes]
+    assert [(p.left, p.top, p.right, p.bottom) for p in again.document.pages] == [
+        (p.left, p.top, p.right, p.bottom) for p in window.document.pages
+    ]
+    assert again.transcription() == text
+
+
+def test_saved_text_is_recognized_text_never_truth_and_corrections_come_back(make_window, tmp_path):
+    from handwrite.formats.inkml import recognized_texts
+
+    window = make_window()
+    write(window, "hello-world.inkml", top=60)
+    write(window, "quick-fox.inkml", top=160)
+    window.set_line_text(0, "hullo world")
+    assert window.save_ink(str(tmp_path / "page.inkml"))
+    data = (tmp_path / "page.inkml").read_bytes()
+    assert handwrite.read_ink(tmp_path / "page.inkml").text is None  # nothing claims to be ground truth
+    assert recognized_texts(data) == ("\n".join(window.line_texts()),)
+    again = make_window(restore=False)
+    assert again.open_ink(str(tmp_path / "page.inkml"))
+    assert wait_for_transcription(again, WAIT_S)
+    assert again.line_texts() == window.line_texts() and again.line_texts()[0] == "hullo world"
+
+
+def test_export_png_and_searchable_pdf_of_the_document(make_window, tmp_path):
+    window = make_window()
+    write(window, "hello-world.inkml", top=60)
+    window.canvas.new_page()
+    write(window, "quick-fox.inkml", top=60)
+    assert window.export_png(str(tmp_path / "page.png"))
+    image = handwrite.formats.images.read_image(tmp_path / "page.png")
+    assert image.width == round(window.canvas.page.width * 2)  # the whole page, at 2 pixels a point
+    assert window.export_pdf(str(tmp_path / "notes.pdf"))
+    pdf = (tmp_path / "notes.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 2
+    result = window.document_result()
+    assert result.page_count == 2 and result.text == window.transcription()
+    assert [line.page for line in result.lines] == [1, 2]
+
+
+def test_a_replayed_page_keeps_its_layout(make_window):
+    """Ink placed where it is: a notebook's pages at their size, strokes at their coordinates."""
+    from tests.conftest import REPO
+
+    notebook = handwrite.read_ink(REPO / "data" / "notes" / "notebook.xopp")
+    window = make_window()
+    window.new_document()
+    replay(window, notebook)
+    assert wait_for_transcription(window, WAIT_S)
+    written = window.document.to_ink()
+    assert written.page_sizes == notebook.page_sizes and written.page_starts == notebook.page_starts
+    for ours, theirs in zip(written.strokes, notebook.strokes, strict=True):
+        np.testing.assert_allclose(ours[:, :2], theirs[:, :2], atol=1e-4)
