@@ -11,22 +11,27 @@
    ink = 1, exactly like the (T, F) features of ink, so batching, padding and
    the RNN are shared with the online model.
 
-Page images are cut into lines by horizontal projection profiles
-(`split_lines`).
+Page images are cut into lines by layout analysis (`image_layout.page_lines`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
+from handwrite.errors import HandwriteError
+from handwrite.image_layout import page_lines
+
 MAX_LINE_ASPECT = 400  # a line image is at most this many heights wide after scaling
 # frames: the image front pools the width by 2 twice, so fewer than 4 columns leave
 # it nothing to read (a crash, "output size is too small"); every line gets at least this
 MIN_WIDTH = 8
+MAX_LAYOUT_PIXELS = 16_000_000  # a larger page is shrunk first: finding lines needs no finer detail
+MAX_PAGE_FRAMES = 150_000  # about 150 long lines: more is noise, not writing, and would take minutes
 
 
 @dataclass(frozen=True)
@@ -74,15 +79,30 @@ def line_frames(image: Image.Image, settings: ImageSettings = ImageSettings()) -
     return frames_from_ink_map(ink_map(image), settings)
 
 
-def line_frames_and_extent(
+def page_line_frames(
     image: Image.Image, settings: ImageSettings = ImageSettings()
-) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
-    """`line_frames`, and the box (x0, y0, x1, y1) of the ink they were made from (None:
-    no ink), from one ink map: finding the ink is most of a line's preprocessing."""
-    ink = ink_map(image)
-    box = _ink_box(ink, settings.ink_threshold)
-    extent = None if box is None else (box[2], box[0], box[3], box[1])
-    return frames_from_ink_map(ink, settings), extent
+) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    """The frames of every text line of a page or line image, top to bottom, each with
+    the box (x0, y0, x1, y1) of its ink on the page; none for an image without ink.
+    One ink map serves the whole page: finding the ink is most of the preprocessing."""
+    factor = max(1, math.ceil(math.sqrt(image.width * image.height / MAX_LAYOUT_PIXELS)))
+    ink = ink_map(image.reduce(factor) if factor > 1 else image)
+    if not ink.size or not ink.any():
+        return []
+    lines = page_lines(ink)
+    frames = sum(_frame_count(line.ink.shape, settings) for line in lines)
+    if frames > MAX_PAGE_FRAMES:
+        raise HandwriteError(
+            f"{len(lines)} lines of fine specks or hatching ({frames} columns to read), not writing "
+            "(a photo of a texture? a very noisy scan?)"
+        )
+    return [(frames_from_ink_map(line.ink, settings), tuple(v * factor for v in line.box)) for line in lines]  # type: ignore[misc]
+
+
+def _frame_count(shape: tuple[int, ...], settings: ImageSettings) -> int:
+    """About how many frames a line's ink of this (height, width) makes."""
+    inner = settings.height - 2 * settings.margin
+    return min(round(shape[1] * settings.width_scale * inner / max(shape[0], 1)), MAX_LINE_ASPECT * settings.height)
 
 
 def frames_from_ink_map(ink: np.ndarray, settings: ImageSettings = ImageSettings()) -> np.ndarray:
@@ -127,46 +147,6 @@ def deslant(ink: np.ndarray, shears: np.ndarray = DESLANT_SHEARS) -> np.ndarray:
     return best
 
 
-def split_lines(image: Image.Image, min_gap: float = 0.25) -> list[Image.Image]:
-    """The text lines of a page or paragraph image, top to bottom (see line_images)."""
-    return [line for line, _ in line_images(image, min_gap)]
-
-
-def line_images(image: Image.Image, min_gap: float = 0.25) -> list[tuple[Image.Image, tuple[int, int, int, int]]]:
-    """Cut a page or paragraph image into its text lines, top to bottom: each line's
-    image and its box (x0, y0, x1, y1) in the page's pixels.
-
-    Rows with (almost) no ink separate lines; a gap counts only when it is at
-    least `min_gap` of the typical line height, so descenders touching the next
-    line's ascenders do not merge lines and dots on i's do not make lines of
-    their own. An image with one line comes back whole; an image with no ink
-    (blank, fully transparent, flat) gives no lines.
-    """
-    ink = ink_map(image)
-    if not ink.size or not ink.any():
-        return []
-    profile = (ink > 0.3).sum(axis=1).astype(np.float64)
-    busy = profile > max(1.0, 0.02 * profile.max())
-    runs = _runs(busy)
-    if not runs:  # only faint specks: no line of writing
-        return []
-    if len(runs) == 1:
-        return [(image, (0, 0, image.width, image.height))]
-    longest = max(end - start for start, end in runs)
-    # the typical line height, from runs that are lines rather than stray descenders or dots
-    typical = float(np.median([end - start for start, end in runs if end - start >= 0.5 * longest]))
-    merged = [list(runs[0])]
-    for start, end in runs[1:]:
-        small = end - start < 0.35 * typical or merged[-1][1] - merged[-1][0] < 0.35 * typical
-        if start - merged[-1][1] < min_gap * typical or small:
-            merged[-1][1] = end
-        else:
-            merged.append([start, end])
-    pad = max(1, int(0.1 * typical))
-    boxes = [(0, max(0, s - pad), image.width, min(image.height, e + pad)) for s, e in merged]
-    return [(image.crop(box), box) for box in boxes]
-
-
 def _background(gray: Image.Image) -> np.ndarray:
     """Local paper brightness: a max filter over a coarse copy, smoothed and scaled back."""
     factor = max(1, min(gray.size) // 32)
@@ -196,10 +176,3 @@ def _shear(ink: np.ndarray, shear: float) -> np.ndarray:
         start = offsets[row] + shift
         out[row, start : start + width] = ink[row]
     return out
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of each run of True."""
-    padded = np.concatenate([[False], mask, [False]])
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))

@@ -22,6 +22,7 @@ land where they belong.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,7 +89,66 @@ def find_page_lines(strokes: list[np.ndarray]) -> list[TextLine]:
     """The text lines of one page of strokes, top to bottom."""
     if not strokes:
         return []
-    page = _geometry(strokes)
+    found = _group_lines(strokes, _geometry)
+    lines = [
+        _text_line(found.geometry, found.page, strokes, members, found.is_anchor, found.height, found.angle)
+        for members in found.groups
+    ]
+    return sorted(lines, key=lambda line: line.order_key)
+
+
+@dataclass(frozen=True)
+class BlobLine:
+    """One line of blobs (the connected pieces of ink of a page image)."""
+
+    blobs: tuple[int, ...]  # indices into the blobs given
+    box: Box
+    centre: tuple[float, float]  # a point on the line's centre line, page coordinates
+    slope: float  # dy/dx of that centre line (y downwards)
+
+
+def find_blob_lines(blobs: list[np.ndarray]) -> list[BlobLine]:
+    """The text lines of a page of blobs, top to bottom: each blob is the (N, 2)
+    x, y points of one connected piece of ink (a page image's pixels). Blobs are
+    grouped as strokes are, by the same rules; a blob's centre is its points' mean."""
+    if not blobs:
+        return []
+    found = _group_lines(blobs, _cloud_geometry)
+    lines = []
+    for members in found.groups:
+        anchors = [i for i in members if found.is_anchor[i]] or members
+        fit = _fit(found.geometry, anchors)
+        mean_x, mean_y, slope = fit.centre_line(found.height)
+        cos, sin = np.cos(found.angle), np.sin(found.angle)
+        centre = (mean_x * cos - mean_y * sin, mean_x * sin + mean_y * cos)  # back onto the page
+        index = np.asarray(sorted(members))
+        page = found.page
+        box = (
+            float(page.x0[index].min()),
+            float(page.y0[index].min()),
+            float(page.x1[index].max()),
+            float(page.y1[index].max()),
+        )
+        order_key = float(fit.y_at(float(found.geometry.cx[index].min()), found.height))
+        lines.append(
+            (order_key, BlobLine(tuple(index.tolist()), box, centre, float(np.tan(found.angle + np.arctan(slope)))))
+        )
+    return [line for _, line in sorted(lines, key=lambda pair: pair[0])]
+
+
+@dataclass
+class _Grouping:
+    groups: list[list[int]]  # each line's members
+    geometry: _StrokeGeometry  # of the page turned level
+    page: _StrokeGeometry  # of the page as given
+    is_anchor: np.ndarray
+    height: float
+    angle: float
+
+
+def _group_lines(shapes: list[np.ndarray], geometry_of: Callable[[list[np.ndarray]], _StrokeGeometry]) -> _Grouping:
+    """Strokes (or blobs) grouped into lines: anchors grow lines, pieces join, marks attach."""
+    page = geometry_of(shapes)
     height = _writing_height(page)
     is_anchor = _anchors(page, height)
     angle, spacing = _page_angle_and_spacing(page, np.flatnonzero(is_anchor), height)
@@ -100,14 +160,13 @@ def find_page_lines(strokes: list[np.ndarray]) -> list[TextLine]:
         angle, spacing = _page_angle_and_spacing(page, np.flatnonzero(is_anchor), height)
     # lines are found on the page turned so its writing runs level; each line then
     # follows its own gentle slope and curve from there
-    geometry = _geometry(level(strokes, float(np.tan(angle)))) if angle else page
+    geometry = geometry_of(level(shapes, float(np.tan(angle)))) if angle else page
     groups = _grow_lines(geometry, np.flatnonzero(is_anchor), height, spacing)
     groups = _join_pieces(geometry, groups, height, spacing)
     groups, loose = _dissolve_fragments(geometry, groups, height, spacing)
     marks = np.concatenate([np.flatnonzero(~is_anchor), loose]).astype(int)
     _attach_marks(geometry, groups, marks, height)
-    lines = [_text_line(geometry, page, strokes, members, is_anchor, height, angle) for members in groups if members]
-    return sorted(lines, key=lambda line: line.order_key)
+    return _Grouping([g for g in groups if g], geometry, page, is_anchor, height, angle)
 
 
 def _with_page(line: TextLine, page: int) -> TextLine:
@@ -118,13 +177,7 @@ def _with_page(line: TextLine, page: int) -> TextLine:
 
 
 def _geometry(strokes: list[np.ndarray]) -> _StrokeGeometry:
-    points = np.concatenate([s[:, :2] for s in strokes])
-    counts = np.array([len(s) for s in strokes])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    x0 = np.minimum.reduceat(points[:, 0], starts)
-    x1 = np.maximum.reduceat(points[:, 0], starts)
-    y0 = np.minimum.reduceat(points[:, 1], starts)
-    y1 = np.maximum.reduceat(points[:, 1], starts)
+    points, _, starts, (x0, y0, x1, y1) = _boxes(strokes)
     # centre of the path: segment midpoints weighted by segment length (a slow pen
     # that leaves many points in one place must not pull the centre there)
     step = np.diff(points, axis=0, append=points[-1:])
@@ -140,6 +193,27 @@ def _geometry(strokes: list[np.ndarray]) -> _StrokeGeometry:
     cx = np.where(still, (x0 + x1) / 2, sum_x / safe)
     cy = np.where(still, (y0 + y1) / 2, sum_y / safe)
     return _StrokeGeometry(x0, y0, x1, y1, cx, cy)
+
+
+def _cloud_geometry(clouds: list[np.ndarray]) -> _StrokeGeometry:
+    """Boxes and centres of point clouds (blobs): the centre is the points' mean."""
+    points, counts, starts, (x0, y0, x1, y1) = _boxes(clouds)
+    cx = np.add.reduceat(points[:, 0], starts) / counts
+    cy = np.add.reduceat(points[:, 1], starts) / counts
+    return _StrokeGeometry(x0, y0, x1, y1, cx, cy)
+
+
+def _boxes(shapes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """All points of the shapes in one array, each shape's point count and first
+    index, and each shape's box (x0, y0, x1, y1)."""
+    points = np.concatenate([s[:, :2] for s in shapes])
+    counts = np.array([len(s) for s in shapes])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    boxes = tuple(
+        reduce.reduceat(points[:, axis], starts)
+        for reduce, axis in ((np.minimum, 0), (np.minimum, 1), (np.maximum, 0), (np.maximum, 1))
+    )
+    return points, counts, starts, boxes
 
 
 def _writing_height(geometry: _StrokeGeometry) -> float:

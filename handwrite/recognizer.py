@@ -23,7 +23,7 @@ from handwrite.decoding import GREEDY, DecodingOptions, Hypothesis, decode
 from handwrite.errors import HandwriteError
 from handwrite.formats import IMAGE_SUFFIXES, read_ink
 from handwrite.formats.images import read_image, to_grayscale
-from handwrite.imaging import line_frames_and_extent, line_images
+from handwrite.imaging import page_line_frames
 from handwrite.ink import Ink
 from handwrite.inputs import inputs_for, item_source
 from handwrite.layout import TextLine, find_lines
@@ -75,7 +75,7 @@ class Recognizer:
         """One Result per input, in order; all the inputs' lines go through the network together."""
         if self.kind == "ink":
             return self._recognize_inks([self._ink(item) for item in items])
-        pages = [[self._placed_frames(*line) for line in self._image_lines(item)] for item in items]
+        pages = [self._image_lines(item) for item in items]
         log_probs = iter(self.log_probs([frames for lines in pages for frames, _ in lines]))
         return [_page_result([self._image_line(box, next(log_probs)) for _, box in lines], 1) for lines in pages]
 
@@ -86,21 +86,12 @@ class Recognizer:
             raise HandwriteError(f"{_name(item)}: an image; this is an ink model (use an image model)")
         return item if isinstance(item, Ink) else read_ink(item)
 
-    def _image_lines(self, item: Input) -> list[tuple[Image.Image, tuple[int, int, int, int]]]:
-        """The lines of an image (it may hold several), each with its box on the page."""
+    def _image_lines(self, item: Input) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+        """The frames of each line of an image (it may hold several), with its box on the page."""
         if isinstance(item, Ink):
             raise HandwriteError(f"{_name(item)}: ink; this is an image model (use an ink model)")
         image = to_grayscale(item) if isinstance(item, Image.Image) else read_image(item)
-        return line_images(image)
-
-    def _placed_frames(
-        self, line: Image.Image, cut: tuple[int, int, int, int]
-    ) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
-        """A line image's frames, and the box of its ink on the page (offset by where it was cut)."""
-        frames, extent = line_frames_and_extent(line, self.inputs.settings)  # type: ignore[arg-type]
-        if extent is None:
-            return frames, None
-        return frames, (extent[0] + cut[0], extent[1] + cut[1], extent[2] + cut[0], extent[3] + cut[1])
+        return page_line_frames(image, self.inputs.settings)  # type: ignore[arg-type]
 
     def _image_line(self, ink_box: tuple[int, int, int, int] | None, log_probs: np.ndarray) -> tuple[Line, Hypothesis]:
         """A line image read, its words placed across its ink."""

@@ -27,6 +27,7 @@ import os
 import random
 import statistics
 import time
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -45,32 +46,49 @@ IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datase
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", default="testset_v", choices=("testset_v", "testset_t"))
+    parser.add_argument("--kind", default="ink", choices=("ink", "image"), help="pages of ink, or rendered page images")
     parser.add_argument("--order", default="written", choices=("written", "shuffled"))
     parser.add_argument("--forms", type=int, default=0, help="only the first N forms (0: all)")
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--lm", action="store_true")
     parser.add_argument("--timing-runs", type=int, default=1, help="time each page this many times (p50 of them)")
     parser.add_argument("--errors", help="write reference / hypothesis of every page here")
+    parser.add_argument("--save-pages", help="write each rendered page image here (--kind image)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model = handwrite.load_model(beam_size=args.beam, language_model=args.lm)
+    model = handwrite.load_model(kind=args.kind, beam_size=args.beam, language_model=args.lm)
     forms = _forms(args.split, args.forms)
     rng = random.Random(0)
     page_pairs, line_pairs, whole_pairs, exact, ratios, page_times = [], [], [], 0, [], []
     for form_id, lines in forms.items():
         if args.order == "shuffled":
             lines = rng.sample(lines, len(lines))
-        page = handwrite.Ink([s for line in lines for s in line.ink.strokes], source=form_id)
+        page, line_inputs = _page_and_lines(args, form_id, lines)
         reference = " ".join(line.ink.text or "" for line in sorted(lines, key=lambda line: line.line_id))
         page_time, result = _timed(lambda page=page: model.recognize(page), args.timing_runs)
-        lines_time, alone = _timed(lambda lines=lines: [model.recognize(line.ink) for line in lines], args.timing_runs)
+        lines_time, alone = _timed(lambda items=line_inputs: [model.recognize(item) for item in items], args.timing_runs)
         page_pairs.append((reference, result.text.replace("\n", " ")))
         line_pairs += [(line.ink.text or "", r.text) for line, r in zip(lines, alone, strict=True)]
-        whole_pairs += [(line.ink.text or "", _without_layout(model, line.ink)) for line in lines]
+        if args.kind == "ink":
+            whole_pairs += [(line.ink.text or "", _without_layout(model, line.ink)) for line in lines]
         exact += len(result.lines) == len(lines)
         page_times.append(page_time)
         ratios.append(page_time / lines_time)
     _report(args, page_pairs, line_pairs, whole_pairs, exact, len(forms), page_times, ratios)
+
+
+def _page_and_lines(args: argparse.Namespace, form_id: str, lines: list[IamLine]) -> tuple[object, list[object]]:
+    """The page to read and its lines to read one by one: ink, or images rendered
+    with a fixed look per form (and per line, as `handwrite eval` renders lines)."""
+    if args.kind == "ink":
+        return handwrite.Ink([s for line in lines for s in line.ink.strokes], source=form_id), [x.ink for x in lines]
+    from handwrite.training.data.render import render_page
+    from handwrite.training.inputs import rendered_line
+
+    page = render_page([line.ink for line in lines], random.Random(zlib.crc32(form_id.encode())))
+    if args.save_pages:
+        page.save(Path(args.save_pages) / f"{form_id}.png")
+    return page, [rendered_line(line.ink) for line in lines]
 
 
 def _without_layout(model: handwrite.Recognizer, ink: handwrite.Ink) -> str:
@@ -100,13 +118,16 @@ def _timed(work, runs: int):
 
 
 def _report(args, page_pairs, line_pairs, whole_pairs, exact, forms, page_times, ratios) -> None:
-    pages, lines, whole = error_rates(page_pairs), error_rates(line_pairs), error_rates(whole_pairs)
+    pages, lines = error_rates(page_pairs), error_rates(line_pairs)
     decoding = f"beam {args.beam}" + (" + LM" if args.lm else "") if args.beam > 1 or args.lm else "greedy"
-    print(f"## {args.split} pages, lines {args.order}, {decoding}: {forms} pages, {lines.lines} lines\n")
+    kind = "ink" if args.kind == "ink" else "rendered page images"
+    print(f"## {args.split} {kind}, lines {args.order}, {decoding}: {forms} pages, {lines.lines} lines\n")
     print("| measure | figure |\n|---|---|")
     print(f"| page CER / WER (line breaks as spaces) | {pages.cer:.2%} / {pages.wer:.2%} |")
     print(f"| the same lines read one by one, CER / WER | {lines.cer:.2%} / {lines.wer:.2%} |")
-    print(f"| the same lines fed whole, no layout analysis, CER / WER | {whole.cer:.2%} / {whole.wer:.2%} |")
+    if whole_pairs:
+        whole = error_rates(whole_pairs)
+        print(f"| the same lines fed whole, no layout analysis, CER / WER | {whole.cer:.2%} / {whole.wer:.2%} |")
     print(f"| page CER minus line CER | {100 * (pages.cer - lines.cer):+.2f} points |")
     print(f"| line count exact | {exact}/{forms} pages ({exact / forms:.1%}) |")
     p95 = float(np.percentile(page_times, 95))

@@ -1,4 +1,4 @@
-"""Line image preprocessing and page splitting."""
+"""Line image preprocessing (page images are cut into lines in test_image_layout)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 import handwrite
 from handwrite.formats.images import to_grayscale
-from handwrite.imaging import MIN_WIDTH, ImageSettings, deslant, ink_map, line_frames, split_lines
+from handwrite.imaging import MIN_WIDTH, ImageSettings, deslant, ink_map, line_frames, page_line_frames
 
 
 def writing(width: int = 300, height: int = 60, lines: int = 1, gap: int = 30, growing: bool = False) -> Image.Image:
@@ -72,33 +72,6 @@ def test_deslant_makes_a_slanted_stroke_upright():
     assert (upright.sum(axis=0) > 0).sum() <= 3
 
 
-def test_a_page_is_split_into_its_lines_in_order():
-    page = writing(lines=3, growing=True)
-    lines = split_lines(page)
-    assert len(lines) == 3
-    assert all(line.height < page.height / 2 for line in lines)
-    widths = [len(line_frames(line)) / line.height for line in lines]
-    assert widths == sorted(widths)  # 1, 2, 3 blobs: top to bottom
-
-
-def test_a_single_line_with_dots_stays_one_line():
-    image = writing()
-    draw = ImageDraw.Draw(image)
-    for x in range(20, 250, 45):
-        draw.ellipse((x, 2, x + 3, 5), fill=30)  # i-dots above the line
-    assert len(split_lines(image)) == 1
-
-
-def test_blank_page_gives_no_lines():
-    assert split_lines(Image.new("L", (100, 100), 255)) == []
-
-
-def test_a_long_thin_descender_does_not_make_a_line_of_its_own():
-    image = writing()
-    ImageDraw.Draw(image).line([(200, 60), (198, 85)], fill=30, width=2)  # a 'y' tail below the line
-    assert len(split_lines(image)) == 1
-
-
 def test_distorted_training_variants_keep_the_writing():
     import random
 
@@ -134,7 +107,7 @@ def _one_pixel() -> Image.Image:
 @pytest.mark.parametrize("name", sorted(inkless_images()))
 def test_inkless_images_give_no_lines_and_frames_of_the_minimum_width(name):
     image = to_grayscale(inkless_images()[name])
-    assert split_lines(image) == []
+    assert page_line_frames(image) == []
     assert line_frames(image).shape == (MIN_WIDTH, ImageSettings().height)
 
 
@@ -142,8 +115,8 @@ def test_inkless_images_give_no_lines_and_frames_of_the_minimum_width(name):
 def test_thin_images_with_ink_give_frames_of_the_minimum_width(size):
     image = Image.new("L", size, 255)
     image.paste(0, (0, 0, max(1, size[0] // 2), max(1, size[1] // 2)))
-    for line in [image, *split_lines(image)]:
-        assert len(line_frames(line)) >= MIN_WIDTH
+    assert len(line_frames(image)) >= MIN_WIDTH
+    assert all(len(frames) >= MIN_WIDTH for frames, _ in page_line_frames(image))
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +57,11 @@ class PaperStyle:
 
 def render_ink(ink: Ink, rng: random.Random, style: PaperStyle = PaperStyle()) -> Image.Image:
     """A grayscale line image of the ink, as if written with a random pen on random paper."""
-    strokes = normalize(ink, FeatureSettings())  # writing height 1, line middle at y = 0
+    return _render_strokes(normalize(ink, FeatureSettings()), rng, style)  # writing height 1
+
+
+def _render_strokes(strokes: list[np.ndarray], rng: random.Random, style: PaperStyle) -> Image.Image:
+    """Strokes in units of the writing height, drawn with a random pen on random paper."""
     height = rng.uniform(14.0, 40.0)  # pixels per writing height
     shear, angle = rng.uniform(-0.35, 0.35), np.radians(rng.uniform(-2.0, 2.0))
     transform = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array(
@@ -66,6 +70,24 @@ def render_ink(ink: Ink, rng: random.Random, style: PaperStyle = PaperStyle()) -
     strokes = [s @ transform.T * height for s in strokes]
     pen = max(1.0, height * rng.uniform(0.06, 0.2))
     return paper(_draw_strokes(strokes, pen, margin=rng.uniform(2, 12) + pen), rng, style)
+
+
+def render_page(lines: Sequence[Ink], rng: random.Random, style: PaperStyle = PaperStyle()) -> Image.Image:
+    """A grayscale page image of several lines of ink that share one coordinate
+    system (an IAM-OnDB form's line files), each where it was written, with one
+    random pen, size, slant and paper for the whole page."""
+    heights = [_writing_height(line) for line in lines if line.strokes]
+    scale = float(np.median(heights)) if heights else 1.0
+    strokes = [s[:, :2] / scale for line in lines for s in line.strokes]
+    return _render_strokes(strokes, rng, style)
+
+
+def _writing_height(ink: Ink) -> float:
+    """The ink's writing height in its own units (what `normalize` divides by)."""
+    raw = np.concatenate([s[:, 1] for s in ink.strokes])
+    unit = np.concatenate([s[:, 1] for s in normalize(ink, FeatureSettings())])
+    spread = float(np.ptp(unit))
+    return float(np.ptp(raw)) / spread if spread > 0 else 1.0
 
 
 def render_font_line(
