@@ -11,12 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from PyQt6.QtCore import QPointF, QProcess, Qt
-from PyQt6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PyQt6.QtCore import QEvent, QPointF, QProcess, QSettings, Qt
+from PyQt6.QtGui import QColor, QIcon, QKeyEvent, QKeySequence, QPainter, QPen, QPixmap
 from PyQt6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -31,6 +30,7 @@ from PyQt6.QtWidgets import (
 )
 
 import handwrite
+from gui.dialogs import choose_folder
 
 T = TypeVar("T")
 
@@ -78,6 +78,8 @@ class SampleBrowser(QDialog):
     def __init__(self, store: handwrite.SampleStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        # the window's settings (where its file dialogs last were), else the app's
+        self.settings = getattr(parent, "settings", None) or QSettings("handwrite", "handwrite")
         self.setWindowTitle("My samples")
         self.resize(560, 480)
         self.list = QListWidget()
@@ -92,6 +94,7 @@ class SampleBrowser(QDialog):
             button = QPushButton(text)
             button.clicked.connect(lambda *_, slot=slot: slot())  # not clicked's `checked` as an argument
             buttons.addWidget(button)
+        self.list.installEventFilter(self)  # the Delete key deletes (once confirmed)
         layout = QVBoxLayout(self)
         self.summary = QLabel()
         layout.addWidget(self.summary)
@@ -110,6 +113,13 @@ class SampleBrowser(QDialog):
         self.list.setCurrentRow(min(row, self.list.count() - 1))
         self.summary.setText(f"{len(samples)} samples in {self.store.folder}")
 
+    def eventFilter(self, watched: object, event: object) -> bool:
+        pressed = isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress
+        if watched is self.list and pressed and event.matches(QKeySequence.StandardKey.Delete):
+            self.delete()
+            return True
+        return super().eventFilter(watched, event)
+
     def selected(self) -> object | None:
         item = self.list.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item else None
@@ -126,20 +136,30 @@ class SampleBrowser(QDialog):
         self.refresh()
 
     def delete(self) -> None:
+        """Delete the selected sample once the user confirms: it cannot be brought back."""
         sample = self.selected()
-        if sample is not None:
+        if sample is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete sample",
+            f"Delete the sample “{sample.text}”? It cannot be brought back.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
             self._attempt("Cannot delete", lambda: self.store.delete(sample))
             self.refresh()
 
     def export(self, folder: str | None = None) -> None:
-        folder = folder or QFileDialog.getExistingDirectory(self, "Export samples to")
+        folder = folder or choose_folder(self, self.settings, "Export samples to")
         if folder:
             copied = self._attempt("Cannot export", lambda: self.store.export(folder))
             if copied is not None:
                 QMessageBox.information(self, "Exported", f"{copied} samples copied to {folder}")
 
     def import_folder(self, folder: str | None = None) -> None:
-        folder = folder or QFileDialog.getExistingDirectory(self, "Import samples from")
+        folder = folder or choose_folder(self, self.settings, "Import samples from")
         if folder:
             added = self._attempt("Cannot import", lambda: self.store.import_folder(folder))
             if added is not None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PyQt6.QtGui import QColor, QPalette
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PyQt6.QtWidgets import QLabel, QWidget
 
 
 @dataclass(frozen=True)
@@ -50,4 +52,29 @@ def page_colors(palette: QPalette) -> PageColors:
     )
 
 
-__all__ = ["PageColors", "is_dark", "page_colors"]
+class Banner(QLabel):
+    """Large text on a tinted band (the copy-a-sentence prompt), in the palette's
+    colours at every paint: readable light or dark, and after the palette changes."""
+
+    PADDING = 6
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        font = self.font()
+        font.setPixelSize(18)
+        self.setFont(font)
+        self.setMargin(self.PADDING)
+        self.setWordWrap(True)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        colors = page_colors(self.palette())
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), colors.banner)
+        painter.setPen(colors.text)
+        painter.setFont(self.font())
+        inside = self.contentsRect().adjusted(self.PADDING, 0, -self.PADDING, 0)
+        painter.drawText(inside, int(Qt.AlignmentFlag.AlignVCenter) | int(Qt.TextFlag.TextWordWrap), self.text())
+        painter.end()
+
+
+__all__ = ["Banner", "PageColors", "is_dark", "page_colors"]

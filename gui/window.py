@@ -15,12 +15,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PyQt6.QtCore import QByteArray, QIODevice, QSaveFile, QSettings, QStandardPaths, Qt, QTimer, QUrl, pyqtSignal
+from PyQt6.QtCore import QByteArray, QIODevice, QSaveFile, QSettings, Qt, QTimer, QUrl, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence, QPalette, QPixmap
 from PyQt6.QtWidgets import (
     QApplication,
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -35,10 +34,12 @@ from PyQt6.QtWidgets import (
 
 import handwrite
 from gui.canvas import STYLES, InkCanvas, PageView
+from gui.dialogs import about_dialog, model_html, model_info_dialog, open_file, save_file
 from gui.document import Document
 from gui.image_view import IMAGE_FILTER, ImageTranscriptionDialog
 from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
 from gui.recognition import LineKey, LiveRecognizer, PageReading, PageStrokes
+from gui.theme import Banner, page_colors
 from gui.words import add_word_view
 from handwrite.fileio import atomic_write_text, read_limited
 from handwrite.formats import MAX_INK_FILE_BYTES
@@ -46,9 +47,8 @@ from handwrite.formats.inkml import format_inkml, recognized_texts
 from handwrite.pdf import write_searchable_pdf
 from handwrite.samples import data_home
 
-DOCUMENTS = QStandardPaths.StandardLocation.DocumentsLocation
 UNSURE = 0.75  # words below this confidence are shown faint
-DEBOUNCE_MS = 15  # coalesce the events of one pen-up before recognizing
+DEBOUNCE_MS = 0  # the events of one pen-up (or one erase swipe's moves) make one request: the next loop turn
 AUTOSAVE_MS = 800
 OPEN_FILTER = "Ink and notebooks (*.inkml *.xopp *.xml *.json)"
 SAVE_FILTER = "InkML pages (*.inkml);;Xournal++ notebook (*.xopp)"
@@ -76,8 +76,7 @@ class MainWindow(QMainWindow):
         self.text_view.anchorClicked.connect(self._pick_alternative)
         self.text_view.setPlaceholderText("Write anywhere on the page above; the text appears here.")
         self.text_view.setStyleSheet("QTextBrowser { font-size: 18px; padding: 6px; }")
-        self.prompt = QLabel()
-        self.prompt.setStyleSheet("QLabel { font-size: 18px; padding: 6px; background: #eef3fb; }")
+        self.prompt = Banner()
         keep_prompt = QPushButton("Keep and next")
         keep_prompt.clicked.connect(self.keep_prompted_sentence)
         self.prompt_bar = QWidget()
@@ -108,7 +107,8 @@ class MainWindow(QMainWindow):
         self._pen_up_at: float | None = None
         self.model: handwrite.Recognizer | None = None
         self.image_model: handwrite.Recognizer | None = None  # for File > Open image, loaded when first used
-        self.image_model_path: str | None = None  # a chosen image model; None: the bundled one
+        self.image_model_path: str | None = self.settings.value("image_model_path", "", str) or None  # None: bundled
+        self._set_aside: tuple[Document, str | None] | None = None  # the document put aside while copying sentences
 
         self.live = LiveRecognizer(self)
         self.live.recognized.connect(self._show_results)
@@ -172,6 +172,8 @@ class MainWindow(QMainWindow):
         self._action(samples, "&Browse samples…", self.browse_samples, "Ctrl+B")
         samples.addSeparator()
         self._action(samples, "&Train on my samples…", self.train_on_samples, "Ctrl+T")
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About handwrite", lambda: about_dialog(self).exec())
         toolbar = self.addToolBar("Edit")
         toolbar.setObjectName("edit-toolbar")
         toolbar.addActions([undo, redo, self.erase_action])
@@ -220,26 +222,53 @@ class MainWindow(QMainWindow):
 
     # ---- model --------------------------------------------------------------
     def load_model(self, path: str | None, quiet: bool = False) -> bool:
-        """Load a model file; on failure say why and fall back to the bundled model."""
+        """Use a model file: an ink model reads the page; an image model reads pictures
+        (File > Open image) while the page keeps its ink model. A file that cannot be
+        used is refused with the reason and the models in use stay (at start, the
+        bundled ones). Whether the file is now in use."""
         try:
-            model = handwrite.load_model(path, beam_size=8, language_model=self.uses_language_model)
-            if model.kind != "ink":  # the canvas needs ink; an image model serves File > Open image
-                self.image_model, self.image_model_path = model, path
-                raise handwrite.HandwriteError(
-                    f"{path}: an image model; it will read images opened with File > Open image"
-                )
-            self.model, ok = model, True
+            model = self._load(path)
         except handwrite.HandwriteError as exc:
             if not quiet or path:
-                QMessageBox.warning(self, "Cannot use this model", f"{exc}\n\nUsing the bundled model instead.")
-            self.model = handwrite.load_model(beam_size=8, language_model=self.uses_language_model)
-            path, ok = None, False
+                in_use = f"the {self.model_name}" if self.model is not None else "the bundled online model"
+                QMessageBox.warning(self, "Cannot use this model", f"{exc}\n\nThe page is still read by {in_use}.")
+            if self.model is None:
+                self._use_ink_model(self._load(None), None)
+            return False
+        if model.kind == "image":
+            self._use_image_model(model, path, quiet)
+            if self.model is None:  # settings from an older version named an image model here
+                self._use_ink_model(self._load(None), None)
+            return True
+        self._use_ink_model(model, path)
+        return True
+
+    def _load(self, path: str | None) -> handwrite.Recognizer:
+        """Beam 8 (with the LM when it is on), keeping 8 readings of each line: a word's
+        alternatives in the text view come from them."""
+        model = handwrite.load_model(path, beam_size=8, language_model=self.uses_language_model)
+        return model.with_decoding(alternatives=8)
+
+    def _use_ink_model(self, model: handwrite.Recognizer, path: str | None) -> None:
+        self.model = model
         self.settings.setValue("model_path", path or "")
-        self.live.set_model(self.model)
+        self.live.set_model(model)
         self.model_name = Path(path).name if path else "bundled online model"
         self.statusBar().showMessage(self.model_status())
         self._request_recognition()
-        return ok
+
+    def _use_image_model(self, model: handwrite.Recognizer, path: str | None, quiet: bool) -> None:
+        """Pictures are read by an image model, the ink written on the page by an ink model:
+        choosing an image model changes the first only."""
+        self.image_model, self.image_model_path = model, path
+        self.settings.setValue("image_model_path", path or "")
+        if not quiet:
+            QMessageBox.information(
+                self,
+                "Image model chosen",
+                f"{Path(path or '').name} reads pictures of handwriting: File > Open image now uses it.\n\n"
+                f"What you write on the page is read by an ink model, still the {self.model_name}.",
+            )
 
     def model_status(self) -> str:
         return f"Model: {self.model_name}" + (" + English language model" if self.uses_language_model else "")
@@ -256,26 +285,16 @@ class MainWindow(QMainWindow):
         self.load_model(self.settings.value("model_path", "", str) or None, quiet=True)
 
     def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a model file", "", "Model files (*.safetensors)")
+        path = open_file(self, self.settings, "Choose a model file", "Model files (*.safetensors)")
         if path:
             self.load_model(path)
 
     def model_summary(self) -> str:
-        meta = self.model.metadata if self.model else {}
-        metrics = meta.get("metrics", {})
-        lines = [
-            f"<b>{html.escape(self.model_name)}</b>",
-            f"kind: {meta.get('kind')}",
-            f"alphabet: {len(meta.get('alphabet', ''))} characters",
-            f"architecture: {html.escape(str(meta.get('architecture')))}",
-            f"trained on: {html.escape(', '.join(meta.get('training', {}).get('data', [])))}",
-            f"metrics: {html.escape(str(metrics))}",
-            f"written by handwrite {meta.get('handwrite_version')} on {meta.get('created')}",
-        ]
-        return "<br>".join(lines)
+        """The page's model described for people (kind, network in words, alphabet, data, figures)."""
+        return model_html(self.model_name, self.model.metadata if self.model else {})
 
     def show_model_info(self) -> None:
-        QMessageBox.information(self, "Model", self.model_summary())
+        model_info_dialog(self.model_name, self.model, self).exec()
 
     # ---- recognition --------------------------------------------------------
     @property
@@ -369,6 +388,7 @@ class MainWindow(QMainWindow):
     def _render_text(self) -> None:
         result = self.page_result()
         ink = self.text_view.palette().color(QPalette.ColorRole.Text).name()
+        faint = page_colors(self.text_view.palette()).unsure.name()  # readable on a light or dark pane
         parts = []
         for index, (line, text) in enumerate(zip(result.lines, self.line_texts(), strict=True)):
             if text != line.text:  # the user's correction
@@ -377,7 +397,7 @@ class MainWindow(QMainWindow):
                 words = " ".join(
                     html.escape(w.text)
                     if w.confidence >= UNSURE
-                    else f'<span style="color:#9aa3b5">{html.escape(w.text)}</span>'
+                    else f'<span style="color:{faint}">{html.escape(w.text)}</span>'
                     for w in line.words
                 )
             parts.append(f'<a href="line:{index}" style="text-decoration:none; color:{ink}">{words}</a>')
@@ -444,14 +464,34 @@ class MainWindow(QMainWindow):
         return len(pairs)
 
     def _toggle_copy_mode(self) -> None:
+        """Copying sentences happens on a page of its own: the document is put aside (and
+        autosaved) and comes back when the mode is left, so ink written before a prompt
+        is never kept under the prompt's text."""
         on = self.copy_mode_action.isChecked()
         self.prompt_bar.setVisible(on)
-        if on:
+        if on and self._set_aside is None:
+            self.autosave()
+            self._set_aside = (self.document, self.path)
+            self.show_document(Document())
             self.prompt.setText(self.store.next_sentence())
+        elif not on:
+            self.leave_copy_mode()
+
+    def leave_copy_mode(self) -> None:
+        """Bring back the document put aside for copying sentences."""
+        if self._set_aside is not None:
+            document, path = self._set_aside
+            self._set_aside = None
+            self.show_document(document)
+            self.path = path
+        self.copy_mode_action.setChecked(False)
+        self.prompt_bar.hide()
 
     def keep_prompted_sentence(self) -> None:
+        """Keep the page as the prompt's sample; the next prompt gets a fresh page (no
+        undo brings the kept ink back under it)."""
         if self.keep_sample([self.prompt.text()]):
-            self.canvas.clear()
+            self.show_document(Document())
             self.prompt.setText(self.store.next_sentence())
 
     def browse_samples(self) -> None:
@@ -483,7 +523,7 @@ class MainWindow(QMainWindow):
         """Open InkML, a Xournal++ notebook, IAM-OnDB .xml or ink .json: every page as it is
         in the file, at the file's own coordinates."""
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Open ink or a notebook", self._folder(), OPEN_FILTER)
+            path = open_file(self, self.settings, "Open ink or a notebook", OPEN_FILTER)
             if not path:
                 return False
         try:
@@ -499,7 +539,7 @@ class MainWindow(QMainWindow):
     def open_image(self, path: str | None = None, show: bool = True) -> ImageTranscriptionDialog | None:
         """Transcribe a line or page image with the image model and show both."""
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Open an image of handwriting", "", IMAGE_FILTER)
+            path = open_file(self, self.settings, "Open an image of handwriting", IMAGE_FILTER)
             if not path:
                 return None
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
@@ -523,9 +563,7 @@ class MainWindow(QMainWindow):
         """Save every page at its own coordinates and size: InkML keeps the recognized text
         (as recognized, never as truth), a .xopp notebook opens in Xournal++."""
         if path is None:
-            path, chosen = QFileDialog.getSaveFileName(
-                self, "Save", self.path or self._folder("page.inkml"), SAVE_FILTER
-            )
+            path, chosen = save_file(self, self.settings, "Save", "page.inkml", SAVE_FILTER, self.path)
             if not path:
                 return False
             if not Path(path).suffix:
@@ -550,7 +588,7 @@ class MainWindow(QMainWindow):
     def export_png(self, path: str | None = None) -> bool:
         """The shown page as an image, all of it, whatever the zoom."""
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export PNG", self._folder("page.png"), "PNG image (*.png)")
+            path, _ = save_file(self, self.settings, "Export PNG", "page.png", "PNG image (*.png)")
             if not path:
                 return False
         if not save_png_atomically(QPixmap.fromImage(self.canvas.page_image(PNG_POINTS)), path):
@@ -561,7 +599,7 @@ class MainWindow(QMainWindow):
     def export_pdf(self, path: str | None = None) -> bool:
         """Every page drawn, with its (corrected) text invisible over each word: searchable."""
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export PDF", self._folder("page.pdf"), "PDF (*.pdf)")
+            path, _ = save_file(self, self.settings, "Export PDF", "page.pdf", "PDF (*.pdf)")
             if not path:
                 return False
         try:
@@ -570,11 +608,6 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot export", str(exc))
             return False
         return True
-
-    def _folder(self, name: str = "") -> str:
-        """Where a file dialog starts: beside the open file, else the user's documents."""
-        folder = Path(self.path).parent if self.path else Path(QStandardPaths.writableLocation(DOCUMENTS))
-        return str(folder / name)
 
     def _restore_corrections(self, readings: dict) -> None:
         """Once every page of an opened document has been read: a line whose saved text
@@ -595,6 +628,8 @@ class MainWindow(QMainWindow):
         return data_dir() / "autosave.inkml"
 
     def autosave(self) -> None:
+        if self._set_aside is not None:
+            return  # copying sentences: the document was autosaved when it was put aside
         try:
             self._write(self.autosave_path())
         except (OSError, handwrite.HandwriteError) as exc:
@@ -617,6 +652,7 @@ class MainWindow(QMainWindow):
         # what a pending timer would do is done now; a timer left running would fire after close
         self._autosave_timer.stop()
         self._debounce.stop()
+        self.leave_copy_mode()
         self.autosave()
         self.settings.setValue("geometry", self.saveGeometry())
         self.live.stop()

@@ -1,6 +1,5 @@
 """The drawing app, offscreen, driven through real input events."""
 
-import html
 import subprocess
 import sys
 
@@ -182,37 +181,6 @@ def test_copy_text_and_export_png(make_window, tmp_path):
     window.export_png(str(tmp_path / "page.png"))
     assert (tmp_path / "page.png").read_bytes()[:4] == b"\x89PNG"
     assert not [p for p in tmp_path.iterdir() if p.name != "page.png" and "page" in p.name]
-
-
-def test_model_info_comes_from_the_metadata(make_window, tmp_path, messages):
-    from handwrite.modelfile import load_model_file, save_model_file
-    from handwrite.recognizer import DEFAULT_INK_MODEL
-
-    window = make_window()
-    meta = window.model.metadata
-    summary = window.model_summary()
-    assert summary.startswith("<b>bundled online model</b>")
-    assert "kind: ink" in summary and f"alphabet: {len(meta['alphabet'])} characters" in summary
-    assert "trained on: IAM-OnDB trainset, synthetic Hershey ink" in summary
-    assert html.escape(str(meta["architecture"])) in summary and "hidden&#x27;: 192" in summary
-    assert html.escape(str(meta["metrics"])) in summary and f"on {meta['created']}" in summary
-    next(a for a in window.actions() if a.text() == "Model &info").trigger()  # File > Model info
-    assert messages[-1] == summary
-
-    # another model file's own metadata, not the bundled model's
-    custom = load_model_file(DEFAULT_INK_MODEL)
-    custom.info = {
-        **custom.info,
-        "training": {"data": ["my <own> samples"]},
-        "metrics": {"held-out": {"cer": 0.0123}},
-        "created": "2031-02-03T04:05:06+00:00",
-    }
-    save_model_file(custom, tmp_path / "custom.safetensors")
-    assert window.load_model(str(tmp_path / "custom.safetensors"))
-    other = window.model_summary()
-    assert other.startswith("<b>custom.safetensors</b>")
-    assert "trained on: my &lt;own&gt; samples" in other and "0.0123" in other and "on 2031-02-03T04:05:06" in other
-    assert "IAM-OnDB" not in other
 
 
 def test_settings_remember_the_chosen_model(make_window, tmp_path):

@@ -6,10 +6,11 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWidgets")
 
-from PyQt6.QtCore import QProcess, QTimer
-from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QPushButton
+from PyQt6.QtCore import QProcess, Qt, QTimer
+from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QPushButton
 
 import handwrite
+from gui import personal as personal_module
 from gui import window as window_module
 from gui.app import replay, wait_for_transcription
 from gui.personal import SampleBrowser, TrainDialog, report_in_words
@@ -48,6 +49,27 @@ def test_copy_a_sentence_mode_prompts_then_keeps_and_moves_on(make_window):
     assert window.canvas.strokes == [] and window.prompt.text() != first
 
 
+def test_copy_a_sentence_starts_on_an_empty_page_and_keeps_only_what_was_written_after_the_prompt(make_window, qtbot):
+    window = make_window()
+    write(window, "hello-world.inkml")  # on the page before the prompt
+    page_before = window.canvas.page_ink()
+    window.copy_mode_action.trigger()  # Samples > Copy a sentence mode
+    prompt = window.prompt.text()
+    assert window.prompt_bar.isVisible() and window.canvas.strokes == []
+    write(window, "quick-fox.inkml")
+    keep = next(b for b in window.prompt_bar.findChildren(QPushButton) if b.text() == "Keep and next")
+    qtbot.mouseClick(keep, Qt.MouseButton.LeftButton)
+    kept = window.store.samples()
+    assert [s.text for s in kept] == [prompt]
+    assert kept[0].ink().num_points == handwrite.read_ink(SAMPLE_INK / "quick-fox.inkml").num_points
+    assert window.canvas.strokes == [] and window.prompt.text() != prompt
+    window.undo_action.trigger()  # nothing written before this prompt comes back under it
+    assert window.canvas.strokes == []
+    window.copy_mode_action.trigger()  # leaving the mode brings the page back as it was
+    assert not window.prompt_bar.isVisible()
+    assert window.canvas.page_ink().num_points == page_before.num_points
+
+
 def open_browser(window, qtbot) -> SampleBrowser:
     write(window)
     window.keep_sample(["hello world"])
@@ -57,7 +79,7 @@ def open_browser(window, qtbot) -> SampleBrowser:
     return browser
 
 
-def test_sample_browser_lists_relabels_and_deletes(make_window, qtbot):
+def test_sample_browser_lists_relabels_and_deletes_once_confirmed(make_window, qtbot, monkeypatch):
     window = make_window()
     browser = open_browser(window, qtbot)
     assert browser.list.count() == 1
@@ -66,8 +88,36 @@ def test_sample_browser_lists_relabels_and_deletes(make_window, qtbot):
     assert [s.text for s in window.store.samples()] == ["hello there"]
     assert browser.list.currentRow() == 0  # still selected
     button = next(b for b in browser.findChildren(QPushButton) if b.text() == "Delete")
-    button.click()
+    asked = answer_delete(monkeypatch, QMessageBox.StandardButton.Cancel)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert asked == ["hello there"] and browser.list.count() == 1 and len(window.store) == 1
+    answer_delete(monkeypatch, QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert browser.list.count() == 0 and len(window.store) == 0
+
+
+def answer_delete(monkeypatch, answer) -> list[str]:
+    """Answer the browser's 'Delete sample?' question; the samples asked about are recorded."""
+    asked = []
+
+    def question(parent, title, text, buttons, default):
+        assert default == QMessageBox.StandardButton.Cancel  # Enter does not delete
+        asked.append(text.split("“")[1].split("”")[0])
+        return answer
+
+    monkeypatch.setattr(personal_module.QMessageBox, "question", question)
+    return asked
+
+
+def test_the_delete_key_asks_too(make_window, qtbot, monkeypatch):
+    window = make_window()
+    browser = open_browser(window, qtbot)
+    browser.show()
+    qtbot.waitExposed(browser)
+    browser.list.setFocus()
+    asked = answer_delete(monkeypatch, QMessageBox.StandardButton.Cancel)
+    qtbot.keyClick(browser.list, Qt.Key.Key_Delete)
+    assert asked == ["hello world"] and len(window.store) == 1
 
 
 def test_a_full_disk_in_the_browser_is_shown_and_loses_nothing(make_window, qtbot, messages, monkeypatch, tmp_path):

@@ -1,0 +1,122 @@
+"""Model info, Help > About, choosing an image model, and where file dialogs start."""
+
+import shutil
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWidgets")
+
+from PyQt6.QtCore import QStandardPaths, QTimer
+from PyQt6.QtWidgets import QApplication
+
+import handwrite
+from gui import dialogs
+from gui.dialogs import TextDialog
+from handwrite.recognizer import DEFAULT_IMAGE_MODEL, DEFAULT_INK_MODEL
+from tests.conftest import SAMPLE_INK
+
+HANG_GUARD_MS = 60_000
+
+
+def text_of_dialog_from(qtbot, trigger) -> str:
+    """Trigger an action that opens a modal TextDialog; read its text and close it."""
+    seen = {}
+
+    def read_and_close():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, TextDialog):
+            QTimer.singleShot(20, read_and_close)
+            return
+        seen["text"] = dialog.text()
+        dialog.reject()
+
+    QTimer.singleShot(0, read_and_close)
+    trigger()
+    qtbot.waitUntil(lambda: "text" in seen, timeout=HANG_GUARD_MS)
+    return seen["text"]
+
+
+def action(window, text):
+    return next(a for a in window.actions() if a.text() == text)
+
+
+def test_model_info_is_formatted_from_the_model_file_s_metadata(make_window, qtbot, tmp_path):
+    from handwrite.modelfile import load_model_file, save_model_file
+
+    window = make_window()
+    meta = window.model.metadata
+    text = text_of_dialog_from(qtbot, action(window, "Model &info").trigger)  # File > Model info
+    assert "Reads\npen strokes (online ink)" in text
+    assert "3-layer bidirectional LSTM, 192 units each way" in text
+    assert f"{len(meta['alphabet'])} characters" in text and "IAM-OnDB trainset" in text
+    lm = meta["metrics"]["IAM-OnDB testset_t"]["beam 8 + LM (weight 0.25)"]
+    assert f"beam 8 + LM (weight 0.25)\n{lm['cer']:.2%}\n{lm['wer']:.2%}\n{lm['lines']}" in text  # a table row
+    assert "{" not in text and "'hidden'" not in text  # no raw dictionaries
+    # another model file describes itself, not the bundled model
+    custom = load_model_file(DEFAULT_INK_MODEL)
+    custom.info = {
+        **custom.info,
+        "training": {"data": ["my <own> samples"]},
+        "metrics": {"held-out": {"cer": 0.0123, "wer": 0.05, "lines": 4}},
+        "created": "2031-02-03T04:05:06+00:00",
+    }
+    save_model_file(custom, tmp_path / "custom.safetensors")
+    assert window.load_model(str(tmp_path / "custom.safetensors"))
+    text = text_of_dialog_from(qtbot, action(window, "Model &info").trigger)
+    assert "custom.safetensors" in text and "my <own> samples" in text and "1.23%" in text
+    assert "on 2031-02-03T04:05:06" in text and "IAM-OnDB" not in text
+
+
+def test_about_names_the_version_the_bundled_models_figures_and_the_licences(make_window, qtbot):
+    window = make_window()
+    text = text_of_dialog_from(qtbot, action(window, "&About handwrite").trigger)  # Help > About
+    assert f"handwrite {handwrite.__version__}" in text
+    for path in (DEFAULT_INK_MODEL, DEFAULT_IMAGE_MODEL):
+        assert path.name in text
+        figures = handwrite.load_model(path).metadata["metrics"]["IAM-OnDB testset_t"]
+        assert all(f"{f['cer']:.2%} CER, {f['wer']:.2%} WER" in text for f in figures.values())
+    assert "non-commercial" in text and "MIT licence" in text and "GPL" in text and "PyQt6" in text
+
+
+def test_choosing_an_image_model_says_what_it_is_for_and_keeps_the_page_s_model(
+    make_window, tiny_image_model, messages, monkeypatch
+):
+    window = make_window()
+    monkeypatch.setattr(dialogs.QFileDialog, "getOpenFileName", lambda *args: (str(tiny_image_model), ""))
+    action(window, "Choose &model…").trigger()  # File > Choose model
+    assert len(messages) == 1 and "Cannot" not in messages[0]
+    assert "File > Open image now uses it" in messages[0] and "still the bundled online model" in messages[0]
+    assert window.model.kind == "ink" and window.model_name == "bundled online model"
+    assert window.image_model.kind == "image"
+    again = make_window()  # remembered, for images only
+    assert again.image_model_path == str(tiny_image_model) and again.model_name == "bundled online model"
+
+
+def test_file_dialogs_start_in_documents_then_in_the_last_folder_used(make_window, tmp_path, monkeypatch):
+    window = make_window()
+    notes, exports = tmp_path / "notes", tmp_path / "exports"
+    notes.mkdir()
+    exports.mkdir()
+    shutil.copy(SAMPLE_INK / "hello-world.inkml", notes)
+    started = []
+
+    def dialog(answer):
+        def ask(parent, title, start, filter_):
+            started.append(start)
+            return answer, filter_
+
+        return ask
+
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    monkeypatch.setattr(dialogs.QFileDialog, "getOpenFileName", dialog(str(notes / "hello-world.inkml")))
+    action(window, "&Open ink or notebook…").trigger()
+    assert started == [documents]
+    monkeypatch.setattr(dialogs.QFileDialog, "getSaveFileName", dialog(str(exports / "mine.png")))
+    action(window, "&Export page as PNG…").trigger()
+    assert started[-1] == str(notes / "page.png") and (exports / "mine.png").exists()
+    monkeypatch.setattr(dialogs.QFileDialog, "getOpenFileName", dialog(""))  # cancelled
+    action(window, "Open &image…").trigger()
+    assert started[-1] == str(exports)
+    again = make_window()  # remembered across sessions
+    next(a for a in again.actions() if a.text() == "Open &image…").trigger()
+    assert started[-1] == str(exports)
