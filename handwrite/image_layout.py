@@ -1,8 +1,10 @@
 """Layout analysis of page images: a page's ink -> its text lines, each cut out and levelled.
 
-1. The page's ink (`imaging.ink_map`) falls apart into blobs: connected pieces
-   of ink (a letter, a word written in one go, a dot). Specks far smaller than
-   writing (paper grain, dust) are left out of the layout.
+1. The page's ink (`imaging.ink_map`), smoothed a little so grain and noise
+   average away, falls apart into blobs: connected pieces of ink (a letter, a
+   word written in one go, a dot). Ruled lines and margins (straight runs across
+   much of the page) are taken out first; specks far smaller than writing are
+   left out of the layout.
 2. Blobs are grouped into lines by the rules that group pen strokes
    (`layout.find_blob_lines`): the page's angle and line spacing from its
    sharpest profile, lines grown left to right along their own slope, pieces of
@@ -26,6 +28,7 @@ from scipy import ndimage
 from handwrite.layout import BlobLine, find_blob_lines
 
 INK_LEVEL = 0.25  # ink at least this dark (0..1) makes blobs; fainter edges follow them
+SMOOTHING = 1.0  # pixels (Gaussian sigma) of smoothing before blobs are found
 SPECK_SHARE = 0.03  # a blob with less area than this share of a typical blob's is a speck
 MAX_BLOBS = 5_000  # a page with more blobs (noise; a dense page has about 2,500) keeps the largest
 EDGE = 2  # pixels: faint ink this near a line's ink is part of it
@@ -45,7 +48,9 @@ class PageLine:
 
 def page_lines(ink: np.ndarray) -> list[PageLine]:
     """The text lines of a page's ink map (`imaging.ink_map`), top to bottom."""
-    mask = _without_rules(ink > INK_LEVEL)
+    # blobs come from the ink smoothed a little: paper grain and sensor noise
+    # average away, a pen line stays (and its pixels stay as they were)
+    mask = _without_rules(ndimage.gaussian_filter(ink, SMOOTHING) > INK_LEVEL)
     labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
     if not count:
         return []
@@ -74,8 +79,11 @@ def page_lines(ink: np.ndarray) -> list[PageLine]:
 
 
 def _blobs_to_read(areas: np.ndarray) -> np.ndarray:
-    """Indices of the blobs that are writing: not specks, and at most MAX_BLOBS of them."""
-    typical = float(np.median(areas[areas >= np.percentile(areas, 50)]))
+    """Indices of the blobs that are writing: not specks, and at most MAX_BLOBS of them.
+    A typical blob is the size that holds the middle of all the ink (an area-weighted
+    median), so a thousand specks of noise do not make a speck look typical."""
+    by_size = np.sort(areas)
+    typical = float(by_size[np.searchsorted(np.cumsum(by_size), 0.5 * by_size.sum())])
     kept = np.flatnonzero(areas >= max(2.0, SPECK_SHARE * typical))
     if len(kept) > MAX_BLOBS:
         kept = kept[np.argsort(areas[kept])[::-1][:MAX_BLOBS]]
@@ -192,7 +200,7 @@ def _with_edges(owner: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """Faint ink (below INK_LEVEL, the soft edge of a pen line) next to a line's ink
     joins that line, so a line keeps its strokes' full width."""
     grown = ndimage.grey_dilation(owner, size=(2 * EDGE + 1, 2 * EDGE + 1))
-    faint = (owner == 0) & (ink > 0) & (ink <= INK_LEVEL)  # strong ink left unowned is a rule
+    faint = (owner == 0) & (ink > 0) & (ink <= INK_LEVEL)  # strong ink left unowned is a rule or noise
     return np.where(faint, grown, owner)
 
 
