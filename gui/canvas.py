@@ -31,6 +31,7 @@ from PyQt6.QtWidgets import QGestureEvent, QPinchGesture, QScrollArea, QWidget
 
 import handwrite
 from gui.document import PAGE_RATIO, Document, Page, Stroke, kept
+from gui.theme import page_colors
 
 ERASE_RADIUS = 6.0  # points (scaled with the page like the pen)
 PEN_WIDTH = 1.6  # points
@@ -295,10 +296,11 @@ class InkCanvas(QWidget):
 
     # ---- drawing ------------------------------------------------------------
     def colors(self) -> tuple[QColor, QColor, QColor]:
-        """Paper, ink and guide lines, light or dark as the palette is."""
-        if self.palette().color(self.backgroundRole()).lightness() < 128:
-            return QColor("#1f2328"), QColor("#e6e9ef"), QColor("#3a4454")
-        return QColor("#fffef8"), QColor("#1d2a44"), QColor("#c9d8ef")
+        """Paper, ink and guide lines, light or dark as the palette's window is (gui.theme:
+        the text views use the same); not the background role, which the scroll area sets
+        to Dark, a role that stays mid-grey in many dark palettes."""
+        colors = page_colors(self.palette())
+        return colors.paper, colors.ink, colors.guides
 
     def paintEvent(self, event: QPaintEvent) -> None:
         exposed = event.rect()
