@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from PyQt6.QtCore import QEvent, QPointF, Qt
+from PyQt6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
 from PyQt6.QtGui import QMouseEvent
 from PyQt6.QtWidgets import QApplication
 
@@ -130,11 +130,17 @@ def _send(widget: object, kind: QEvent.Type, point: QPointF, button: Qt.MouseBut
 
 
 def wait_for_transcription(window: MainWindow, timeout: float) -> bool:
-    """Process events until the newest recognition request has been shown."""
+    """Process events until the newest recognition request has been shown. Waits for
+    events rather than polling, so a result is shown the moment it arrives, as in the app."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        QApplication.processEvents()
-        if not window._debounce.isActive() and window.last_shown_request == window.live.latest:
-            return True
-        time.sleep(0.005)
-    return False
+    waker = QTimer(interval=20)  # wakes the wait now and then to look at the clock
+    waker.start()
+    try:
+        while time.monotonic() < deadline:
+            QApplication.processEvents()
+            if not window._debounce.isActive() and window.last_shown_request == window.live.latest:
+                return True
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        return False
+    finally:
+        waker.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 
 from PyQt6.QtCore import QEvent, QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import (
@@ -112,6 +113,8 @@ class InkCanvas(QWidget):
         self._pan_from: QPointF | None = None  # global position of a middle- or space-drag
         self._space_held = False
         self._clock = time.monotonic()
+        # finished strokes' points and paths as Qt draws them, dropped with the strokes
+        self._cache: weakref.WeakKeyDictionary[Stroke, tuple[list[QPointF], QPainterPath]] = weakref.WeakKeyDictionary()
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -353,7 +356,7 @@ class InkCanvas(QWidget):
         x0, y0, x1, y1 = stroke.box()
         if not seen.intersects(QRectF(x0, y0, x1 - x0, y1 - y0).adjusted(-width, -width, width, width)):
             return
-        points = [QPointF(x, y) for x, y, _ in stroke.points]
+        points, path = self._shape(stroke)
         if len(points) == 1:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(color)
@@ -361,17 +364,27 @@ class InkCanvas(QWidget):
             return
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if len(set(stroke.pressures)) <= 1:
-            path = QPainterPath(points[0])
-            for point in points[1:]:
-                path.lineTo(point)
-            painter.setPen(
-                QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
-            )
+            pen = QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+            painter.setPen(pen)
             painter.drawPath(path)
             return
         for start, end, pressure in zip(points, points[1:], stroke.pressures[1:], strict=False):
             painter.setPen(QPen(color, width * (0.4 + 1.2 * pressure), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
             painter.drawLine(start, end)
+
+    def _shape(self, stroke: Stroke) -> tuple[list[QPointF], QPainterPath]:
+        """The stroke's points and path as Qt draws them, made once when it is finished:
+        a full page repaints quickly."""
+        cached = self._cache.get(stroke)
+        if cached is not None:
+            return cached
+        points = [QPointF(x, y) for x, y, _ in stroke.points]
+        path = QPainterPath(points[0])
+        for point in points[1:]:
+            path.lineTo(point)
+        if stroke is not self._current:  # the stroke being written still grows
+            self._cache[stroke] = (points, path)
+        return points, path
 
 
 class PageView(QScrollArea):

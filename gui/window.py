@@ -302,7 +302,10 @@ class MainWindow(QMainWindow):
         return self.canvas.document
 
     def _on_pen_up(self) -> None:
+        """Ask for the page at once: the worker starts while this thread repaints."""
         self._pen_up_at = time.perf_counter()
+        self._debounce.stop()
+        self._request_recognition()
 
     def _on_page_changed(self) -> None:
         self._debounce.start()
