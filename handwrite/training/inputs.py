@@ -19,6 +19,8 @@ from handwrite.ink import Ink
 from handwrite.inputs import ImageInputs, InkInputs, Item
 from handwrite.training.data.augment import Augmentation
 from handwrite.training.data.render import (
+    REALISTIC,
+    PaperStyle,
     distort_image,
     find_handwriting_fonts,
     font_coverage,
@@ -68,12 +70,20 @@ class TrainingImageInputs(ImageInputs):
     time it is refreshed); fixed images (files) are used as they are."""
 
     def __init__(
-        self, settings: ImageSettings, refresh: float = 0.25, distort: float = 0.5, fonts: list[Path] | None = None
+        self,
+        settings: ImageSettings,
+        refresh: float = 0.25,
+        distort: float = 0.5,
+        fonts: list[Path] | None = None,
+        style: PaperStyle = REALISTIC,
+        hershey: float = 0.3,
     ) -> None:
         super().__init__(settings)
         self.refresh = refresh  # chance per use that rendered ink gets a fresh look
         self.distort = distort  # chance per use that a real image is slightly distorted
         self._fonts = fonts
+        self.style = style  # how rendered lines look: pens, paper, scans and photos
+        self.hershey = hershey  # share of synthetic lines written in Hershey ink rather than set in a font
 
     @property
     def fonts(self) -> list[Path]:
@@ -98,21 +108,23 @@ class TrainingImageInputs(ImageInputs):
 
     def training_frames(self, sample: Sample, rng: random.Random) -> np.ndarray:
         if isinstance(sample.source, Ink) and (sample.frames is None or rng.random() < self.refresh):
-            sample.frames = line_frames(render_ink(sample.source, rng), self.settings)
+            sample.frames = line_frames(render_ink(sample.source, rng, self.style), self.settings)
         elif isinstance(sample.source, Image.Image) and rng.random() < self.distort:
             return line_frames(distort_image(sample.source, rng), self.settings)
         return self.sample_frames(sample)
 
     def synthetic(self, text: str, rng: random.Random, codec: Codec) -> Sample:
-        """A line in a random handwriting font (characters the font lacks are left out);
-        without fonts installed, a rendered Hershey line instead."""
-        if not self.fonts:
+        """A line in a random handwriting font (characters the font lacks are left out),
+        or (a `hershey` share of them, and all without fonts installed) a line of
+        Hershey-font ink rendered like real ink."""
+        if not self.fonts or rng.random() < self.hershey:
             ink = render_text(text, rng)
-            return self.sample(ink, text, codec)
+            frames = line_frames(render_ink(ink, rng, self.style), self.settings)
+            return Sample(ink, text, codec.encode(text), len(frames), frames)
         font = rng.choice(self.fonts)
         drawn = font_coverage(str(font), "".join(sorted(set(text))))
         text = " ".join("".join(c for c in text if c in drawn).split())
-        frames = line_frames(render_font_line(text or ".", font, rng), self.settings)
+        frames = line_frames(render_font_line(text or ".", font, rng, self.style), self.settings)
         return Sample(None, text or ".", codec.encode(text or "."), len(frames), frames)
 
 

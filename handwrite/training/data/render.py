@@ -15,6 +15,7 @@ model sees scans, photos and screenshots alike.
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from torchvision.transforms.v2 import functional as F
 
 from handwrite.features import FeatureSettings, normalize
 from handwrite.ink import Ink
+from handwrite.training.data.realism import jpeg, scan_flaws
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
 # OFL handwriting faces from Debian's fonts-dkg-handwriting, fonts-femkeklaver,
@@ -53,6 +55,12 @@ class PaperStyle:
     gradient: float = 0.15  # largest brightness change across the image
     blur: tuple[float, float] = (0.1, 1.2)  # Gaussian sigma, pixels
     noise: tuple[float, float] = (0.0, 0.05)
+    # chance that a line is drawn with a pen whose width follows its speed and gets
+    # a real page's flaws (realism.scan_flaws, JPEG); 0 keeps renders as they were
+    realism: float = 0.0
+
+
+REALISTIC = PaperStyle(realism=0.6)  # how training renders lines
 
 
 def render_ink(ink: Ink, rng: random.Random, style: PaperStyle = PaperStyle()) -> Image.Image:
@@ -69,7 +77,9 @@ def _render_strokes(strokes: list[np.ndarray], rng: random.Random, style: PaperS
     )
     strokes = [s @ transform.T * height for s in strokes]
     pen = max(1.0, height * rng.uniform(0.06, 0.2))
-    return paper(_draw_strokes(strokes, pen, margin=rng.uniform(2, 12) + pen), rng, style)
+    real = style.realism > 0 and rng.random() < style.realism
+    mask = _draw_strokes(strokes, pen, margin=rng.uniform(2, 12) + pen, by_speed=real)
+    return paper(mask, rng, style, real)
 
 
 def render_page(lines: Sequence[Ink], rng: random.Random, style: PaperStyle = PaperStyle()) -> Image.Image:
@@ -110,19 +120,28 @@ def render_font_line(
     return paper(F.to_pil_image(tensor), rng, style)
 
 
-def paper(mask: Image.Image, rng: random.Random, style: PaperStyle = PaperStyle()) -> Image.Image:
-    """Compose an ink mask (L, 255 = full ink) onto random paper."""
+def paper(
+    mask: Image.Image, rng: random.Random, style: PaperStyle = PaperStyle(), real: bool | None = None
+) -> Image.Image:
+    """Compose an ink mask (L, 255 = full ink) onto random paper; `real` (drawn from
+    style.realism if not given) adds a real page's flaws."""
+    if real is None:
+        real = style.realism > 0 and rng.random() < style.realism
     coverage = F.to_dtype(F.to_image(mask), torch.float32, scale=True)
     width = coverage.shape[2]
     back = rng.uniform(*style.background)
     ramp = torch.linspace(-0.5, 0.5, width).view(1, 1, width) * rng.uniform(-style.gradient, style.gradient)
     ink = rng.uniform(*style.ink)
-    image = (back + ramp) * (1 - coverage) + ink * coverage
     sigma = rng.uniform(*style.blur)
-    image = v2.GaussianBlur(kernel_size=2 * int(3 * sigma) + 1, sigma=sigma)(image)
     generator = torch.Generator().manual_seed(rng.getrandbits(31))
+    if real:
+        image = scan_flaws(coverage, back, ink, rng, generator) + ramp
+    else:
+        image = (back + ramp) * (1 - coverage) + ink * coverage
+    image = v2.GaussianBlur(kernel_size=2 * int(3 * sigma) + 1, sigma=sigma)(image)
     image = image + torch.randn(image.shape, generator=generator) * rng.uniform(*style.noise)
-    return F.to_pil_image(image.clamp(0, 1).mul(255).round().to(torch.uint8))
+    composed = F.to_pil_image(image.clamp(0, 1).mul(255).round().to(torch.uint8))
+    return jpeg(composed, rng) if real and rng.random() < 0.4 else composed
 
 
 def distort_image(image: Image.Image, rng: random.Random) -> Image.Image:
@@ -174,18 +193,35 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def _draw_strokes(strokes: list[np.ndarray], pen: float, margin: float) -> Image.Image:
-    """An ink mask (L, 255 = ink) of the strokes, drawn with round joints and caps."""
+def _draw_strokes(strokes: list[np.ndarray], pen: float, margin: float, by_speed: bool = False) -> Image.Image:
+    """An ink mask (L, 255 = ink) of the strokes, drawn with round joints and caps;
+    `by_speed`: the pen widens where it moved slowly (points close together, as a
+    digitiser sampling at a fixed rate records them) and thins where it was fast."""
     points = np.concatenate(strokes) if strokes else np.zeros((1, 2))
     origin = points.min(axis=0) - margin
     size = np.ceil(points.max(axis=0) - origin + margin).astype(int)
     mask = Image.new("L", (max(1, int(size[0])), max(1, int(size[1]))), 0)
     draw = ImageDraw.Draw(mask)
-    width, radius = max(1, round(pen)), pen / 2
+    steps = [np.hypot(*np.diff(s, axis=0).T) for s in strokes if len(s) > 1]
+    typical = float(np.median(np.concatenate(steps))) if by_speed and steps else 0.0
     for stroke in strokes:
-        xy = [tuple(p) for p in (stroke - origin).tolist()]
+        xy = (stroke - origin).tolist()
+        if typical > 0 and len(xy) > 1:
+            _draw_by_speed(draw, xy, pen, typical)
+            continue
+        width, radius = max(1, round(pen)), pen / 2
         if len(xy) > 1:
-            draw.line(xy, fill=255, width=width, joint="curve")
+            draw.line([tuple(p) for p in xy], fill=255, width=width, joint="curve")
         for x, y in (xy[0], xy[-1]):
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
     return mask
+
+
+def _draw_by_speed(draw: ImageDraw.ImageDraw, xy: list[list[float]], pen: float, typical: float) -> None:
+    """One stroke, each segment as wide as the pen's speed there allows (0.6x to 1.4x)."""
+    for (x0, y0), (x1, y1) in itertools.pairwise(xy):
+        speed = float(np.hypot(x1 - x0, y1 - y0)) / typical
+        width = pen * min(1.4, max(0.6, 1.4 - 0.4 * speed))
+        radius = width / 2
+        draw.line([(x0, y0), (x1, y1)], fill=255, width=max(1, round(width)))
+        draw.ellipse((x1 - radius, y1 - radius, x1 + radius, y1 + radius), fill=255)
