@@ -22,6 +22,7 @@ from PyQt6.QtGui import (
     QPaintEvent,
     QPalette,
     QPen,
+    QResizeEvent,
     QTabletEvent,
     QUndoCommand,
     QUndoGroup,
@@ -40,6 +41,7 @@ RULED_SPACING = 36.0  # points between ruled lines: room for mouse and pen writi
 SQUARE_SIZE = 18.0  # points
 STYLES = ("plain", "ruled", "squared")
 MIN_ZOOM, MAX_ZOOM = 0.05, 12.0
+GUTTER = 14  # pixels of the view either side of a page fitted to its width
 WHEEL_STEP = 1.0015  # zoom factor per eighth of a wheel degree (one notch: about 1.2x)
 _ERASE_COMMAND = 1  # QUndoCommand id: the removals of one erase gesture merge into one step
 
@@ -401,12 +403,14 @@ class PageView(QScrollArea):
         self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.setBackgroundRole(QPalette.ColorRole.Dark)
         self.viewport().grabGesture(Qt.GestureType.PinchGesture)
+        self.fitted = True  # the page's width follows the view's until the user zooms
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         """Zoom keeping the page point under `anchor` (viewport pixels; default: the centre) in place."""
         anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
         at = self.canvas.to_page(anchor - QPointF(self.canvas.pos()))
         self.canvas.set_zoom(self.canvas.zoom * factor)
+        self.fitted = False
         moved = self.canvas.to_widget(*at) - anchor
         self.horizontalScrollBar().setValue(round(moved.x()))
         self.verticalScrollBar().setValue(round(moved.y()))
@@ -414,9 +418,15 @@ class PageView(QScrollArea):
 
     def fit_width(self) -> None:
         """Zoom so the page's width fills the view."""
-        room = self.viewport().width() - 2 * self.frameWidth() - 4
+        room = self.viewport().width() - 2 * GUTTER  # grey either side: the page looks like a sheet
         self.canvas.set_zoom(max(room, 50) / self.canvas.page.width)
+        self.fitted = True
         self.zoomed.emit(self.canvas.zoom)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.fitted:
+            self.fit_width()
 
     def pan(self, dx: float, dy: float) -> None:
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(dx))

@@ -233,3 +233,15 @@ def test_a_replayed_page_keeps_its_layout(make_window):
     assert written.page_sizes == notebook.page_sizes and written.page_starts == notebook.page_starts
     for ours, theirs in zip(written.strokes, notebook.strokes, strict=True):
         np.testing.assert_allclose(ours[:, :2], theirs[:, :2], atol=1e-4)
+
+
+def test_middle_drag_pans_and_a_fitted_page_follows_the_window(make_window, qtbot):
+    window = make_window()
+    canvas, view = window.canvas, window.view
+    window.resize(700, 640)
+    qtbot.waitUntil(lambda: abs(canvas.width() - (view.viewport().width() - 28)) <= 1, timeout=10_000)
+    before = view.verticalScrollBar().value()
+    QTest.mousePress(canvas, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(200, 300))
+    QTest.mouseMove(canvas, QPoint(200, 100))
+    QTest.mouseRelease(canvas, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(200, 100))
+    assert view.verticalScrollBar().value() > before and canvas.strokes == []  # panned, nothing written
