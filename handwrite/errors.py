@@ -17,3 +17,7 @@ class FormatError(HandwriteError):
 
 class ModelFileError(HandwriteError):
     """A model file is missing, corrupt, of another kind or from an incompatible version."""
+
+
+class UsageError(HandwriteError):
+    """A command cannot run as given (the command line's exit status 2)."""

@@ -14,6 +14,7 @@ import os
 import re
 import reprlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -103,6 +104,17 @@ def save_model_file(model: ModelFile, path: str | os.PathLike[str]) -> None:
         "metadata": json.dumps(model.metadata(), ensure_ascii=False),
     }
     atomic_write_bytes(path, save_safetensors(state, metadata=header))
+
+
+def record_metrics(
+    model: ModelFile, path: str | os.PathLike[str], dataset: str, decoding: str, figures: Mapping[str, object]
+) -> None:
+    """Store evaluation figures in a model file's metadata, under the set they were
+    measured on and how it was decoded (a later entry for the same pair replaces the
+    earlier), and save the file atomically."""
+    metrics = model.info.setdefault("metrics", {})
+    metrics.setdefault(dataset, {})[decoding] = dict(figures)
+    save_model_file(model, path)
 
 
 def average_models(models: list[ModelFile]) -> ModelFile:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from handwrite.evaluate import ErrorRates, error_rates
+from handwrite.evaluate import ErrorRates, error_rates, evaluate
 
 
 def test_identical_text_has_no_errors():
@@ -113,3 +113,30 @@ def test_pairs_may_be_a_generator():
 
 def test_printed_summary():
     assert str(error_rates([("hello world", "helo world")])) == "CER 9.09%  WER 50.00%  (1 lines, 11 chars)"
+
+
+def test_evaluate_reads_labelled_inputs_with_a_model_and_scores_them():
+    from PIL import Image
+
+    from handwrite.ink import Ink
+    from handwrite.results import Result
+
+    class Model:  # reads every input as "hello world"
+        def recognize_batch(self, items):
+            return [Result("hello world", 0.9) for _ in items]
+
+    image = Image.new("L", (20, 10))
+    image.info["text"] = "hello  world ."  # spacing normalised as scoring does it
+    items = [Ink(text="hello world"), Ink(text="helo world"), image]
+    seen = []
+    rates = evaluate(Model(), items, lambda item, ref, hyp: seen.append((item, ref, hyp)))
+    assert rates == error_rates(
+        [("hello world", "hello world"), ("helo world", "hello world"), ("hello world.", "hello world")]
+    )
+    assert [(ref, hyp) for _, ref, hyp in seen] == [
+        ("hello world", "hello world"),
+        ("helo world", "hello world"),
+        ("hello world.", "hello world"),
+    ]
+    assert seen[2][0] is image
+    assert rates.figures() == {"cer": round(rates.cer, 5), "wer": round(rates.wer, 5), "lines": 3}

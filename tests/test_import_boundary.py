@@ -12,8 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 TRAINING_ONLY = ("torchvision", "matplotlib", "HersheyFonts", "wordfreq", "handwrite.training")
-# The command line's parser gives `train --help` and `finetune --help` their defaults from
-# these plain dataclasses (no torch, no numpy): the one piece of training it may load.
+# `train --help` and `finetune --help` make their flags from these plain dataclasses (no
+# torch, no numpy): loaded only when one of those commands is run.
 CLI_OPTIONS = ["handwrite.training", "handwrite.training.options"]
 
 
@@ -24,6 +24,21 @@ def modules_after(code: str) -> set[str]:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
     )
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def modules_after_command(*args: str) -> set[str]:
+    """The names in sys.modules after `handwrite ARGS` exits 0 (run in-process, so
+    nothing the command line's own start loads is missed)."""
+    return modules_after(
+        "import contextlib, io\n"
+        "from handwrite.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        code = main({list(args)!r})\n"
+        "    except SystemExit as exc:\n"
+        "        code = exc.code\n"
+        "assert code == 0, code\n"
+    )
 
 
 def loaded(modules: set[str], prefix: str) -> list[str]:
@@ -48,33 +63,29 @@ def test_recognizing_ink_and_an_image_loads_no_training_code():
 
 
 def test_transcribe_command_loads_no_training_code():
-    modules = modules_after(
-        "import contextlib, io\n"
-        "from handwrite.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    paths = ['data/ink/hello-world.inkml', 'data/images/hello-world.png']\n"
-        "    assert main(['transcribe', '--workers', '1', *paths]) == 0\n"
+    modules = modules_after_command(
+        "transcribe", "--workers", "1", "data/ink/hello-world.inkml", "data/images/hello-world.png"
     )
-    for prefix in TRAINING_ONLY[:-1]:
+    for prefix in TRAINING_ONLY:
         assert not loaded(modules, prefix), f"handwrite transcribe loaded {loaded(modules, prefix)}"
-    assert loaded(modules, "handwrite.training") == CLI_OPTIONS
 
 
 def test_help_and_version_load_no_torch():
     for option in ("--help", "--version"):
-        modules = modules_after(
-            "import contextlib, io\n"
-            "from handwrite.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    try:\n"
-            f"        main([{option!r}])\n"
-            "    except SystemExit as exc:\n"
-            "        assert exc.code == 0\n"
-        )
-        for heavy in ("torch", "numpy", "PIL"):
+        modules = modules_after_command(option)
+        for heavy in ("torch", "numpy", "PIL", "handwrite.training"):
             assert not loaded(modules, heavy), f"handwrite {option} loaded {heavy}"
-        # the training commands' option dataclasses give their defaults; nothing else of training
-        assert loaded(modules, "handwrite.training") == CLI_OPTIONS
+
+
+def test_the_help_of_each_command_loads_no_torch():
+    """A command's flags come from torch-free option dataclasses; training's only for train
+    and finetune."""
+    for command in ("transcribe", "eval", "train", "finetune", "gui"):
+        modules = modules_after_command(command, "--help")
+        for heavy in ("torch", "numpy", "PIL"):
+            assert not loaded(modules, heavy), f"handwrite {command} --help loaded {heavy}"
+        training = CLI_OPTIONS if command in ("train", "finetune") else []
+        assert loaded(modules, "handwrite.training") == training, command
 
 
 def test_training_commands_still_parse():

@@ -18,6 +18,7 @@ from handwrite.modelfile import (
     _release,
     average_models,
     load_model_file,
+    record_metrics,
     save_model_file,
 )
 from tests.hostile import run_reader
@@ -145,6 +146,19 @@ def test_average_of_models_is_the_mean_of_their_weights_without_their_metrics(mo
     assert torch.allclose(soup.state["head.weight"], first.state["head.weight"] + 0.5)
     assert "metrics" not in soup.info and soup.info["training"] == first.info["training"]
     soup.build_network()  # still a loadable network
+
+
+def test_metrics_are_recorded_per_set_and_decoding_and_saved(model_path):
+    model = load_model_file(model_path)
+    record_metrics(model, model_path, "labelled files", "beam 1", {"cer": 0.1, "wer": 0.3, "lines": 5})
+    record_metrics(model, model_path, "labelled files", "beam 8", {"cer": 0.08, "wer": 0.25, "lines": 5})
+    record_metrics(model, model_path, "labelled files", "beam 1", {"cer": 0.09, "wer": 0.28, "lines": 6})
+    metrics = load_model_file(model_path).info["metrics"]
+    assert metrics["validation"] == {"cer": 0.5}  # what was there stays
+    assert metrics["labelled files"] == {
+        "beam 1": {"cer": 0.09, "wer": 0.28, "lines": 6},  # a later entry replaces the earlier
+        "beam 8": {"cer": 0.08, "wer": 0.25, "lines": 5},
+    }
 
 
 def test_models_that_differ_cannot_be_averaged(model_path):

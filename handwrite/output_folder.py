@@ -1,0 +1,136 @@
+"""The `-o` folder of `handwrite transcribe`: where each input's output file goes,
+and never over a file this run did not write.
+
+One file per input is named after the input's whole name plus the format's suffix
+(`note.inkml.txt`, `note.png.txt`), each root given mirrored under its own name when
+there are several. Per-input files that already exist stop the run before it starts
+(unless `--overwrite`; an input file is never replaced), and a results file that
+exists gets the next free name (`results-2.jsonl`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from handwrite.errors import HandwriteError, UsageError
+from handwrite.fileio import atomic_path, atomic_write_text, remove_stale_temporaries
+from handwrite.printable import shown
+
+if TYPE_CHECKING:
+    from handwrite.transcribe import Source
+
+
+class OutputFolder:
+    """The `-o` folder: per-input names, no overwriting, what was written.
+
+    An input's file is named after the input's whole name plus the format's suffix,
+    at the input's place under its root; with several roots each is mirrored under
+    its own name (`a/`, `b/`, `b-2/` for a second root named b)."""
+
+    def __init__(self, folder: Path, sources: Sequence[Source], overwrite: bool = False) -> None:
+        self.folder, self.overwrite = folder, overwrite
+        self.inputs = {_key(source.path) for source in sources if source.error is None}
+        roots = list(dict.fromkeys(source.root for source in sources))
+        self.places: dict[Path, Path] = {roots[0]: folder} if len(roots) == 1 else {}
+        taken: set[str] = set()
+        for root in roots if len(roots) > 1 else ():
+            label = root.name or Path(os.path.abspath(root)).name or "root"
+            name, n = label, 1
+            while name in taken:
+                n += 1
+                name = f"{label}-{n}"
+            taken.add(name)
+            self.places[root] = folder / name
+        self.sources = [source for source in sources if source.error is None]
+        self.written: list[Path] = []  # in the order written
+        self.run_files: list[Path] = []  # of those, the files for the whole run (results.jsonl)
+        self.created: set[Path] = set()
+        self.cleaned: set[Path] = set()
+
+    def target(self, path: Path, root: Path, suffix: str) -> Path:
+        try:
+            relative = path.relative_to(root)
+        except ValueError:
+            relative = Path(path.name)
+        return self.places.get(root, self.folder) / relative.parent / (relative.name + suffix)
+
+    def check_targets(self, suffix: str | None) -> None:
+        """Before any work: refuse to replace files this run did not write."""
+        if suffix is None:
+            return
+        clashes = []
+        for source in self.sources:
+            target = self.target(source.path, source.root, suffix)
+            if _key(target) in self.inputs or (not self.overwrite and os.path.lexists(target)):
+                clashes.append(target)
+        if not clashes:
+            return
+        inputs = [t for t in clashes if _key(t) in self.inputs]
+        named = ", ".join(shown(t) for t in (inputs or clashes)[:3]) + (" ..." if len(clashes) > 3 else "")
+        if inputs:
+            raise UsageError(f"{named}: an input file would be written over; choose another output folder")
+        raise UsageError(
+            f"{len(clashes)} of the files to write already exist ({named}); nothing written. "
+            "Choose an empty output folder, or add --overwrite to replace them"
+        )
+
+    def write(self, target: Path, content: str | Callable[[Path], None]) -> None:
+        """One per-input file: text, or a function that writes the file at the path it is given."""
+        replace = target in self.created or (self.overwrite and _key(target) not in self.inputs)
+        self._clean(target.parent)
+        with atomic_path(target, replace=replace) as tmp:
+            if callable(content):
+                content(tmp)
+            else:
+                tmp.write_bytes(content.encode("utf-8", "backslashreplace"))
+        self._wrote(target)
+
+    def write_new(self, name: str, content: str) -> Path:
+        """A file for the whole run (results.jsonl): the name, or name-2, name-3, ...
+        when it exists (unless --overwrite)."""
+        stem, dot, suffix = name.partition(".")
+        self._clean(self.folder)
+        for n in range(1, 10_000):
+            target = self.folder / (name if n == 1 else f"{stem}-{n}{dot}{suffix}")
+            if self.overwrite and n == 1 and _key(target) not in self.inputs:
+                atomic_write_text(target, content)
+                break
+            try:
+                atomic_write_text(target, content, replace=False)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise HandwriteError(f"{self.folder}: {name} and 9999 numbered versions of it exist; nothing written")
+        self._wrote(target)
+        self.run_files.append(target)
+        return target
+
+    def _wrote(self, target: Path) -> None:
+        if target not in self.created:
+            self.created.add(target)
+            self.written.append(target)
+
+    def _clean(self, folder: Path) -> None:
+        if folder not in self.cleaned:
+            self.cleaned.add(folder)
+            remove_stale_temporaries(folder)
+
+    def summary(self) -> str:
+        """What was written, for stderr: "wrote OUT/results.jsonl", "wrote 12 files to OUT"."""
+        per_input = [path for path in self.written if path not in self.run_files]
+        if not per_input:
+            return (
+                f"wrote {', '.join(map(shown, self.run_files))}"
+                if self.run_files
+                else f"nothing written to {shown(self.folder)}"
+            )
+        line = f"wrote {len(per_input)} file{'s' if len(per_input) != 1 else ''} to {shown(self.folder)}"
+        return line + (f" (failures in {', '.join(map(shown, self.run_files))})" if self.run_files else "")
+
+
+def _key(path: Path) -> str:
+    return os.path.normcase(os.path.abspath(path))
