@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PyQt6.QtCore import QByteArray, QIODevice, QSaveFile, QSettings, Qt, QTimer, QUrl, pyqtSignal
+from PyQt6.QtCore import QByteArray, QEvent, QIODevice, QSaveFile, QSettings, Qt, QTimer, QUrl, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence, QPalette, QPixmap
 from PyQt6.QtWidgets import (
     QApplication,
@@ -75,7 +75,11 @@ class MainWindow(QMainWindow):
         self.text_view.setOpenLinks(False)
         self.text_view.anchorClicked.connect(self._pick_alternative)
         self.text_view.setPlaceholderText("Write anywhere on the page above; the text appears here.")
-        self.text_view.setStyleSheet("QTextBrowser { font-size: 18px; padding: 6px; }")
+        # size and margin set directly: a style sheet would keep the pane's colours when the palette changes
+        font = self.text_view.font()
+        font.setPixelSize(18)
+        self.text_view.setFont(font)
+        self.text_view.document().setDocumentMargin(8)
         self.prompt = Banner()
         keep_prompt = QPushButton("Keep and next")
         keep_prompt.clicked.connect(self.keep_prompted_sentence)
@@ -650,6 +654,13 @@ class MainWindow(QMainWindow):
             return
         if not ink.is_empty():
             self.show_document(Document.from_ink(ink), recognized)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """The text pane's HTML holds colours taken from the palette: when the desktop
+        switches between light and dark, it is written again in the new ones."""
+        if event.type() == QEvent.Type.PaletteChange:
+            QTimer.singleShot(0, self._render_text)  # once the pane itself has the new palette
+        super().changeEvent(event)
 
     def closeEvent(self, event: object) -> None:
         # what a pending timer would do is done now; a timer left running would fire after close

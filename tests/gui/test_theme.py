@@ -73,3 +73,20 @@ def test_page_ink_text_prompt_and_text_on_the_page_are_readable(make_window, qtb
         assert readable(widget, scheme), (type(widget).__name__, lightness(widget))
     window.copy_mode_action.trigger()  # Copy a sentence: the prompt over a page of its own
     assert window.prompt.text() and readable(window.prompt, scheme), lightness(window.prompt)
+
+
+def test_a_desktop_switching_to_dark_while_the_app_runs_is_followed(make_window, qtbot):
+    app = QApplication.instance()
+    before = app.palette()
+    window = make_window()
+    replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))
+    assert wait_for_transcription(window, 60)
+    window.word_dock.toggleViewAction().trigger()
+    view = window.word_dock.view
+    qtbot.waitUntil(lambda: view.isVisible() and bool(view.result.lines), timeout=60_000)
+    try:
+        app.setPalette(dark_palette())
+        for widget in (window.canvas, window.text_view.viewport(), view):
+            qtbot.waitUntil(lambda widget=widget: readable(widget, "dark"), timeout=10_000)
+    finally:
+        app.setPalette(before)
