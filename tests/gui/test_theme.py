@@ -62,13 +62,19 @@ def readable(widget: QWidget, scheme: str) -> bool:
     return light_on_dark if scheme == "dark" else dark_on_light
 
 
-def test_page_ink_text_prompt_and_text_on_the_page_are_readable(make_window, qtbot, scheme):
+def written(make_window, qtbot):
+    """A window with a line written, read, and View > Text on the page showing it."""
     window = make_window()
     replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))
     assert wait_for_transcription(window, 60)
     window.word_dock.toggleViewAction().trigger()
     view = window.word_dock.view
     qtbot.waitUntil(lambda: view.isVisible() and bool(view.result.lines), timeout=60_000)
+    return window, view
+
+
+def test_page_ink_text_prompt_and_text_on_the_page_are_readable(make_window, qtbot, scheme):
+    window, view = written(make_window, qtbot)
     for widget in (window.canvas, window.text_view.viewport(), view):
         assert readable(widget, scheme), (type(widget).__name__, lightness(widget))
     window.copy_mode_action.trigger()  # Copy a sentence: the prompt over a page of its own
@@ -78,12 +84,7 @@ def test_page_ink_text_prompt_and_text_on_the_page_are_readable(make_window, qtb
 def test_a_desktop_switching_to_dark_while_the_app_runs_is_followed(make_window, qtbot):
     app = QApplication.instance()
     before = app.palette()
-    window = make_window()
-    replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))
-    assert wait_for_transcription(window, 60)
-    window.word_dock.toggleViewAction().trigger()
-    view = window.word_dock.view
-    qtbot.waitUntil(lambda: view.isVisible() and bool(view.result.lines), timeout=60_000)
+    window, view = written(make_window, qtbot)
     try:
         app.setPalette(dark_palette())
         for widget in (window.canvas, window.text_view.viewport(), view):
