@@ -9,8 +9,10 @@ describes itself.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from PyQt6.QtCore import PYQT_VERSION_STR, QT_VERSION_STR, QSettings, QStandardPaths
@@ -196,14 +198,30 @@ def _headline(meta: dict) -> str:
     )
 
 
-def about_html() -> str:
+def bundled_metadata(path: Path, loaded: Sequence[handwrite.Recognizer | None] = ()) -> dict:
+    """A model file's metadata: from a model already loaded from that file, else read
+    once (loading a model takes a second or more; About should not, every time)."""
+    for model in loaded:
+        if model is not None and model.path and Path(model.path).resolve() == path.resolve():
+            return model.metadata
+    return _metadata(str(path), path.stat().st_mtime_ns if path.exists() else 0)
+
+
+@functools.lru_cache(maxsize=4)
+def _metadata(path: str, modified_ns: int) -> dict:
+    return handwrite.load_model(path).metadata
+
+
+def about_html(loaded: Sequence[handwrite.Recognizer | None] = ()) -> str:
+    """Version, the bundled models (network, data, test figures and terms, from their
+    files and cards) and the licences. `loaded`: models the app holds, reused."""
     from handwrite.recognizer import default_model_path
 
     models = []
     for kind in ("ink", "image"):
         path = default_model_path(kind)
         try:
-            meta = handwrite.load_model(path, kind=kind).metadata
+            meta = bundled_metadata(path, loaded)
         except handwrite.HandwriteError as exc:
             models.append(f"<li><b>{path.name}</b>: cannot be read ({html.escape(str(exc))})</li>")
             continue
@@ -229,8 +247,8 @@ def about_html() -> str:
     )
 
 
-def about_dialog(parent: QWidget | None = None) -> TextDialog:
-    return TextDialog("About handwrite", about_html(), parent)
+def about_dialog(parent: QWidget | None = None, loaded: Sequence[handwrite.Recognizer | None] = ()) -> TextDialog:
+    return TextDialog("About handwrite", about_html(loaded), parent)
 
 
 __all__ = [

@@ -177,7 +177,7 @@ class MainWindow(QMainWindow):
         samples.addSeparator()
         self._action(samples, "&Train on my samples…", self.train_on_samples, "Ctrl+T")
         help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "&About handwrite", lambda: about_dialog(self).exec())
+        self._action(help_menu, "&About handwrite", lambda: about_dialog(self, (self.model, self.image_model)).exec())
         toolbar = self.addToolBar("Edit")
         toolbar.setObjectName("edit-toolbar")
         toolbar.addActions([undo, redo, self.erase_action])
