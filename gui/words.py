@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from PyQt6.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import (
+    QCloseEvent,
     QFont,
     QFontMetricsF,
     QKeyEvent,
@@ -33,6 +34,7 @@ FONT_SHARE = 0.55  # of the line's height on screen, for its text
 FONT_PX = (11.0, 30.0)  # smallest and largest text size
 WORD_GAP = 4.0  # pixels kept free before the next word
 WHOLE_LINE = -1  # a line corrected into a different number of words is one piece
+SHOWN = "text_on_the_page"  # settings key: whether the dock is shown
 
 
 @dataclass(frozen=True)
@@ -277,11 +279,13 @@ class PageTextView(QWidget):
 
 
 def add_word_view(window: QMainWindow, menu: QMenu) -> WordDock:
-    """The dock, at the window's right, hidden until View > Text on the page."""
+    """The dock, at the window's right, shown and hidden with View > Text on the page."""
     dock = WordDock(window)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.hide()
+    settings = window.settings  # shown or not as it was last time
+    dock.setVisible(settings.value(SHOWN, False, bool))
     action = dock.toggleViewAction()
+    action.triggered.connect(lambda shown: settings.setValue(SHOWN, shown))  # the user's choice, not a close
     action.setText("&Text on the page")
     action.setShortcut(QKeySequence("Ctrl+Shift+T"))
     menu.addAction(action)
@@ -296,7 +300,7 @@ class WordDock(QDockWidget):
     def __init__(self, window: QMainWindow) -> None:
         super().__init__("Text on the page", window)
         self.setObjectName("text-on-the-page")
-        self.window_ = window
+        self.main_window = window
         self.view = PageTextView()
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -306,10 +310,15 @@ class WordDock(QDockWidget):
         self.visibilityChanged.connect(lambda visible: visible and self.refresh())
         self.view.line_corrected.connect(lambda line, text: window.set_line_text(line, text))
 
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closed with its own button: not shown next time either."""
+        self.main_window.settings.setValue(SHOWN, False)
+        super().closeEvent(event)
+
     def refresh(self) -> None:
         """Show the window's page as last read (skipped while hidden: nothing to see)."""
         if self.isVisible():
-            window = self.window_
+            window = self.main_window
             self.view.set_page(window.canvas.page_ink(), window.page_result(), window.line_texts())
 
 

@@ -91,3 +91,16 @@ def test_typing_a_word_in_place_corrects_it_and_escape_leaves_it(make_window, qt
     QTest.keyClick(view.editor, Qt.Key.Key_Return)
     assert window.line_texts()[0] == " ".join(["oh hello", *before[0].split()[1:]])
     assert view.word_at(view.word_rect(0, -1).center()) == (0, -1)
+
+
+def test_the_view_is_shown_again_next_time_if_it_was_left_shown(make_window, qtbot):
+    window = make_window()
+    assert not window.word_dock.isVisible()
+    window.word_dock.toggleViewAction().trigger()
+    assert window.word_dock.isVisible()
+    window.close()
+    again = make_window()
+    assert again.word_dock.isVisible()
+    again.word_dock.close()  # its own close button
+    again.close()
+    assert not make_window().word_dock.isVisible()
