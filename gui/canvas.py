@@ -404,6 +404,7 @@ class PageView(QScrollArea):
         self.setBackgroundRole(QPalette.ColorRole.Dark)
         self.viewport().grabGesture(Qt.GestureType.PinchGesture)
         self.fitted = True  # the page's width follows the view's until the user zooms
+        canvas.page_shown.connect(self._page_shown)
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         """Zoom keeping the page point under `anchor` (viewport pixels; default: the centre) in place."""
@@ -422,6 +423,10 @@ class PageView(QScrollArea):
         self.canvas.set_zoom(max(room, 50) / self.canvas.page.width)
         self.fitted = True
         self.zoomed.emit(self.canvas.zoom)
+
+    def _page_shown(self) -> None:
+        if self.fitted:  # another page may be another size
+            self.fit_width()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

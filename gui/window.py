@@ -123,7 +123,10 @@ class MainWindow(QMainWindow):
         self.canvas.changed.connect(self._on_page_changed)
         self.canvas.page_shown.connect(self._on_page_shown)
         self.page_label = QLabel()
+        self.zoom_label = QLabel()
+        self.statusBar().addPermanentWidget(self.zoom_label)
         self.statusBar().addPermanentWidget(self.page_label)
+        self.view.zoomed.connect(self._show_zoom)
 
         self._build_menus()
         self.load_model(self.settings.value("model_path", "", str) or None, quiet=True)
@@ -314,6 +317,10 @@ class MainWindow(QMainWindow):
     def _on_page_changed(self) -> None:
         self._debounce.start()
         self._autosave_timer.start()
+
+    def _show_zoom(self, zoom: float) -> None:
+        """As a share of the page's paper size (1 point a pixel is 100%)."""
+        self.zoom_label.setText(f"{zoom * self.canvas.page.unit:.0%}")
 
     def _on_page_shown(self) -> None:
         count = len(self.document.pages)
