@@ -177,13 +177,6 @@ class SampleBrowser(QDialog):
             return None
 
 
-STOPPED = {  # FinetuneReport.stopped, in words
-    "time": "its time budget ran out",
-    "no improvement": "no step read your held-out samples better",
-    "steps": "it ran all its steps",
-}
-
-
 class TrainDialog(QDialog):
     """Runs `handwrite finetune --json` in a background process: progress,
     cancel, and the held-out CER before and after.
@@ -207,6 +200,8 @@ class TrainDialog(QDialog):
         self.report: dict | None = None
         self.error = ""
         self.status = QLabel(f"Fine-tuning on {len(store)} samples…")
+        self.status.setWordWrap(True)  # what the run did is said in a few sentences
+        self.setMinimumWidth(460)
         self.bar = QProgressBar()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.use_button = self.buttons.addButton("Use personal model", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -245,12 +240,14 @@ class TrainDialog(QDialog):
             lines = [line for line in self.error.splitlines() if "error" in line.lower()]
             self.status.setText(lines[-1] if lines else "Fine-tuning stopped; no model was written.")
             return
-        self.bar.setValue(self.bar.maximum())
         self.status.setText(report_in_words(self.report))
         if self.report.get("changed", True):
+            self.bar.setValue(self.bar.maximum())
             self.use_button.setEnabled(True)
         else:  # the same weights as the model it started from: nothing to offer
+            self.bar.hide()
             self.candidate.unlink(missing_ok=True)
+        self.adjustSize()  # room for what was said
 
     def accept(self) -> None:
         """Put the new model in place of the personal one, then close."""
@@ -278,10 +275,15 @@ def report_in_words(report: dict) -> str:
     was cut short by its time budget, and the held-out CER before and after."""
     steps, seconds, stopped = report.get("steps", 0), report.get("seconds", 0.0), report.get("stopped", "steps")
     if not report.get("changed", True):
-        why = "no training step was done" if steps == 0 else STOPPED.get(stopped, stopped)
+        if steps == 0:
+            why = "no training step was done" + (" before its time budget ran out" if stopped == "time" else "")
+        elif stopped == "no improvement":
+            why = f"none of its {steps} steps read your held-out samples better"
+        else:
+            why = f"its {steps} steps left the model as it was"
         return (
-            f"Nothing changed ({why}, after {steps} steps in {seconds:.0f} s): the result reads exactly as "
-            "the model you started from, so there is no personal model to use. Keep more samples and try again."
+            f"Nothing changed: {why}. The result reads exactly as the model you started from, so there is "
+            "no personal model to use. Keep more samples and try again."
         )
     said = [f"Done: {steps} steps in {seconds:.0f} s."]
     if stopped == "time":

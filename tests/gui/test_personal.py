@@ -179,7 +179,9 @@ def test_a_fine_tune_that_changes_nothing_says_so_and_keeps_the_old_personal_mod
     with qtbot.waitSignal(dialog.process.finished, timeout=HANG_GUARD_MS):
         pass
     assert dialog.report is not None and dialog.report["changed"] is False, dialog.error
-    assert dialog.status.text().startswith("Nothing changed (no training step was done"), dialog.status.text()
+    assert dialog.status.text().startswith(
+        "Nothing changed: no training step was done before its time budget ran out."
+    ), dialog.status.text()
     assert "no personal model to use" in dialog.status.text()
     assert not dialog.use_button.isEnabled()
     dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()  # now labelled Close
