@@ -104,3 +104,19 @@ def test_the_view_is_shown_again_next_time_if_it_was_left_shown(make_window, qtb
     again.word_dock.close()  # its own close button
     again.close()
     assert not make_window().word_dock.isVisible()
+
+
+def test_a_corrected_word_is_saved_and_comes_back_with_the_page(make_window, qtbot, tmp_path):
+    window, view = written(make_window, qtbot, "hello-world.inkml", "quick-fox.inkml")
+    QTest.mouseDClick(view, Qt.MouseButton.LeftButton, pos=view.word_rect(1, 1).center().toPoint())
+    QTest.keyClicks(view.editor, "quack")
+    QTest.keyClick(view.editor, Qt.Key.Key_Return)
+    corrected = window.transcription()
+    assert "quack" in corrected.split("\n")[1]
+    assert window.save_ink(str(tmp_path / "notes.inkml"))
+    again = make_window(restore=False)
+    assert again.open_ink(str(tmp_path / "notes.inkml"))
+    assert wait_for_transcription(again, 60)
+    assert again.transcription() == corrected
+    again.word_dock.toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: again.word_dock.view.texts == corrected.split("\n"), timeout=HANG_GUARD_MS)
