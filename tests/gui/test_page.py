@@ -245,3 +245,23 @@ def test_middle_drag_pans_and_a_fitted_page_follows_the_window(make_window, qtbo
     QTest.mouseMove(canvas, QPoint(200, 100))
     QTest.mouseRelease(canvas, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(200, 100))
     assert view.verticalScrollBar().value() > before and canvas.strokes == []  # panned, nothing written
+
+
+def test_a_touchpad_pinch_zooms_and_space_drag_pans(make_window):
+    from PyQt6.QtGui import QNativeGestureEvent, QPointingDevice
+
+    window = make_window()
+    canvas, view = window.canvas, window.view
+    zoom, at = canvas.zoom, QPointF(100, 100)
+    pinch = QNativeGestureEvent(
+        Qt.NativeGestureType.ZoomNativeGesture, QPointingDevice.primaryPointingDevice(), 2, at, at, at, 0.5, QPointF()
+    )
+    QApplication.sendEvent(view.viewport(), pinch)
+    assert canvas.zoom == pytest.approx(zoom * 1.5) and window.zoom_label.text().endswith("%")
+    QTest.keyPress(canvas, Qt.Key.Key_Space)
+    before = view.verticalScrollBar().value()
+    draw(canvas, [(200, 300), (200, 200), (200, 100)])  # with space held: a pan, not a stroke
+    QTest.keyRelease(canvas, Qt.Key.Key_Space)
+    assert view.verticalScrollBar().value() > before and canvas.strokes == []
+    draw(canvas, [(200, 300), (240, 300)])
+    assert len(canvas.strokes) == 1
