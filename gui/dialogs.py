@@ -111,9 +111,8 @@ def metrics_table(metrics: dict) -> str:
         f"<td align='right'>{figures.get('lines', '–')}</td></tr>"
         for label, decoding, figures in rows
     )
-    head = (
-        "<tr><th align='left'>measured on</th><th align='left'>decoding</th><th>CER</th><th>WER</th><th>lines</th></tr>"
-    )
+    titles = ("measured on", "decoding or stage", "CER", "WER", "lines")
+    head = "<tr>" + "".join(f"<th align='left'>{title}</th>" for title in titles) + "</tr>"
     return f"<table cellspacing='0' cellpadding='4' border='1'>{head}{cells}</table>"
 
 

@@ -120,3 +120,15 @@ def test_file_dialogs_start_in_documents_then_in_the_last_folder_used(make_windo
     again = make_window()  # remembered across sessions
     next(a for a in again.actions() if a.text() == "Open &image…").trigger()
     assert started[-1] == str(exports)
+
+
+def test_a_fine_tuned_model_s_before_and_after_are_rows_of_the_table():
+    meta = {
+        "kind": "ink",
+        "training": {"data": ["12 user samples"], "finetune": {"steps": 40}},
+        "base_model": "online-default.safetensors",
+        "metrics": {"held-out user samples": {"before": {"cer": 0.2, "wer": 0.5, "lines": 3}, "after": None}},
+    }
+    text = TextDialog("Model", dialogs.model_html("personal.safetensors", meta)).text()
+    assert "held-out user samples\nbefore\n20.00%\n50.00%\n3" in text
+    assert "Fine-tuned\n40 steps on your samples" in text and "Started from\nonline-default.safetensors" in text
