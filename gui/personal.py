@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from PyQt6.QtCore import QEvent, QPointF, QProcess, QSettings, Qt
-from PyQt6.QtGui import QColor, QIcon, QKeyEvent, QKeySequence, QPainter, QPen, QPixmap
+from PyQt6.QtGui import QIcon, QKeyEvent, QKeySequence, QPainter, QPen, QPixmap
 from PyQt6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -31,20 +31,22 @@ from PyQt6.QtWidgets import (
 
 import handwrite
 from gui.dialogs import choose_folder
+from gui.theme import PageColors, page_colors
 
 T = TypeVar("T")
 
 
-def ink_thumbnail(ink: handwrite.Ink, width: int = 220, height: int = 44) -> QPixmap:
+def ink_thumbnail(ink: handwrite.Ink, colors: PageColors, width: int = 220, height: int = 44) -> QPixmap:
+    """The ink on a strip of page, in the page's colours (light or dark as the palette)."""
     pixmap = QPixmap(width, height)
-    pixmap.fill(QColor("white"))
+    pixmap.fill(colors.paper)
     if ink.is_empty():
         return pixmap
     x0, y0, x1, y1 = ink.bounds()
     scale = min((width - 8) / max(x1 - x0, 1e-6), (height - 8) / max(y1 - y0, 1e-6))
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(QPen(QColor("#1d2a44"), 1.4))
+    painter.setPen(QPen(colors.ink, 1.4))
     for stroke in ink.strokes:
         points = [QPointF(4 + (x - x0) * scale, 4 + (y - y0) * scale) for x, y, _ in stroke]
         for a, b in itertools.pairwise(points):
@@ -106,8 +108,9 @@ class SampleBrowser(QDialog):
         row = self.list.currentRow()  # kept, so a relabelled sample stays selected and a deletion moves on
         self.list.clear()
         samples = self.store.samples()
+        colors = page_colors(self.palette())
         for sample in samples:
-            item = QListWidgetItem(QIcon(ink_thumbnail(sample.ink())), sample.text)
+            item = QListWidgetItem(QIcon(ink_thumbnail(sample.ink(), colors)), sample.text)
             item.setData(Qt.ItemDataRole.UserRole, sample)
             self.list.addItem(item)
         self.list.setCurrentRow(min(row, self.list.count() - 1))

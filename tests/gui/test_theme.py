@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWidgets")
 
-from PyQt6.QtGui import QColor, QImage, QPalette
+from PyQt6.QtGui import QColor, QImage, QPalette, QPixmap
 from PyQt6.QtWidgets import QApplication, QWidget
 
 import handwrite
@@ -39,10 +39,11 @@ def scheme(request):
     app.setPalette(before)
 
 
-def lightness(widget: QWidget) -> tuple[int, int]:
+def lightness(shown: QWidget | QPixmap) -> tuple[int, int]:
     """(the commonest lightness: the background; the lightness farthest from it: the
-    writing) of what the widget shows."""
-    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    writing) of what a widget shows, or of a picture."""
+    pixmap = shown.grab() if isinstance(shown, QWidget) else shown
+    image = pixmap.toImage().convertToFormat(QImage.Format.Format_RGB32)
     seen: dict[int, int] = {}
     for y in range(0, image.height(), 2):
         for x in range(0, image.width(), 2):
@@ -53,7 +54,7 @@ def lightness(widget: QWidget) -> tuple[int, int]:
     return background, writing
 
 
-def readable(widget: QWidget, scheme: str) -> bool:
+def readable(widget: QWidget | QPixmap, scheme: str) -> bool:
     """Dark writing on a light background, or the other way round in dark mode, with
     enough contrast to read."""
     background, writing = lightness(widget)
@@ -91,3 +92,14 @@ def test_a_desktop_switching_to_dark_while_the_app_runs_is_followed(make_window,
             qtbot.waitUntil(lambda widget=widget: readable(widget, "dark"), timeout=10_000)
     finally:
         app.setPalette(before)
+
+
+def test_the_sample_browser_s_thumbnails_are_readable(make_window, qtbot, scheme):
+    from gui.personal import SampleBrowser
+
+    window = make_window()
+    window.store.add(handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"), "hello world")
+    browser = SampleBrowser(window.store, window)
+    qtbot.addWidget(browser)
+    thumbnail = browser.list.item(0).icon().pixmap(browser.list.iconSize())
+    assert readable(thumbnail, scheme), lightness(thumbnail)
