@@ -1,10 +1,9 @@
 """Layout analysis of page images: a page's ink -> its text lines, each cut out and levelled.
 
-1. The page's ink (`imaging.ink_map`), smoothed a little so grain and noise
-   average away, falls apart into blobs: connected pieces of ink (a letter, a
-   word written in one go, a dot). Ruled lines and margins (straight runs across
-   much of the page) are taken out first; specks far smaller than writing are
-   left out of the layout.
+1. The page's ink (`imaging.ink_map`) falls apart into blobs: connected pieces
+   of ink (a letter, a word written in one go, a dot). Ruled lines and margins
+   (straight runs across much of the page) are taken out first; specks far
+   smaller than writing (grain, noise) are left out of the layout.
 2. Blobs are grouped into lines by the rules that group pen strokes
    (`layout.find_blob_lines`): the page's angle and line spacing from its
    sharpest profile, lines grown left to right along their own slope, pieces of
@@ -12,7 +11,8 @@
 3. Every pixel of ink goes to its blob's line, except where a blob reaches across
    another line's centre line (a descender touching the ascender below it): such
    a blob's pixels are shared out by which centre line is nearer, which cuts
-   along the path between the two lines. Faint edges follow the ink beside them.
+   along the path between the two lines; specks go with the line they lie in or
+   next to. Faint edges follow the ink beside them.
 4. Each line is cut out with only its own ink (a neighbour's descender reaching
    into its box is not part of it), levelled (columns moved up or down to take
    out the line's slope) and cropped.
@@ -28,10 +28,10 @@ from scipy import ndimage
 from handwrite.layout import BlobLine, find_blob_lines
 
 INK_LEVEL = 0.25  # ink at least this dark (0..1) makes blobs; fainter edges follow them
-SMOOTHING = 1.0  # pixels (Gaussian sigma) of smoothing before blobs are found
 SPECK_SHARE = 0.03  # a blob with less area than this share of a typical blob's is a speck
+SPECK_REACH = 0.5  # a speck this far (in line heights) beyond a line's box still goes with it
 MAX_BLOBS = 5_000  # a page with more blobs (noise; a dense page has about 2,500) keeps the largest
-EDGE = 2  # pixels: faint ink this near a line's ink is part of it
+EDGE = 2  # pixels: faint ink this near a line's ink is part of it (the soft edge of a pen line)
 CROSSING_MARGIN = 0.15  # of the writing height: how far past a centre line a blob must reach to cross it
 RULE_SHARE = 0.3  # a straight run of ink this share of the page across (or down) is a ruled line
 MIN_RULE = 100  # pixels: never shorter (a long pen stroke in a small image is writing)
@@ -48,22 +48,13 @@ class PageLine:
 
 def page_lines(ink: np.ndarray) -> list[PageLine]:
     """The text lines of a page's ink map (`imaging.ink_map`), top to bottom."""
-    # blobs come from the ink smoothed a little: paper grain and sensor noise
-    # average away, a pen line stays (and its pixels stay as they were)
-    mask = _without_rules(ndimage.gaussian_filter(ink, SMOOTHING) > INK_LEVEL)
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
-    if not count:
+    blobs = _blobs(_without_rules(ink > INK_LEVEL))
+    if blobs is None:
         return []
-    ys, xs = np.nonzero(labels)
-    blob_of = labels[ys, xs] - 1
-    order = np.argsort(blob_of, kind="stable")
-    ys, xs, blob_of = ys[order], xs[order], blob_of[order]
-    areas = np.bincount(blob_of, minlength=count)
+    xs, ys, blob_of, areas = blobs
     points = np.split(np.stack([xs, ys], axis=1).astype(np.float64), np.cumsum(areas)[:-1])
     kept = _blobs_to_read(areas)
     lines = find_blob_lines([points[i] for i in kept])
-    if not lines:
-        return []
     line_of_pixel = _line_of_each_pixel(lines, kept, blob_of, xs, ys, areas)
     owner = np.zeros(ink.shape, dtype=np.int32)  # 0: no line; k + 1: line k
     owner[ys, xs] = line_of_pixel + 1
@@ -76,6 +67,18 @@ def page_lines(ink: np.ndarray) -> list[PageLine]:
             cut.append(_cut_line(ink, owner, k + 1, line, box))
     typical = float(np.median([line.ink.shape[0] for line in cut])) if cut else 0.0
     return [line for line in cut if line.ink.shape[0] >= THIN_LINE * typical]
+
+
+def _blobs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The mask's connected pieces (8-connected): every pixel's x, y and blob, sorted
+    by blob, and each blob's area; None for a mask without ink."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    if not count:
+        return None
+    ys, xs = np.nonzero(labels)
+    blob_of = labels[ys, xs] - 1
+    order = np.argsort(blob_of, kind="stable")
+    return xs[order], ys[order], blob_of[order], np.bincount(blob_of, minlength=count)
 
 
 def _blobs_to_read(areas: np.ndarray) -> np.ndarray:
@@ -142,14 +145,17 @@ def _crossings(lines: list[BlobLine], boxes: np.ndarray, line_of_blob: np.ndarra
 
 
 def _line_holding(lines: list[BlobLine], boxes: np.ndarray) -> np.ndarray:
-    """For each speck (its box), the line whose box holds its centre, nearest its
+    """For each speck (its box), the line whose box, grown by half its height, holds the
+    speck's centre (a dot, a comma, a full stop after the last word), nearest its
     centre line if several do; -1 where none does (dust on the margin is no line's)."""
     cx, cy = (boxes[0] + boxes[2]) / 2, (boxes[1] + boxes[3]) / 2
     best, best_distance = np.full(len(cx), -1), np.full(len(cx), np.inf)
     for k, line in enumerate(lines):
         x0, y0, x1, y1 = line.box
+        reach = SPECK_REACH * (y1 - y0)
+        inside = (x0 - reach <= cx) & (cx <= x1 + reach) & (y0 - reach <= cy) & (cy <= y1 + reach)
         distance = np.abs(cy - _centre_y(line, cx))
-        better = (x0 <= cx) & (cx <= x1) & (y0 <= cy) & (cy <= y1) & (distance < best_distance)
+        better = inside & (distance < best_distance)
         best[better], best_distance[better] = k, distance[better]
     return best
 
@@ -197,18 +203,19 @@ def _long_runs(mask: np.ndarray, axis: int, length: int) -> np.ndarray:
 
 
 def _with_edges(owner: np.ndarray, ink: np.ndarray) -> np.ndarray:
-    """Faint ink (below INK_LEVEL, the soft edge of a pen line) next to a line's ink
+    """Faint ink (below INK_LEVEL: the soft edge of a pen line) next to a line's ink
     joins that line, so a line keeps its strokes' full width."""
     grown = ndimage.grey_dilation(owner, size=(2 * EDGE + 1, 2 * EDGE + 1))
-    faint = (owner == 0) & (ink > 0) & (ink <= INK_LEVEL)  # strong ink left unowned is a rule or noise
+    faint = (owner == 0) & (ink > 0) & (ink <= INK_LEVEL)
     return np.where(faint, grown, owner)
 
 
 def _cut_line(ink: np.ndarray, owner: np.ndarray, label: int, line: BlobLine, box: tuple[int, ...]) -> PageLine:
-    """The line's own ink (in and around `box`, where its pixels are), each column
-    moved so its centre line runs level, cropped."""
+    """The line's own ink (in and just around `box`, where its pixels are), each column
+    moved so its centre line runs level, cropped. Ink no line holds (specks far from
+    any line, rules) is in no line's image."""
     x0, y0, x1, y1 = box
-    region = (slice(max(0, y0 - 2 * EDGE), y1 + 2 * EDGE + 1), slice(max(0, x0 - 2 * EDGE), x1 + 2 * EDGE + 1))
+    region = (slice(max(0, y0 - EDGE), y1 + EDGE), slice(max(0, x0 - EDGE), x1 + EDGE))
     mine = owner[region] == label
     ys, xs = np.nonzero(mine)
     values = ink[region][ys, xs]
