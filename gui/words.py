@@ -148,11 +148,14 @@ class PageTextView(QWidget):
     def start_editing(self, line: int, word: int) -> None:
         """Type the word in place; Enter keeps it, Escape leaves the word as it was."""
         self._editing = (line, word)
-        rect = self.word_rect(line, word)
+        placed = next(p for p in self._placed if (p.line, p.word) == (line, word))
+        rect = placed.rect
+        self.editor.setFont(_font(placed.font_px))  # typed as large as the word is shown
         self.editor.setText(self.shown_text(line, word))
         self.editor.selectAll()
+        height = self.editor.sizeHint().height()
         width = min(max(rect.width() + 40.0, 140.0), max(self.width() - rect.left(), 140.0))
-        self.editor.setGeometry(int(rect.left()), int(rect.center().y() - 14), int(width), 28)
+        self.editor.setGeometry(int(rect.left()), int(rect.center().y() - height / 2), int(width), height)
         self.editor.show()
         self.editor.setFocus()
 
