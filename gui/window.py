@@ -522,6 +522,7 @@ class MainWindow(QMainWindow):
 
     # ---- files --------------------------------------------------------------
     def new_document(self) -> None:
+        self.leave_copy_mode()  # else leaving it later would put the new document aside for the old
         self.show_document(Document())
         self.path = None
 
@@ -546,6 +547,7 @@ class MainWindow(QMainWindow):
         except handwrite.HandwriteError as exc:
             QMessageBox.warning(self, "Cannot open this file", f"{exc}\n\nThe current page is unchanged.")
             return False
+        self.leave_copy_mode()  # the opened document is the one kept, not the one put aside
         self.show_document(Document.from_ink(ink), recognized)
         self.path = path
         return True

@@ -257,3 +257,15 @@ def test_cancel_stops_the_fine_tune_process_and_offers_no_model(make_window, qtb
     assert not list(window_module.data_dir().glob("personal*"))
     assert window.model_name == "bundled online model" and not messages  # no attempt to load one either
     assert dialog.status.text() == "Fine-tuning stopped; no model was written."
+
+
+def test_opening_a_file_while_copying_sentences_leaves_the_mode_and_keeps_the_file(make_window, tmp_path):
+    window = make_window()
+    write(window, "hello-world.inkml")
+    window.copy_mode_action.trigger()
+    assert window.open_ink(str(SAMPLE_INK / "quick-fox.inkml"))
+    assert not window.copy_mode_action.isChecked() and not window.prompt_bar.isVisible()
+    opened = handwrite.read_ink(SAMPLE_INK / "quick-fox.inkml").num_points
+    assert window.canvas.page_ink().num_points == opened
+    window.close()  # what is autosaved and restored is the opened file, not the page put aside
+    assert make_window().canvas.page_ink().num_points == opened
