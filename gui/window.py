@@ -560,11 +560,7 @@ class MainWindow(QMainWindow):
                 return None
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            if self.image_model is None:
-                self.image_model = handwrite.load_model(
-                    self.image_model_path, kind="image", beam_size=8, language_model=self.uses_language_model
-                )
-            result = self.image_model.recognize(path)
+            result = self._image_reader().recognize(path)
         except handwrite.HandwriteError as exc:
             QMessageBox.warning(self, "Cannot read this image", str(exc))
             return None
@@ -574,6 +570,24 @@ class MainWindow(QMainWindow):
         if show:
             dialog.show()
         return dialog
+
+    def _image_reader(self) -> handwrite.Recognizer:
+        """The image model: the one chosen in File > Choose model, else the bundled one. A
+        chosen file that can no longer be read is said once and forgotten."""
+        if self.image_model is None:
+            options = {"kind": "image", "beam_size": 8, "language_model": self.uses_language_model}
+            try:
+                self.image_model = handwrite.load_model(self.image_model_path, **options)
+            except handwrite.HandwriteError as exc:
+                if self.image_model_path is None:
+                    raise
+                QMessageBox.warning(
+                    self, "Cannot use the chosen image model", f"{exc}\n\nThe bundled image model reads images."
+                )
+                self.image_model_path = None
+                self.settings.setValue("image_model_path", "")
+                self.image_model = handwrite.load_model(None, **options)
+        return self.image_model
 
     def save_ink(self, path: str | None = None) -> bool:
         """Save every page at its own coordinates and size: InkML keeps the recognized text

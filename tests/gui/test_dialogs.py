@@ -13,7 +13,7 @@ import handwrite
 from gui import dialogs
 from gui.dialogs import TextDialog
 from handwrite.recognizer import DEFAULT_IMAGE_MODEL, DEFAULT_INK_MODEL
-from tests.conftest import SAMPLE_INK
+from tests.conftest import REPO, SAMPLE_INK
 
 HANG_GUARD_MS = 60_000
 
@@ -132,3 +132,18 @@ def test_a_fine_tuned_model_s_before_and_after_are_rows_of_the_table():
     text = TextDialog("Model", dialogs.model_html("personal.safetensors", meta)).text()
     assert "held-out user samples\nbefore\n20.00%\n50.00%\n3" in text
     assert "Fine-tuned\n40 steps on your samples" in text and "Started from\nonline-default.safetensors" in text
+
+
+def test_a_chosen_image_model_that_is_gone_is_said_once_and_the_bundled_one_reads(
+    make_window, tiny_image_model, tmp_path, messages
+):
+    chosen = tmp_path / "images.safetensors"
+    shutil.copy(tiny_image_model, chosen)
+    window = make_window()
+    assert window.load_model(str(chosen))
+    window.close()
+    chosen.unlink()
+    again = make_window()
+    dialog = again.open_image(str(REPO / "data" / "images" / "hello-world.png"), show=False)
+    assert dialog is not None and "images.safetensors" in messages[-1] and "bundled image model" in messages[-1]
+    assert again.image_model_path is None and make_window().image_model_path is None
