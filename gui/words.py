@@ -116,7 +116,8 @@ class PageTextView(QWidget):
         if word == WHOLE_LINE:
             readings = [read.text] + [a.text for a in read.alternatives]
         else:
-            readings = [read.words[word].text] + [a.text for a in read.word_alternatives()[word]]
+            others = read.word_alternatives()  # one per word of the text, as the words are cut
+            readings = [read.words[word].text] + [a.text for a in (others[word] if word < len(others) else ())]
         shown = self.shown_text(line, word)
         return list(dict.fromkeys(r for r in readings if r != shown))
 
