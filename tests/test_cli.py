@@ -510,3 +510,16 @@ def test_a_reader_that_stops_early_gets_no_error_message():
         child.stdout.close()
         _, err = child.communicate(timeout=300)
     assert b"error" not in err and b"Traceback" not in err, err
+
+
+def test_transcribe_reads_on_one_torch_thread():
+    """As the app and the -j workers do: two threads on a busy machine made a line take seconds."""
+    script = (
+        "import contextlib, io, torch\n"
+        "from handwrite.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['transcribe', {str(HELLO)!r}]) == 0\n"
+        "print(torch.get_num_threads())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.split()[-1] == "1", done.stderr
