@@ -24,7 +24,6 @@ import torch
 from PIL import Image, ImageFilter
 
 from handwrite.errors import HandwriteError
-from handwrite.image_layout import page_lines
 
 MAX_LINE_ASPECT = 400  # a line image is at most this many heights wide after scaling
 # frames: the image front pools the width by 2 twice, so fewer than 4 columns leave
@@ -89,6 +88,8 @@ def page_line_frames(
     ink = ink_map(image.reduce(factor) if factor > 1 else image)
     if not ink.size or not ink.any():
         return []
+    from handwrite.image_layout import page_lines  # scipy: loaded only when an image is read (0.3 s)
+
     lines = page_lines(ink)
     frames = sum(_frame_count(line.ink.shape, settings) for line in lines)
     if frames > MAX_PAGE_FRAMES:

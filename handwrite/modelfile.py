@@ -266,7 +266,19 @@ def _checked_metadata(meta: dict) -> tuple[str, Codec, ModelConfig, dict]:
     for name in ("training", "metrics"):  # read as objects by fine-tuning and evaluation
         if not isinstance(meta.get(name, {}), dict):
             raise ValueError(f"{name} must be a JSON object")
+    _check_calibration(meta.get("calibration", {}))
     return kind, codec, config, preprocessing
+
+
+CALIBRATION_LIMITS = {"offset": (0.0, 0.5), "scale": (0.1, 10.0)}
+
+
+def _check_calibration(calibration: object) -> None:
+    """The optional confidence calibration: {"offset": o, "scale": s} within bounds."""
+    if not isinstance(calibration, dict) or set(calibration) - set(CALIBRATION_LIMITS):
+        raise ValueError(f"calibration must be an object with {' and '.join(CALIBRATION_LIMITS)} only")
+    for name, value in calibration.items():
+        _check_setting(f"calibration {name}", value, 0.0, CALIBRATION_LIMITS[name])
 
 
 def _checked_codec(meta: dict) -> Codec:

@@ -31,7 +31,7 @@ from handwrite.lm import CharNgramModel
 from handwrite.model import RecognizerNet, batched_log_probs
 from handwrite.modelfile import ModelFile, load_model_file
 from handwrite.page_reading import InkLine, image_line_result, ink_line, line_result
-from handwrite.results import Alternative, Line, Result
+from handwrite.results import Alternative, Calibration, Line, Result
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_INK_MODEL = MODELS_DIR / "online-default.safetensors"
@@ -53,6 +53,8 @@ class Recognizer:
         self.inputs = inputs_for(model_file.kind, model_file.preprocessing)
         self.net: RecognizerNet = model_file.build_network()
         self.decoding = decoding
+        # line and word confidences mean the share of characters read right (checked at load)
+        self.calibration = Calibration(**model_file.info.get("calibration", {}))
 
     @property
     def kind(self) -> str:
@@ -77,7 +79,7 @@ class Recognizer:
             return self._recognize_inks([self._ink(item) for item in items])
         pages = [self._image_lines(item) for item in items]
         log_probs = iter(self.log_probs([frames for lines in pages for frames, _ in lines]))
-        return [_page_result([self._image_line(box, next(log_probs)) for _, box in lines], 1) for lines in pages]
+        return [self._page([self._image_line(box, next(log_probs)) for _, box in lines], 1) for lines in pages]
 
     def _ink(self, item: Input) -> Ink:
         if isinstance(item, Image.Image) or (
@@ -107,12 +109,15 @@ class Recognizer:
         results = []
         for (ink, lines), group in zip(pages, prepared, strict=True):
             read = [self._line(layout, line, next(log_probs)) for layout, line in zip(lines, group, strict=True)]
-            results.append(_page_result(read, ink.num_pages))
+            results.append(self._page(read, ink.num_pages))
         return results
 
     def _line(self, layout: TextLine, line: InkLine, log_probs: np.ndarray) -> tuple[Line, Hypothesis]:
         hypotheses = decode(log_probs, self.codec, self.decoding)
         return line_result(layout, line, hypotheses[0], _alternatives(hypotheses), len(log_probs)), hypotheses[0]
+
+    def _page(self, read: list[tuple[Line, Hypothesis]], page_count: int) -> Result:
+        return _page_result([(self.calibration.line(line), best) for line, best in read], page_count)
 
     def log_probs(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
         """(T, C) log-probabilities per input; inputs batched by similar length."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the input's own units, y downwards
 
@@ -18,6 +18,24 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the input's own uni
 def union_box(boxes: Sequence[Box]) -> Box:
     """The smallest box holding all of them (at least one)."""
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Turns a line's raw confidence (the mean peak probability of its characters) into
+    the share of its characters that are read right, as measured on held-out lines
+    (`scripts/calibration.py`): a network's doubt (1 - confidence) understates its
+    errors, so doubt is scaled and offset. The identity by default."""
+
+    offset: float = 0.0
+    scale: float = 1.0
+
+    def __call__(self, confidence: float) -> float:
+        return min(1.0, max(0.0, 1.0 - self.offset - self.scale * (1.0 - confidence)))
+
+    def line(self, line: Line) -> Line:
+        words = tuple(replace(word, confidence=self(word.confidence)) for word in line.words)
+        return replace(line, confidence=self(line.confidence), words=words)
 
 
 @dataclass(frozen=True)

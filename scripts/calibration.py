@@ -8,7 +8,14 @@ at least 0) and the share of lines read exactly right. A calibrated model has
 mean confidence close to mean accuracy in every bin; the expected calibration
 error (ECE) is the line-weighted mean of their gaps.
 
+With `--fit`, the line confidences are measured raw (without the model's own
+calibration), doubt (1 - confidence) is fitted to the lines' error share by
+least squares (offset + scale x doubt), and both tables are printed; `--write
+MODEL` then stores the fit in that model file's metadata ("calibration"), which
+`recognize()` applies to line and word confidences. Fit on testset_v only.
+
     python scripts/calibration.py --kind image --split testset_v [--lines 400] [--beam 8 --lm]
+    python scripts/calibration.py --kind image --fit [--write handwrite/models/image-default.safetensors]
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import torch
 import handwrite
 from handwrite.codec import normalize_spacing
 from handwrite.formats.iamondb import iter_lines, read_split
+from handwrite.modelfile import load_model_file, save_model_file
+from handwrite.results import Calibration
 
 REPO = Path(__file__).resolve().parent.parent
 IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datasets" / "iam-ondb"))
@@ -39,9 +48,15 @@ def main() -> None:
     parser.add_argument("-m", "--model", help="a model file (default: the bundled model of --kind)")
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--lm", action="store_true")
+    parser.add_argument("--fit", action="store_true", help="fit a calibration to raw confidences (testset_v)")
+    parser.add_argument("--write", metavar="MODEL", help="with --fit: store the fit in this model file")
     args = parser.parse_args()
+    if args.fit and args.split != "testset_v":
+        parser.error("--fit chooses a setting: fit on testset_v only")
     torch.set_num_threads(1)
     model = handwrite.load_model(args.model, kind=args.kind, beam_size=args.beam, language_model=args.lm)
+    if args.fit:
+        model.calibration = Calibration()  # raw confidences
     lines = [
         line
         for line in iter_lines(IAM, set(read_split(IAM / "splits" / f"{args.split}.txt")))
@@ -58,7 +73,25 @@ def main() -> None:
         confidences.append(result.confidence)
         accuracies.append(max(0.0, 1.0 - errors / max(len(reference), 1)))
         exact.append(errors == 0)
-    _report(args, np.array(confidences), np.array(accuracies), np.array(exact))
+    confidences, accuracies, exact = np.array(confidences), np.array(accuracies), np.array(exact)
+    _report(args, "raw" if args.fit else "as the model reports them", confidences, accuracies, exact)
+    if args.fit:
+        calibration = _fit(confidences, accuracies)
+        print(f"\nfit: offset {calibration.offset}, scale {calibration.scale}\n")
+        calibrated = np.array([calibration(c) for c in confidences])
+        _report(args, "calibrated", calibrated, accuracies, exact)
+        if args.write:
+            model_file = load_model_file(args.write)
+            model_file.info["calibration"] = {"offset": calibration.offset, "scale": calibration.scale}
+            save_model_file(model_file, args.write)
+            print(f"\nwrote the calibration into {args.write}")
+
+
+def _fit(confidences: np.ndarray, accuracies: np.ndarray) -> Calibration:
+    """Least squares: error share = offset + scale x doubt, rounded to 3 places."""
+    doubt, errors = 1.0 - confidences, 1.0 - accuracies
+    scale, offset = np.polyfit(doubt, errors, 1)
+    return Calibration(offset=round(float(max(offset, 0.0)), 3), scale=round(float(scale), 3))
 
 
 def _rendered(ink: handwrite.Ink) -> object:
@@ -67,9 +100,11 @@ def _rendered(ink: handwrite.Ink) -> object:
     return rendered_line(ink)
 
 
-def _report(args: argparse.Namespace, confidences: np.ndarray, accuracies: np.ndarray, exact: np.ndarray) -> None:
+def _report(
+    args: argparse.Namespace, how: str, confidences: np.ndarray, accuracies: np.ndarray, exact: np.ndarray
+) -> None:
     decoding = f"beam {args.beam}" + (" + LM" if args.lm else "") if args.beam > 1 or args.lm else "greedy"
-    print(f"## confidence of {args.kind} lines, {args.split}, {decoding}: {len(confidences)} lines\n")
+    print(f"## confidence ({how}) of {args.kind} lines, {args.split}, {decoding}: {len(confidences)} lines\n")
     print("| confidence | lines | mean confidence | mean character accuracy | read exactly |")
     print("|---|---|---|---|---|")
     gaps = 0.0

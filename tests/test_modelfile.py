@@ -225,6 +225,10 @@ METADATA_CASES = {
     "normalization-unknown": (_set("unicode_normalization", "XYZ"), "Unicode normalization 'XYZ'"),
     "classes-mismatch": (_set("architecture", "num_classes", 7), "7 outputs but an alphabet of 5 classes"),
     "training-list": (_set("training", ["data"]), "training must be a JSON object"),
+    "calibration-list": (_set("calibration", [0.1]), "calibration must be an object with offset and scale only"),
+    "calibration-unknown": (_set("calibration", {"power": 2}), "calibration must be an object with offset and scale"),
+    "calibration-scale-huge": (_set("calibration", {"scale": 1e9}), r"calibration scale 1000000000.0 is out of bounds"),
+    "calibration-offset-nan": (_set("calibration", {"offset": float("nan")}), "calibration offset must be a finite"),
 }
 
 

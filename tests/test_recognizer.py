@@ -7,6 +7,7 @@ import pytest
 
 import handwrite
 from handwrite.evaluate import error_rates
+from handwrite.results import Calibration
 from handwrite.training.data.synthetic import render_text
 from tests.conftest import SAMPLE_INK
 
@@ -141,3 +142,21 @@ def test_bundled_image_model_reads_the_sample_images(image_model):
     reference = (IMAGES / "page-of-three-lines.gt.txt").read_text(encoding="utf-8").splitlines()
     line_rates = error_rates(zip(reference, page.text.split("\n"), strict=True))
     assert line_rates.cer <= 0.19, page.text  # measured 15.6%: each line read as its own line, in order
+
+
+def test_a_calibrated_model_reports_confidence_as_the_share_of_characters_read_right(tmp_path):
+    from handwrite.modelfile import load_model_file, save_model_file
+    from handwrite.recognizer import default_model_path
+
+    model_file = load_model_file(default_model_path("ink"))
+    model_file.info["calibration"] = {"offset": 0.03, "scale": 2.0}
+    save_model_file(model_file, tmp_path / "calibrated.safetensors")
+    raw = handwrite.load_model()
+    raw.calibration = Calibration()  # as the network says
+    calibrated = handwrite.load_model(tmp_path / "calibrated.safetensors")
+    page = handwrite.read_ink(SAMPLE_INK / "quick-fox.inkml")
+    before, after = raw.recognize(page), calibrated.recognize(page)
+    assert after.text == before.text
+    assert after.confidence == pytest.approx(1 - 0.03 - 2.0 * (1 - before.confidence))
+    for word_before, word_after in zip(before.lines[0].words, after.lines[0].words, strict=True):
+        assert word_after.confidence == pytest.approx(max(0.0, 1 - 0.03 - 2.0 * (1 - word_before.confidence)))
