@@ -686,10 +686,10 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event: object) -> None:
+        self.leave_copy_mode()  # first: bringing the document back starts the timers stopped below
         # what a pending timer would do is done now; a timer left running would fire after close
         self._autosave_timer.stop()
         self._debounce.stop()
-        self.leave_copy_mode()
         self.autosave()
         self.settings.setValue("geometry", self.saveGeometry())
         self.live.stop()

@@ -269,3 +269,14 @@ def test_opening_a_file_while_copying_sentences_leaves_the_mode_and_keeps_the_fi
     assert window.canvas.page_ink().num_points == opened
     window.close()  # what is autosaved and restored is the opened file, not the page put aside
     assert make_window().canvas.page_ink().num_points == opened
+
+
+def test_closing_while_copying_sentences_brings_the_page_back_and_leaves_no_timer(make_window, qtbot):
+    window = make_window()
+    write(window, "hello-world.inkml")
+    window.copy_mode_action.trigger()
+    write(window, "quick-fox.inkml")  # a sentence not kept
+    window.close()
+    assert not window._autosave_timer.isActive() and not window._debounce.isActive()
+    points = handwrite.read_ink(SAMPLE_INK / "hello-world.inkml").num_points
+    assert make_window().canvas.page_ink().num_points == points  # the page, not the sentence
