@@ -66,6 +66,7 @@ class _StrokeGeometry:
     y1: np.ndarray
     cx: np.ndarray  # centre of the pen path, weighted by path length
     cy: np.ndarray
+    mass: np.ndarray | None = None  # blobs: their area; the writing height is the mass's
 
     @property
     def width(self) -> np.ndarray:
@@ -200,7 +201,7 @@ def _cloud_geometry(clouds: list[np.ndarray]) -> _StrokeGeometry:
     points, counts, starts, (x0, y0, x1, y1) = _boxes(clouds)
     cx = np.add.reduceat(points[:, 0], starts) / counts
     cy = np.add.reduceat(points[:, 1], starts) / counts
-    return _StrokeGeometry(x0, y0, x1, y1, cx, cy)
+    return _StrokeGeometry(x0, y0, x1, y1, cx, cy, counts.astype(np.float64))
 
 
 def _boxes(shapes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
@@ -218,14 +219,20 @@ def _boxes(shapes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _writing_height(geometry: _StrokeGeometry) -> float:
     """A robust height of writing on the page: the median height of the strokes
-    that are not tiny (dots would drag the median down)."""
+    that are not tiny (dots would drag the median down); for blobs, the height at
+    which half the ink is in blobs that tall or taller (a thousand specks of paper
+    noise have little ink between them)."""
     heights = geometry.height
-    positive = heights[heights > 0]
-    if not len(positive):
+    positive = heights > 0
+    if not positive.any():
         extent = float(max(np.ptp(geometry.x1), np.ptp(geometry.y1), 0.0))
         return extent / 10 if extent > 0 else 1.0
-    typical = float(np.median(positive))
-    sized = positive[positive >= 0.35 * typical]
+    if geometry.mass is not None:
+        order = np.argsort(heights)
+        cumulative = np.cumsum(geometry.mass[order])
+        return float(heights[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])]) or 1.0
+    typical = float(np.median(heights[positive]))
+    sized = heights[positive & (heights >= 0.35 * typical)]
     return float(np.median(sized)) if len(sized) else typical
 
 
