@@ -30,6 +30,7 @@ MAX_LINE_ASPECT = 400  # a line image is at most this many heights wide after sc
 # it nothing to read (a crash, "output size is too small"); every line gets at least this
 MIN_WIDTH = 8
 MAX_LAYOUT_PIXELS = 16_000_000  # a larger page is shrunk first: finding lines needs no finer detail
+MIN_CONTRAST = 0.08  # ink must be this much darker than its paper (0..1): fainter is paper grain
 MAX_PAGE_FRAMES = 150_000  # about 150 long lines: more is noise, not writing, and would take minutes
 
 
@@ -61,15 +62,37 @@ def ink_map(image: Image.Image) -> np.ndarray:
     pixels = torch.from_numpy(np.array(gray, dtype=np.uint8)).to(torch.float32).mul_(1.0 / 255).numpy()
     if not pixels.size:
         return pixels
-    if np.median(pixels) < 0.5:  # light writing on a dark board or screen
+    if _light_on_dark(pixels):  # light writing on a dark board or screen
         pixels = 1.0 - pixels
         gray = Image.fromarray((pixels * 255).astype(np.uint8), "L")
     ink = np.clip(_background(gray) - pixels, 0.0, None)
-    strong = np.percentile(ink, 99.5)
-    if strong < 0.08:  # no ink darker than paper grain
+    strong = _strong_ink(ink)
+    if strong < MIN_CONTRAST:  # no ink darker than paper grain
         return np.zeros_like(ink)
     floor = 0.15 * strong
     return np.clip((ink - floor) / (strong - floor), 0.0, 1.0).astype(np.float32)
+
+
+def _light_on_dark(pixels: np.ndarray) -> bool:
+    """Writing is what stands out from the paper (the median pixel): light writing on a
+    dark board when more stands out brighter than darker, each pixel counted by how
+    far beyond paper grain it stands out; however dark or light the picture was taken."""
+    paper = float(np.median(pixels))
+    darker = np.clip(paper - MIN_CONTRAST - pixels, 0.0, None).sum()
+    brighter = np.clip(pixels - paper - MIN_CONTRAST, 0.0, None).sum()
+    return bool(brighter > darker)
+
+
+def _strong_ink(ink: np.ndarray) -> float:
+    """How dark full ink is: a high percentile of the image; on a page mostly blank
+    (a few lines on a large scan: under 0.5% of it ink) a high percentile of what
+    stands out from the paper instead."""
+    strong = float(np.percentile(ink, 99.5))
+    if strong < MIN_CONTRAST:
+        standing_out = ink[ink > 0.5 * MIN_CONTRAST]
+        if standing_out.size >= max(50, 1e-5 * ink.size):
+            strong = float(np.percentile(standing_out, 95.0))
+    return strong
 
 
 def line_frames(image: Image.Image, settings: ImageSettings = ImageSettings()) -> np.ndarray:

@@ -136,3 +136,39 @@ def test_a_page_image_gives_line_and_word_boxes_in_its_pixels():
         for word in line.words:
             assert x0 <= word.box[0] < word.box[2] <= x1 and (word.box[1], word.box[3]) == (y0, y1)
     assert result.to_dict()["pages"][0]["lines"][1]["words"][0]["box"] is not None
+
+
+def _pictures_of_a_note() -> dict[str, Image.Image]:
+    """One note as scans and photos go wrong: underexposed, on a huge mostly blank
+    page, and a drawing with no writing."""
+    import numpy as np
+    from PIL import ImageDraw
+
+    note = Image.open(IMAGES / "note-in-a-font.png").convert("L")
+    pixels = np.asarray(note, dtype=np.float32)
+    huge = Image.new("L", (6000, 6000), 240)  # 36 Mpx, two lines: under 0.1% of it ink
+    huge.paste(note, (500, 800))
+    huge.paste(note, (500, 1400))
+    drawing = Image.new("L", (1200, 900), 245)
+    ImageDraw.Draw(drawing).ellipse((100, 100, 700, 700), outline=20, width=6)
+    return {
+        "underexposed": Image.fromarray((pixels * 0.25).astype(np.uint8)),  # paper darker than mid-grey
+        "huge page": huge,
+        "drawing": drawing,
+    }
+
+
+def test_dark_photos_huge_pages_and_drawings_read_sensibly(image_model):
+    pictures = _pictures_of_a_note()
+    line = truth("note-in-a-font.png")
+    assert image_model.recognize(pictures["underexposed"]).text == line  # not taken for chalk on a board
+    assert image_model.recognize(pictures["huge page"]).text == f"{line}\n{line}"
+    assert len(image_model.recognize(pictures["drawing"]).text) <= 3  # a circle may read as 'o' or '0'
+
+
+def test_a_photo_rotated_by_its_exif_orientation_is_read_upright(image_model, tmp_path):
+    note = Image.open(IMAGES / "note-in-a-font.png").convert("L")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned a quarter to the left; shown turned back to the right
+    note.rotate(90, expand=True).save(tmp_path / "photo.jpg", "JPEG", exif=exif, quality=95)
+    assert image_model.recognize(tmp_path / "photo.jpg").text == truth("note-in-a-font.png")
