@@ -42,6 +42,7 @@ MAX_JOIN_PASSES = 8  # joining pieces settles in two or three passes on real pag
 MARK_SIZE = 0.4  # strokes smaller than this (in writing heights) on both axes are marks
 MARK_ABOVE_WEIGHT = 0.7  # how much being above a line's band counts against a mark, against below
 WORD_GAP = 0.45  # a gap wider than this (in the line's writing height) separates words
+SUBSTANTIAL_BLOB = 0.1  # of a typical blob's area (area-weighted median): less is no measure of writing
 
 
 @dataclass(frozen=True)
@@ -219,18 +220,17 @@ def _boxes(shapes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _writing_height(geometry: _StrokeGeometry) -> float:
     """A robust height of writing on the page: the median height of the strokes
-    that are not tiny (dots would drag the median down); for blobs, the height at
-    which half the ink is in blobs that tall or taller (a thousand specks of paper
-    noise have little ink between them)."""
+    that are not tiny (dots would drag the median down); of blobs, only those with
+    a fair share of ink count (a thousand specks of paper noise are not writing)."""
     heights = geometry.height
     positive = heights > 0
     if not positive.any():
         extent = float(max(np.ptp(geometry.x1), np.ptp(geometry.y1), 0.0))
         return extent / 10 if extent > 0 else 1.0
-    if geometry.mass is not None:
-        order = np.argsort(heights)
-        cumulative = np.cumsum(geometry.mass[order])
-        return float(heights[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])]) or 1.0
+    if geometry.mass is not None:  # blobs: those that hold a fair share of the ink
+        by_mass = np.sort(geometry.mass)
+        typical_mass = by_mass[np.searchsorted(np.cumsum(by_mass), 0.5 * by_mass.sum())]
+        positive &= geometry.mass >= SUBSTANTIAL_BLOB * typical_mass
     typical = float(np.median(heights[positive]))
     sized = heights[positive & (heights >= 0.35 * typical)]
     return float(np.median(sized)) if len(sized) else typical
