@@ -66,7 +66,7 @@ def main() -> None:
         page, line_inputs = _page_and_lines(args, form_id, lines)
         reference = " ".join(line.ink.text or "" for line in sorted(lines, key=lambda line: line.line_id))
         page_time, result = _timed(lambda page=page: model.recognize(page), args.timing_runs)
-        lines_time, alone = _timed(lambda items=line_inputs: [model.recognize(item) for item in items], args.timing_runs)
+        lines_time, alone = _timed(lambda items=line_inputs: [model.recognize(x) for x in items], args.timing_runs)
         page_pairs.append((reference, result.text.replace("\n", " ")))
         line_pairs += [(line.ink.text or "", r.text) for line, r in zip(lines, alone, strict=True)]
         if args.kind == "ink":
