@@ -42,6 +42,8 @@ SQUARE_SIZE = 18.0  # points
 STYLES = ("plain", "ruled", "squared")
 MIN_ZOOM, MAX_ZOOM = 0.05, 12.0
 GUTTER = 14  # pixels of the view either side of a page fitted to its width
+MAX_WIDGET_PX = (1 << 24) - 1  # Qt's largest widget size (QWIDGETSIZE_MAX)
+MIN_GUIDE_PX = 3.0  # guide lines closer than this on the device are not drawn (they would fill the page)
 WHEEL_STEP = 1.0015  # zoom factor per eighth of a wheel degree (one notch: about 1.2x)
 _ERASE_COMMAND = 1  # QUndoCommand id: the removals of one erase gesture merge into one step
 
@@ -196,7 +198,10 @@ class InkCanvas(QWidget):
         self.update()
 
     def _resize_to_page(self) -> None:
-        self.resize(max(1, round(self.page.width * self.zoom)), max(1, round(self.page.height * self.zoom)))
+        """As large as the page at this zoom, within Qt's largest widget (a file's page may
+        be a billion units tall: no view reaches past that size, and no error either)."""
+        size = (min(MAX_WIDGET_PX, max(1, round(extent * self.zoom))) for extent in (self.page.width, self.page.height))
+        self.resize(*size)
 
     def set_style(self, style: str) -> None:
         self.style = style if style in STYLES else "ruled"
@@ -236,7 +241,10 @@ class InkCanvas(QWidget):
         last, self._eraser_at = self._eraser_at, (x, y, self._erase_gesture)
         if self._erase_gesture != last[2]:
             last = (x, y, self._erase_gesture)
-        steps = max(1, math.ceil(math.hypot(x - last[0], y - last[1]) / radius))
+        # one test a radius along the way, or a pixel where the radius is finer than that (a
+        # page a file made far narrower than A4): never billions of them
+        distance = math.hypot(x - last[0], y - last[1])
+        steps = max(1, math.ceil(min(distance / radius, distance * self.zoom)))
         path = [(last[0] + (x - last[0]) * i / steps, last[1] + (y - last[1]) * i / steps) for i in range(steps + 1)]
         hit = [s for s in self.strokes if any(s.near(px, py, radius) for px, py in path)]
         if hit:
@@ -340,18 +348,22 @@ class InkCanvas(QWidget):
         return image
 
     def _draw_guides(self, painter: QPainter, seen: QRectF, color: QColor) -> None:
+        """Ruled or squared lines across `seen`, none where they would be closer than
+        MIN_GUIDE_PX on the device (a page far narrower than tall has guides finer than a
+        pixel: there would be billions of them, and adding a step to a coordinate may not
+        move it)."""
         if self.style == "plain":
             return
-        painter.setPen(QPen(color, 0))  # cosmetic: one pixel at any zoom
         step = (RULED_SPACING if self.style == "ruled" else SQUARE_SIZE) * self.page.unit
-        y = seen.top() - (seen.top() % step) + step
-        while y < seen.bottom():
-            painter.drawLine(QPointF(seen.left(), y), QPointF(seen.right(), y))
-            y += step
-        x = seen.left() - (seen.left() % step) + step
-        while self.style == "squared" and x < seen.right():
-            painter.drawLine(QPointF(x, seen.top()), QPointF(x, seen.bottom()))
-            x += step
+        device = painter.transform()
+        if not step * min(abs(device.m11()), abs(device.m22())) >= MIN_GUIDE_PX:
+            return
+        painter.setPen(QPen(color, 0))  # cosmetic: one pixel at any zoom
+        for k in range(math.floor(seen.top() / step) + 1, math.ceil(seen.bottom() / step)):
+            painter.drawLine(QPointF(seen.left(), k * step), QPointF(seen.right(), k * step))
+        if self.style == "squared":
+            for k in range(math.floor(seen.left() / step) + 1, math.ceil(seen.right() / step)):
+                painter.drawLine(QPointF(k * step, seen.top()), QPointF(k * step, seen.bottom()))
 
     def _draw_stroke(self, painter: QPainter, stroke: Stroke, color: QColor, seen: QRectF) -> None:
         width = PEN_WIDTH * self.page.unit

@@ -265,3 +265,22 @@ def test_a_touchpad_pinch_zooms_and_space_drag_pans(make_window):
     assert view.verticalScrollBar().value() > before and canvas.strokes == []
     draw(canvas, [(200, 300), (240, 300)])
     assert len(canvas.strokes) == 1
+
+
+def test_a_page_of_hostile_proportions_opens_shows_and_exports(make_window, tmp_path):
+    """A file's page far narrower than it is tall (a hostile pageSize) made the guide
+    lines thinner than a pixel: drawing them (on screen and in an exported PNG) never
+    ended, nor did erasing on it (sub-pixel eraser steps)."""
+    path = tmp_path / "narrow.inkml"
+    path.write_text(
+        '<ink xmlns="http://www.w3.org/2003/InkML"><traceGroup>'
+        '<annotation type="page">1</annotation><annotation type="pageSize">0.0001 1000000000</annotation>'
+        "<trace>0 0, 0 50</trace></traceGroup></ink>"
+    )
+    window = make_window(restore=False)
+    window.set_page_style("squared")
+    assert window.open_ink(str(path))
+    window.canvas.repaint()
+    assert window.export_png(tmp_path / "narrow.png")
+    window.erase_action.trigger()
+    draw(window.canvas, [(5, 5), (5, 400)])
