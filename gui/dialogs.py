@@ -108,7 +108,7 @@ def metrics_table(metrics: dict) -> str:
     cells = "".join(
         f"<tr><td>{html.escape(label)}</td><td>{html.escape(decoding)}</td>"
         f"<td align='right'>{_percent(figures.get('cer'))}</td><td align='right'>{_percent(figures.get('wer'))}</td>"
-        f"<td align='right'>{figures.get('lines', '–')}</td></tr>"
+        f"<td align='right'>{html.escape(str(figures.get('lines', '–')))}</td></tr>"
         for label, decoding, figures in rows
     )
     titles = ("measured on", "decoding or stage", "CER", "WER", "lines")

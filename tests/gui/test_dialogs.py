@@ -147,3 +147,11 @@ def test_a_chosen_image_model_that_is_gone_is_said_once_and_the_bundled_one_read
     dialog = again.open_image(str(REPO / "data" / "images" / "hello-world.png"), show=False)
     assert dialog is not None and "images.safetensors" in messages[-1] and "bundled image model" in messages[-1]
     assert again.image_model_path is None and make_window().image_model_path is None
+
+
+def test_a_model_file_s_figures_are_shown_as_text_never_as_markup():
+    """Metadata is the file's, so hostile: a 'lines' figure holding markup is shown as
+    written (it was put into the table as HTML: an image fetched, the table broken)."""
+    table = dialogs.metrics_table({"held-out": {"cer": 0.1, "wer": 0.2, "lines": "<img src='x'><b>4</b>"}})
+    assert "<img" not in table and "<b>4" not in table
+    assert "&lt;img src=&#x27;x&#x27;&gt;&lt;b&gt;4&lt;/b&gt;" in table
