@@ -199,11 +199,6 @@ WRITERS: dict[str, type[Writer]] = {
 }
 
 
-def formats() -> tuple[str, ...]:
-    """The names `-f` takes."""
-    return tuple(WRITERS)
-
-
 def record(item: Item) -> dict:
     """The jsonl/csv record: path, text, confidence; or path, error."""
     if item.error is not None:
