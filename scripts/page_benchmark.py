@@ -18,6 +18,7 @@ above another later): the page must read the same. Lines holding a crossed-out
 word (`#`) are left out of the page, as they are of line-level scores.
 
     python scripts/page_benchmark.py --split testset_v [--order written|shuffled] [--forms N] [--beam 8 --lm]
+    python scripts/page_benchmark.py --kind image --split testset_v [-m MODEL]   # rendered page images
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--kind", default="ink", choices=("ink", "image"), help="pages of ink, or rendered page images")
     parser.add_argument("--order", default="written", choices=("written", "shuffled"))
     parser.add_argument("--forms", type=int, default=0, help="only the first N forms (0: all)")
+    parser.add_argument("-m", "--model", help="a model file (default: the bundled model of --kind)")
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--lm", action="store_true")
     parser.add_argument("--timing-runs", type=int, default=1, help="time each page this many times (p50 of them)")
@@ -56,7 +58,7 @@ def main() -> None:
     parser.add_argument("--save-pages", help="write each rendered page image here (--kind image)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model = handwrite.load_model(kind=args.kind, beam_size=args.beam, language_model=args.lm)
+    model = handwrite.load_model(args.model, kind=args.kind, beam_size=args.beam, language_model=args.lm)
     forms = _forms(args.split, args.forms)
     rng = random.Random(0)
     page_pairs, line_pairs, whole_pairs, exact, ratios, page_times = [], [], [], 0, [], []
