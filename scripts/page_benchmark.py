@@ -1,7 +1,9 @@
-"""Pages of ink: how well and how fast whole IAM-OnDB forms are read.
+"""Pages of ink and page images: how well and how fast whole IAM-OnDB forms are read.
 
 The line files of one IAM-OnDB form share the whiteboard's coordinates, so
-stacking a form's lines gives the page as it was written. Each page is read
+stacking a form's lines gives the page as it was written (with `--kind image`,
+drawn as a page image: one random pen, size and paper per form, fixed by its
+name; its lines alone are drawn as `handwrite eval` draws them). Each page is read
 through `recognize()` (layout analysis, then every line), and compared with
 its lines read one by one:
 
