@@ -449,11 +449,6 @@ class PageView(QScrollArea):
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(dx))
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(dy))
 
-    def reveal(self, x: float, y: float) -> None:
-        """Scroll so the page point (x, y) is in view."""
-        point = self.canvas.to_widget(x, y)
-        self.ensureVisible(round(point.x()), round(point.y()), 50, 50)
-
     def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.zoom_by(WHEEL_STEP ** event.angleDelta().y(), event.position())

@@ -34,7 +34,7 @@ from PyQt6.QtWidgets import (
 
 import handwrite
 from gui.canvas import STYLES, InkCanvas, PageView
-from gui.dialogs import about_dialog, model_html, model_info_dialog, open_file, save_file
+from gui.dialogs import about_dialog, model_info_dialog, open_file, save_file
 from gui.document import Document
 from gui.image_view import IMAGE_FILTER, ImageTranscriptionDialog
 from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
@@ -295,10 +295,6 @@ class MainWindow(QMainWindow):
         path = open_file(self, self.settings, "Choose a model file", "Model files (*.safetensors)")
         if path:
             self.load_model(path)
-
-    def model_summary(self) -> str:
-        """The page's model described for people (kind, network in words, alphabet, data, figures)."""
-        return model_html(self.model_name, self.model.metadata if self.model else {})
 
     def show_model_info(self) -> None:
         model_info_dialog(self.model_name, self.model, self).exec()
