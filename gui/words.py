@@ -8,6 +8,7 @@ the line's strokes stay as they are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PyQt6.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
@@ -137,13 +138,20 @@ class PageTextView(QWidget):
     def word_menu(self, line: int, word: int) -> QMenu:
         """The readings to pick from, and typing the word."""
         menu = QMenu(self)
+        result = self.result  # a newer reading may come while the menu is open (its own event loop)
+
+        def when_current(act: Callable[[], object]) -> Callable[[bool], None]:
+            """Act on (line, word) only while the page is the reading the menu was made for:
+            after a newer one, the numbers may name another line, or none."""
+            return lambda checked=False: None if self.result is not result else act()
+
         for reading in self.alternatives(line, word):
             action = menu.addAction(reading)
-            action.triggered.connect(lambda checked=False, r=reading: self.correct(line, word, r))
+            action.triggered.connect(when_current(lambda r=reading: self.correct(line, word, r)))
         if menu.actions():
             menu.addSeparator()
         typing = "Type the line…" if word == WHOLE_LINE else "Type the word…"
-        menu.addAction(typing).triggered.connect(lambda checked=False: self.start_editing(line, word))
+        menu.addAction(typing).triggered.connect(when_current(lambda: self.start_editing(line, word)))
         return menu
 
     def start_editing(self, line: int, word: int) -> None:

@@ -120,3 +120,39 @@ def test_a_corrected_word_is_saved_and_comes_back_with_the_page(make_window, qtb
     assert again.transcription() == corrected
     again.word_dock.toggleViewAction().trigger()
     qtbot.waitUntil(lambda: again.word_dock.view.texts == corrected.split("\n"), timeout=HANG_GUARD_MS)
+
+
+def _page_of(*texts):
+    """A page's reading with one one-word line per text, lines 40 units apart."""
+    lines = tuple(
+        handwrite.Line(
+            text,
+            0.9,
+            (0.0, 40.0 * n, 100.0, 40.0 * n + 30),
+            (n,),
+            (handwrite.Word(text, 0.9, (0.0, 40.0 * n, 100.0, 40.0 * n + 30), (n,)),),
+            (handwrite.Alternative(text, 0.6), handwrite.Alternative(text + "s", 0.4)),
+        )
+        for n, text in enumerate(texts)
+    )
+    return handwrite.Result("\n".join(texts), 0.9, (), tuple(w for line in lines for w in line.words), lines=lines)
+
+
+def test_a_word_menu_outlived_by_a_new_reading_of_the_page_changes_nothing(qtbot):
+    """A word's menu runs its own event loop: a reading that arrives while it is open (the
+    last pen-up's) replaces the lines it was made for. Picking from it then corrected
+    whichever line now had that number, or raised (and aborted the app) when there was
+    none; it now changes nothing, and typing from it opens no editor."""
+    from gui.words import PageTextView
+
+    view = PageTextView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    corrected = []
+    view.line_corrected.connect(lambda line, text: corrected.append((line, text)))
+    view.set_page(handwrite.Ink([]), _page_of("first", "second"))
+    menu = view.word_menu(1, 0)
+    view.set_page(handwrite.Ink([]), _page_of("other"))  # the newer reading, while the menu is open
+    for action in menu.actions():
+        action.trigger()
+    assert corrected == [] and view.texts == ["other"] and not view.editor.isVisible()
