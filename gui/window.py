@@ -415,7 +415,8 @@ class MainWindow(QMainWindow):
 
     def _pick_alternative(self, url: QUrl) -> None:
         index = int(url.toString().split(":", 1)[1])
-        lines = self.page_result().lines
+        reading = self.reading()
+        lines = reading.result.lines
         if index >= len(lines):
             return
         menu = QMenu(self)
@@ -423,7 +424,8 @@ class MainWindow(QMainWindow):
             action = menu.addAction(f"{alternative.text}    ({alternative.confidence:.0%})")
             action.setData(alternative.text)
         chosen = menu.exec(self.cursor().pos())
-        if chosen is not None:
+        # the menu runs its own event loop: after a newer reading, `index` may be another line
+        if chosen is not None and self.reading() is reading:
             self.choose_alternative(index, chosen.data())
 
     def copy_text(self) -> None:

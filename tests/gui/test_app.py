@@ -239,3 +239,30 @@ def test_replaying_a_notebook_keeps_its_lines_apart(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "t").read_text(encoding="utf-8").split("\n")[:-1] == [line for line in truth if line]
     assert done.stdout.strip().splitlines()[-1] == " ".join(line for line in truth if line)
+
+
+def test_an_alternative_picked_after_a_newer_reading_changes_nothing(make_window, monkeypatch):
+    """The alternatives menu runs its own event loop: a reading that arrives while it is
+    open may put the lines in another order, and the pick went to whichever line then had
+    the number of the one clicked."""
+    from dataclasses import replace
+
+    from gui.recognition import PageReading
+
+    window = make_window()
+    bottom = replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))
+    replay(window, handwrite.read_ink(SAMPLE_INK / "quick-fox.inkml"), top=bottom + 30)
+    assert wait_for_transcription(window, 60)
+    before = window.line_texts()
+    assert len(before) == 2
+
+    def newer_reading_then_first(menu, *args):
+        reading = window.reading()  # the same lines, the other way round
+        lines = reading.result.lines[::-1]
+        newer = PageReading(replace(reading.result, lines=lines), reading.keys[::-1], 0)
+        window.readings = {window.document.page.serial: newer}
+        return menu.actions()[1]
+
+    monkeypatch.setattr(window_module.QMenu, "exec", newer_reading_then_first)
+    window._pick_alternative(window_module.QUrl("line:0"))
+    assert window.line_texts() == before[::-1]  # no line took the other's alternative
