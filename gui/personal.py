@@ -209,7 +209,7 @@ class TrainDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.use_button = self.buttons.addButton("Use personal model", QDialogButtonBox.ButtonRole.AcceptRole)
         self.use_button.setEnabled(False)
-        self.buttons.rejected.connect(self.cancel)
+        self.buttons.rejected.connect(self.reject)
         self.buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
@@ -266,11 +266,14 @@ class TrainDialog(QDialog):
             self.candidate.unlink(missing_ok=True)  # declined: the old personal model stays
         super().done(code)
 
-    def cancel(self) -> None:
+    def reject(self) -> None:
+        """Cancel, Close, Escape or the window's close button: a fine-tune still running is
+        stopped first (left to run, it held the machine for up to its budget and wrote a
+        model nobody would use)."""
         if self.process.state() != QProcess.ProcessState.NotRunning:
             self.process.kill()  # the model is only written at the very end, so nothing is left half-done
             self.process.waitForFinished(5000)
-        self.reject()
+        super().reject()
 
 
 def report_in_words(report: dict) -> str:

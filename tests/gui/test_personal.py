@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip("PyQt6.QtWidgets")
 
 from PyQt6.QtCore import QProcess, Qt, QTimer
+from PyQt6.QtTest import QTest
 from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QPushButton
 
 import handwrite
@@ -280,3 +281,22 @@ def test_closing_while_copying_sentences_brings_the_page_back_and_leaves_no_time
     assert not window._autosave_timer.isActive() and not window._debounce.isActive()
     points = handwrite.read_ink(SAMPLE_INK / "hello-world.inkml").num_points
     assert make_window().canvas.page_ink().num_points == points  # the page, not the sentence
+
+
+def test_escape_or_closing_the_training_dialog_stops_the_fine_tune_too(qtbot, tmp_path):
+    """Escape and the window's close button reject the dialog without its Cancel button:
+    the fine-tune went on in the background for up to its whole budget, and wrote a model
+    nobody would use (before the candidate file, it replaced the personal model)."""
+    store = handwrite.SampleStore(tmp_path / "samples")
+    for name in ("hello-world.inkml", "quick-fox.inkml"):
+        ink = handwrite.read_ink(SAMPLE_INK / name)
+        store.add(ink, ink.text)
+    extra = ["--max-steps", "100000", "--max-seconds", "3600"]
+    dialog = TrainDialog(store, None, tmp_path / "personal.safetensors", extra_args=extra)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.process.waitForStarted(HANG_GUARD_MS)
+    QTest.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.result() == QDialog.DialogCode.Rejected
+    assert dialog.process.state() == QProcess.ProcessState.NotRunning
+    assert not list(tmp_path.glob("personal*"))
