@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("handwrite")
     app.setOrganizationName("handwrite")
-    window = MainWindow(restore_autosave=not args.replay)
+    window = MainWindow(use_autosave=not args.replay)
     window.show()
     if not args.replay:
         return app.exec()

@@ -64,7 +64,10 @@ def data_dir() -> Path:
 class MainWindow(QMainWindow):
     results_changed = pyqtSignal()  # page_result(), line_texts() or the shown page changed
 
-    def __init__(self, settings: QSettings | None = None, restore_autosave: bool = True) -> None:
+    def __init__(self, settings: QSettings | None = None, use_autosave: bool = True) -> None:
+        """`use_autosave`: bring back the page autosaved last time and autosave this one.
+        Off for a replay and the windows scripts drive, which must leave the user's
+        unsaved page alone."""
         super().__init__()
         self.setWindowTitle("handwrite")
         self.settings = settings or QSettings("handwrite", "handwrite")
@@ -135,7 +138,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1000, 640)
-        if restore_autosave:
+        self.use_autosave = use_autosave
+        if use_autosave:
             self._restore_autosave()
         self._on_page_shown()
         QTimer.singleShot(0, self.view.fit_width)  # once the window has its size
@@ -656,6 +660,8 @@ class MainWindow(QMainWindow):
         return data_dir() / "autosave.inkml"
 
     def autosave(self) -> None:
+        if not self.use_autosave:
+            return
         if self._set_aside is not None:
             return  # copying sentences: the document was autosaved when it was put aside
         try:

@@ -74,7 +74,7 @@ def main() -> None:
         str(Path(os.environ.get("TMPDIR", "/tmp")) / "handwrite-latency.ini"), QSettings.Format.IniFormat
     )
     settings.setValue("language_model", not args.no_lm)
-    window = MainWindow(settings=settings, restore_autosave=False)
+    window = MainWindow(settings=settings, use_autosave=False)
     window.resize(1200, 800)
     window.show()
     write_page(window, lines(args.lines))

@@ -57,7 +57,7 @@ def main() -> int:
             palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6f7378"))
         app.setPalette(palette)
     with tempfile.TemporaryDirectory() as tmp:
-        window = MainWindow(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat), restore_autosave=False)
+        window = MainWindow(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat), use_autosave=False)
         window.move(0, 0)
         window.resize(1380, 820)
         window.show()

@@ -30,7 +30,7 @@ def main() -> int:
     out = Path(args.output)
     app = QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:
-        window = MainWindow(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat), restore_autosave=False)
+        window = MainWindow(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat), use_autosave=False)
         window.move(0, 0)
         window.resize(1100, 700)
         window.show()

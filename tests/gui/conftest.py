@@ -30,7 +30,7 @@ def make_window(qtbot, tmp_path, monkeypatch, messages):
 
     def make(restore: bool = True) -> MainWindow:
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings, restore_autosave=restore)
+        window = MainWindow(settings=settings, use_autosave=restore)
         qtbot.addWidget(window)
         windows.append(window)
         window.resize(1000, 640)

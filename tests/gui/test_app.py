@@ -116,6 +116,22 @@ def test_autosave_brings_the_page_back(make_window):
     assert again.canvas.strokes[0].points == window.canvas.strokes[0].points
 
 
+def test_a_replay_window_leaves_the_user_s_autosave_alone(make_window, tmp_path):
+    """`handwrite gui --replay` (and the scripts that drive a window) neither restores nor
+    writes the autosave: the replayed ink replaced the user's unsaved page on close."""
+    mine = make_window()
+    draw(mine.canvas, [(50, 60), (60, 70), (70, 60)])
+    mine.close()  # the user's page, autosaved
+    saved = mine.autosave_path().read_bytes()
+    replaying = make_window(restore=False)
+    assert not replaying.canvas.strokes
+    replay(replaying, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))
+    assert wait_for_transcription(replaying, 30)
+    replaying.autosave()
+    replaying.close()
+    assert replaying.autosave_path().read_bytes() == saved
+
+
 def test_a_closed_window_writes_no_late_autosave(make_window, qtbot, monkeypatch, tmp_path):
     """The pending autosave is done on close, not by a timer firing afterwards
     (into whatever the data folder is by then)."""
