@@ -10,6 +10,8 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PyQt6.QtWidgets import QLabel, QWidget
 
+UNSURE = 0.75  # words read below this confidence are shown in the `unsure` colour (faint)
+
 
 @dataclass(frozen=True)
 class PageColors:
@@ -28,28 +30,30 @@ def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
+DARK = PageColors(
+    paper=QColor("#1f2328"),
+    ink=QColor("#e6e9ef"),
+    guides=QColor("#3a4454"),
+    ghost=QColor(230, 233, 239, 70),
+    text=QColor("#f2f4f8"),
+    unsure=QColor("#8f9bb3"),
+    corrected=QColor("#7cc4ff"),
+    banner=QColor("#26354d"),
+)
+LIGHT = PageColors(  # also paper's own colours: an exported page is dark ink on light paper in any mode
+    paper=QColor("#fffef8"),
+    ink=QColor("#1d2a44"),
+    guides=QColor("#c9d8ef"),
+    ghost=QColor(29, 42, 68, 60),
+    text=QColor("#111a2e"),
+    unsure=QColor("#8a93a6"),
+    corrected=QColor("#0b5cad"),
+    banner=QColor("#eef3fb"),
+)
+
+
 def page_colors(palette: QPalette) -> PageColors:
-    if is_dark(palette):
-        return PageColors(
-            paper=QColor("#1f2328"),
-            ink=QColor("#e6e9ef"),
-            guides=QColor("#3a4454"),
-            ghost=QColor(230, 233, 239, 70),
-            text=QColor("#f2f4f8"),
-            unsure=QColor("#8f9bb3"),
-            corrected=QColor("#7cc4ff"),
-            banner=QColor("#26354d"),
-        )
-    return PageColors(
-        paper=QColor("#fffef8"),
-        ink=QColor("#1d2a44"),
-        guides=QColor("#c9d8ef"),
-        ghost=QColor(29, 42, 68, 60),
-        text=QColor("#111a2e"),
-        unsure=QColor("#8a93a6"),
-        corrected=QColor("#0b5cad"),
-        banner=QColor("#eef3fb"),
-    )
+    return DARK if is_dark(palette) else LIGHT
 
 
 class Banner(QLabel):
@@ -77,4 +81,4 @@ class Banner(QLabel):
         painter.end()
 
 
-__all__ = ["Banner", "PageColors", "is_dark", "page_colors"]
+__all__ = ["UNSURE", "Banner", "PageColors", "is_dark", "page_colors"]

@@ -39,7 +39,7 @@ from gui.document import Document
 from gui.image_view import IMAGE_FILTER, ImageTranscriptionDialog
 from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
 from gui.recognition import LineKey, LiveRecognizer, PageReading, PageStrokes
-from gui.theme import Banner, page_colors
+from gui.theme import UNSURE, Banner, page_colors
 from gui.words import add_word_view
 from handwrite.fileio import atomic_write_text, read_limited
 from handwrite.formats import MAX_INK_FILE_BYTES
@@ -47,7 +47,6 @@ from handwrite.formats.inkml import format_inkml, recognized_texts
 from handwrite.pdf import write_searchable_pdf
 from handwrite.samples import data_home
 
-UNSURE = 0.75  # words below this confidence are shown faint
 DEBOUNCE_MS = 0  # the events of one pen-up (or one erase swipe's moves) make one request: the next loop turn
 AUTOSAVE_MS = 800
 OPEN_FILTER = "Ink and notebooks (*.inkml *.xopp *.xml *.json)"

@@ -27,9 +27,8 @@ from PyQt6.QtGui import (
 from PyQt6.QtWidgets import QDockWidget, QLineEdit, QMainWindow, QMenu, QScrollArea, QWidget
 
 import handwrite
-from gui.theme import PageColors, page_colors
+from gui.theme import UNSURE, PageColors, page_colors
 
-UNSURE = 0.75  # words read below this confidence are shown faint
 MARGIN = 12.0  # pixels around the page's writing
 FONT_SHARE = 0.55  # of the line's height on screen, for its text
 FONT_PX = (11.0, 30.0)  # smallest and largest text size
