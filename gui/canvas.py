@@ -33,7 +33,7 @@ from PyQt6.QtWidgets import QGestureEvent, QPinchGesture, QScrollArea, QWidget
 
 import handwrite
 from gui.document import PAGE_RATIO, Document, Page, Stroke, kept
-from gui.theme import page_colors
+from gui.theme import LIGHT, PageColors, page_colors
 
 ERASE_RADIUS = 6.0  # points (scaled with the page like the pen)
 PEN_WIDTH = 1.6  # points
@@ -323,10 +323,11 @@ class InkCanvas(QWidget):
         self.paint_page(painter, QRectF(left, top, exposed.width() / self.zoom, exposed.height() / self.zoom))
         painter.end()
 
-    def paint_page(self, painter: QPainter, seen: QRectF) -> None:
-        """Paper, guides and strokes within `seen` (page units); the painter maps page
-        units to its device, less the page's top-left corner."""
-        paper, ink, guides = self.colors()
+    def paint_page(self, painter: QPainter, seen: QRectF, colors: PageColors | None = None) -> None:
+        """Paper, guides and strokes within `seen` (page units), in `colors` (default: the
+        palette's, as on screen); the painter maps page units to its device, less the
+        page's top-left corner."""
+        paper, ink, guides = self.colors() if colors is None else (colors.paper, colors.ink, colors.guides)
         painter.translate(-self.page.left, -self.page.top)
         painter.fillRect(seen, paper)
         self._draw_guides(painter, seen, guides)
@@ -335,7 +336,8 @@ class InkCanvas(QWidget):
             self._draw_stroke(painter, stroke, ink, seen)
 
     def page_image(self, pixels_per_point: float, longest: int = 12000) -> QImage:
-        """The whole shown page as an image, at this many pixels per point of an A4-wide page."""
+        """The whole shown page as an image, at this many pixels per point of an A4-wide page:
+        dark ink on light paper, as the searchable PDF has it, whether the screen is light or dark."""
         page = self.page
         scale = min(pixels_per_point / page.unit, longest / max(page.width, page.height))
         image = QImage(
@@ -343,7 +345,7 @@ class InkCanvas(QWidget):
         )
         painter = QPainter(image)
         painter.scale(scale, scale)
-        self.paint_page(painter, QRectF(page.left, page.top, page.width, page.height))
+        self.paint_page(painter, QRectF(page.left, page.top, page.width, page.height), LIGHT)
         painter.end()
         return image
 

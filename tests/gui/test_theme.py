@@ -103,3 +103,12 @@ def test_the_sample_browser_s_thumbnails_are_readable(make_window, qtbot, scheme
     qtbot.addWidget(browser)
     thumbnail = browser.list.item(0).icon().pixmap(browser.list.iconSize())
     assert readable(thumbnail, scheme), lightness(thumbnail)
+
+
+def test_an_exported_page_is_dark_ink_on_light_paper_in_either_mode(make_window, scheme, tmp_path):
+    """File > Export page as PNG gives the page as paper (as the searchable PDF does),
+    not as the screen shows it: dark mode must not export white ink on a dark page."""
+    window = make_window()
+    replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))  # real mouse events
+    assert window.export_png(str(tmp_path / "page.png"))
+    assert readable(QPixmap(str(tmp_path / "page.png")), "light"), lightness(QPixmap(str(tmp_path / "page.png")))
