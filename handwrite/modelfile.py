@@ -340,12 +340,13 @@ def _check_setting(name: str, value: object, default: object, limits: tuple[floa
             raise ValueError(f"{name} must be {'true or false' if isinstance(default, bool) else 'a number'}")
         return
     wanted = int if isinstance(default, int) else int | float
-    if not isinstance(value, wanted) or not math.isfinite(value):
+    # a whole number is finite (and math.isfinite cannot take one too large for a float)
+    if not isinstance(value, wanted) or (isinstance(value, float) and not math.isfinite(value)):
         raise ValueError(
             f"{name} must be a {'whole number' if wanted is int else 'finite number'}, not {reprlib.repr(value)}"
         )
     if limits and not limits[0] <= value <= limits[1]:
-        raise ValueError(f"{name} {value} is out of bounds ({limits[0]} to {limits[1]})")
+        raise ValueError(f"{name} {reprlib.repr(value)} is out of bounds ({limits[0]} to {limits[1]})")
 
 
 def _check_tensors(

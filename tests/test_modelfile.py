@@ -229,6 +229,8 @@ METADATA_CASES = {
     "calibration-unknown": (_set("calibration", {"power": 2}), "calibration must be an object with offset and scale"),
     "calibration-scale-huge": (_set("calibration", {"scale": 1e9}), r"calibration scale 1000000000.0 is out of bounds"),
     "calibration-offset-nan": (_set("calibration", {"offset": float("nan")}), "calibration offset must be a finite"),
+    # a whole number too large for a float: OverflowError escaped the loader (a traceback, an aborted app)
+    "calibration-offset-huge-int": (_set("calibration", {"offset": 10**400}), "calibration offset 1000"),
 }
 
 
