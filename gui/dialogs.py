@@ -98,7 +98,13 @@ def metric_rows(metrics: dict, path: tuple[str, ...] = ()) -> list[tuple[str, st
 
 
 def _percent(value: object) -> str:
-    return f"{value:.2%}" if isinstance(value, int | float) else "–"
+    """A rate from the metadata (the file's, so anything) as a percentage, else a dash."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "–"
+    try:
+        return f"{float(value):.2%}"
+    except OverflowError:  # a whole number beyond a float's range
+        return "–"
 
 
 def metrics_table(metrics: dict) -> str:

@@ -155,3 +155,10 @@ def test_a_model_file_s_figures_are_shown_as_text_never_as_markup():
     table = dialogs.metrics_table({"held-out": {"cer": 0.1, "wer": 0.2, "lines": "<img src='x'><b>4</b>"}})
     assert "<img" not in table and "<b>4" not in table
     assert "&lt;img src=&#x27;x&#x27;&gt;&lt;b&gt;4&lt;/b&gt;" in table
+
+
+def test_a_model_file_s_figure_too_large_for_a_number_is_shown_as_none():
+    """The metrics are free-form JSON: a whole number beyond a float's range made the
+    Model info (or About) dialog raise OverflowError, which aborts the app from a menu."""
+    table = dialogs.metrics_table({"held-out": {"cer": 10**400, "wer": True, "lines": 3}})
+    assert table.count("<td align='right'>–</td>") == 2
