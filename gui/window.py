@@ -344,8 +344,9 @@ class MainWindow(QMainWindow):
             self.latencies_ms.append((time.perf_counter() - self._pen_up_at) * 1000)
             self._pen_up_at = None
         read = sum(reading.read for reading in readings.values())
-        lines = f"{read} line{'' if read == 1 else 's'}"
-        self.statusBar().showMessage(f"{self.model_status()}  ·  {lines} recognized in {milliseconds:.0f} ms", 5000)
+        if read:  # a reading of nothing new leaves the status bar alone ("Kept 1 sample(s)", "Saved …")
+            lines = f"{read} line{'' if read == 1 else 's'}"
+            self.statusBar().showMessage(f"{self.model_status()}  ·  {lines} recognized in {milliseconds:.0f} ms", 5000)
         self.results_changed.emit()
 
     def reading(self, page: int | None = None) -> PageReading:

@@ -71,6 +71,21 @@ def test_copy_a_sentence_starts_on_an_empty_page_and_keeps_only_what_was_written
     assert window.canvas.page_ink().num_points == page_before.num_points
 
 
+def test_keep_and_next_says_what_was_kept_and_the_fresh_page_s_reading_does_not_hide_it(make_window, qtbot):
+    """The status bar's "Kept 1 sample(s)" stays: reading the fresh, empty page for the
+    next prompt used to replace it at once with "0 lines recognized in 1 ms"."""
+    window = make_window()
+    window.copy_mode_action.trigger()
+    write(window)  # real mouse events through the page
+    keep = next(b for b in window.prompt_bar.findChildren(QPushButton) if b.text() == "Keep and next")
+    qtbot.mouseClick(keep, Qt.MouseButton.LeftButton)
+    assert window.canvas.strokes == []
+    qtbot.waitUntil(
+        lambda: not window._debounce.isActive() and window.last_shown_request == window.live.latest, timeout=30_000
+    )
+    assert window.statusBar().currentMessage().startswith("Kept 1 sample"), window.statusBar().currentMessage()
+
+
 def open_browser(window, qtbot) -> SampleBrowser:
     write(window)
     window.keep_sample(["hello world"])
