@@ -566,6 +566,11 @@ class MainWindow(QMainWindow):
         except handwrite.HandwriteError as exc:
             QMessageBox.warning(self, "Cannot read this image", str(exc))
             return None
+        except Exception as exc:  # a reader's bug: said, not raised out of the menu's slot (which aborts the app)
+            QMessageBox.warning(
+                self, "Cannot read this image", f"{path}: unexpected error ({type(exc).__name__}: {exc})"
+            )
+            return None
         finally:
             QApplication.restoreOverrideCursor()
         dialog = ImageTranscriptionDialog(path, result, self)

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 pytest.importorskip("PyQt6.QtWidgets")
@@ -242,6 +243,23 @@ def test_open_a_broken_image_says_why(make_window, tmp_path, messages, tiny_imag
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     assert window.open_image(str(tmp_path / "broken.png"), show=False) is None
     assert any("broken.png" in m for m in messages)
+
+
+def test_an_image_the_reader_fails_on_unexpectedly_is_said_and_the_app_goes_on(
+    make_window, tmp_path, messages, tiny_image_model
+):
+    """Any error out of reading an image, not only the library's own: an exception escaping
+    a menu's slot aborts a PyQt app. (Dust alone, no blob of two pixels, raised IndexError
+    in the page layout.)"""
+    from PIL import Image
+
+    window = make_window()
+    window.load_model(str(tiny_image_model))
+    dust = np.full((120, 160), 255, np.uint8)
+    dust[::2, ::2] = 0
+    Image.fromarray(dust).save(tmp_path / "dust.png")
+    shown = window.open_image(str(tmp_path / "dust.png"), show=False)
+    assert shown is not None or any("dust.png" in m for m in messages)
 
 
 def test_replaying_a_notebook_keeps_its_lines_apart(tmp_path):
