@@ -168,7 +168,7 @@ COMMANDS = [
     Command(
         "transcribe",
         "transcribe ink files, images and folders",
-        "Transcribe .inkml, IAM-OnDB .xml and ink .json files with the online model and "
+        "Transcribe .inkml, IAM-OnDB .xml, ink .json and Xournal++ .xopp files with the online model and "
         ".png .jpg .jpeg .tif .tiff .bmp images with the image model (a page image is cut into lines); "
         "folders are searched recursively. Exit status 1 if any input failed.",
         add_arguments,
