@@ -432,9 +432,12 @@ class PageView(QScrollArea):
         self.zoomed.emit(self.canvas.zoom)
 
     def fit_width(self) -> None:
-        """Zoom so the page's width fills the view."""
+        """Zoom so the page's width fills the view, keeping the page's line at the view's
+        top there (the view narrowed by a dock or a resized window does not jump)."""
         room = self.viewport().width() - 2 * GUTTER  # grey either side: the page looks like a sheet
+        top = self.verticalScrollBar().value() / self.canvas.zoom  # page units above the view
         self.canvas.set_zoom(max(room, 50) / self.canvas.page.width)
+        self.verticalScrollBar().setValue(round(top * self.canvas.zoom))
         self.fitted = True
         self.zoomed.emit(self.canvas.zoom)
 

@@ -247,6 +247,29 @@ def test_middle_drag_pans_and_a_fitted_page_follows_the_window(make_window, qtbo
     assert view.verticalScrollBar().value() > before and canvas.strokes == []  # panned, nothing written
 
 
+def test_a_fitted_page_keeps_the_place_in_view_when_the_view_changes_width(make_window, qtbot):
+    """Showing or hiding View > Text on the page (or resizing the window) zooms a fitted
+    page to the new width; what was at the top of the view stays there instead of the
+    page jumping to wherever the old scroll position now lands."""
+    window = make_window()
+    canvas, view = window.canvas, window.view
+
+    def page_y_at_top() -> float:
+        return canvas.to_page(QPointF(canvas.mapFrom(view.viewport(), QPoint(0, 0))))[1]
+
+    window.activateWindow()  # the shortcut goes to the active window
+    qtbot.waitUntil(window.isActiveWindow, timeout=10_000)
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 5)  # down the page, not near its end
+    before, zoom = page_y_at_top(), canvas.zoom
+    assert before > 50
+    QTest.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: window.word_dock.isVisible() and canvas.zoom < zoom * 0.9, timeout=10_000)
+    assert abs(page_y_at_top() - before) < 2, (before, page_y_at_top())  # page units
+    QTest.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: not window.word_dock.isVisible() and abs(canvas.zoom - zoom) < 1e-6, timeout=10_000)
+    assert abs(page_y_at_top() - before) < 2, (before, page_y_at_top())
+
+
 def test_a_touchpad_pinch_zooms_and_space_drag_pans(make_window):
     from PyQt6.QtGui import QNativeGestureEvent, QPointingDevice
 
