@@ -49,12 +49,13 @@ def parse_inkml(data: bytes, name: str = "<inkml>") -> Ink:
 
 def recognized_texts(data: bytes, name: str = "<inkml>") -> tuple[str | None, ...]:
     """The recognized text of each page (None where a page has none), or of the whole
-    ink as one page when the file has no page groups."""
-    return _read(data, name).recognized()
+    ink as one page when the file has no page groups. The traces are not parsed (reading
+    the ink does that)."""
+    return _read(data, name, strokes=False).recognized()
 
 
-def _read(data: bytes, name: str) -> _InkmlReader:
-    reader = _InkmlReader(name)
+def _read(data: bytes, name: str, strokes: bool = True) -> _InkmlReader:
+    reader = _InkmlReader(name, strokes)
     for event, element, parent in iter_xml(data, name):
         if parent is None and event == "start" and local_name(element.tag) != "ink":
             raise FormatError(f"{name}: not InkML (root element is <{local_name(element.tag)}>, expected <ink>)")
@@ -70,8 +71,9 @@ class _InkmlReader:
     first <traceFormat>, the traces (parsed as soon as the channels are known) and
     the truth annotation."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, strokes: bool = True) -> None:
         self.name = name
+        self.read_strokes = strokes  # False: annotations and pages only, traces skipped
         self.channels: list[str] | None = None
         self.pending_channels: list[str] = []
         self.traces: list[np.ndarray | tuple[str, str]] = []  # (text, id) until the channels are known
@@ -111,7 +113,7 @@ class _InkmlReader:
             if self.channels is None and self.pending_channels:
                 self.channels = self.pending_channels
             self.pending_channels = []
-        elif tag == "trace":
+        elif tag == "trace" and self.read_strokes:
             self._trace(element.text or "", _trace_id(element, len(self.traces)))
         elif tag == "annotation" and element.get("type", "").lower() in TRUTH_TYPES:
             text = (element.text or "").strip()
