@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.readings: dict[int, PageReading] = {}  # page serial -> the newest reading of that page
         self.corrections: dict[LineKey, str] = {}  # a line's text as the user set it, while its strokes stay
         self.path: str | None = None  # the file the document was opened from or saved to
+        self._saved_strokes: tuple = ()  # the document's strokes as last opened or saved (see may_discard)
         self._restoring: tuple[str | None, ...] = ()  # saved page texts, until the opened pages are read
         self.latencies_ms: list[float] = []
         self.last_shown_request = 0
@@ -524,9 +525,27 @@ class MainWindow(QMainWindow):
 
     # ---- files --------------------------------------------------------------
     def new_document(self) -> None:
+        if not self.may_discard():
+            return
         self.leave_copy_mode()  # else leaving it later would put the new document aside for the old
         self.show_document(Document())
         self.path = None
+
+    def may_discard(self) -> bool:
+        """Whether the document (while copying sentences: the one put aside) may be replaced:
+        yes when it holds no writing or the writing last saved or opened; else the user says.
+        No undo brings a replaced document back."""
+        document = self._set_aside[0] if self._set_aside is not None else self.document
+        if document.is_empty() or _strokes_of(document) == self._saved_strokes:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Discard the page?",
+            "What is written in this document has not been saved to a file. Discard it?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
 
     def show_document(self, document: Document, recognized: tuple[str | None, ...] = ()) -> None:
         """Show a document from its first page, its width filling the view. `recognized`:
@@ -549,9 +568,12 @@ class MainWindow(QMainWindow):
         except handwrite.HandwriteError as exc:
             QMessageBox.warning(self, "Cannot open this file", f"{exc}\n\nThe current page is unchanged.")
             return False
+        if not self.may_discard():
+            return False
         self.leave_copy_mode()  # the opened document is the one kept, not the one put aside
         self.show_document(Document.from_ink(ink), recognized)
         self.path = path
+        self._saved_strokes = _strokes_of(self.document)
         return True
 
     def open_image(self, path: str | None = None, show: bool = True) -> ImageTranscriptionDialog | None:
@@ -611,6 +633,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot save", str(exc))
             return False
         self.path = path
+        self._saved_strokes = _strokes_of(self.document)
         self.statusBar().showMessage(f"Saved {path}", 3000)
         return True
 
@@ -703,6 +726,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.live.stop()
         super().closeEvent(event)
+
+
+def _strokes_of(document: Document) -> tuple[tuple[bytes, ...], ...]:
+    """What a document's writing is, page by page, to tell whether it changed since saved."""
+    return tuple(tuple(stroke.digest() for stroke in page.strokes) for page in document.pages)
 
 
 def _recognized_in(path: Path) -> tuple[str | None, ...]:

@@ -5,6 +5,7 @@ import pytest
 pytest.importorskip("PyQt6.QtWidgets")
 
 from PyQt6.QtCore import QSettings, QStandardPaths
+from PyQt6.QtWidgets import QMessageBox
 
 from gui import window as window_module
 from gui.window import MainWindow
@@ -23,7 +24,25 @@ def messages(monkeypatch):
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path, monkeypatch, messages):
+def asked(monkeypatch):
+    """QMessageBox.question calls (their titles), recorded instead of shown and answered
+    with `asked.answer`: Discard unless a test says otherwise."""
+
+    class Asked(list):
+        answer = QMessageBox.StandardButton.Discard
+
+    shown = Asked()
+
+    def question(parent, title, text, *args, **kwargs):
+        shown.append(title)
+        return shown.answer
+
+    monkeypatch.setattr(window_module.QMessageBox, "question", question)
+    return shown
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, monkeypatch, messages, asked):
     monkeypatch.setattr(window_module, "data_dir", lambda: tmp_path / "data")
 
     windows = []

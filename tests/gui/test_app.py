@@ -11,7 +11,7 @@ pytest.importorskip("PyQt6.QtWidgets")
 from PyQt6.QtCore import QPoint, QPointF, Qt
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtTest import QTest
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtWidgets import QApplication, QMessageBox
 
 import handwrite
 from gui import window as window_module
@@ -300,3 +300,24 @@ def test_an_alternative_picked_after_a_newer_reading_changes_nothing(make_window
     monkeypatch.setattr(window_module.QMenu, "exec", newer_reading_then_first)
     window._pick_alternative(window_module.QUrl("line:0"))
     assert window.line_texts() == before[::-1]  # no line took the other's alternative
+
+
+def test_new_or_open_asks_before_discarding_unsaved_writing(make_window, qtbot, asked, tmp_path):
+    """Ctrl+N (and File > Open) replaced a page nobody had saved without a word, and no
+    undo brought it back; now they ask, and Cancel keeps the page."""
+    window = make_window()
+    window.activateWindow()  # the shortcut goes to the active window
+    qtbot.waitUntil(window.isActiveWindow, timeout=10_000)
+    draw(window.canvas, [(50, 60), (90, 70), (130, 60)])
+    asked.answer = QMessageBox.StandardButton.Cancel
+    QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # File > New document
+    assert asked and len(window.canvas.strokes) == 1  # asked, and kept
+    assert not window.open_ink(str(SAMPLE_INK / "quick-fox.inkml")) and len(window.canvas.strokes) == 1
+    assert window.save_ink(str(tmp_path / "page.inkml"))
+    asked.clear()
+    QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # saved: nothing to ask
+    assert not asked and window.canvas.strokes == []
+    draw(window.canvas, [(50, 60), (90, 70), (130, 60)])
+    asked.answer = QMessageBox.StandardButton.Discard
+    QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert asked and window.canvas.strokes == []
