@@ -25,6 +25,7 @@ PAGE_RATIO = A4[1] / A4[0]
 MARGIN = 0.03  # around strokes that lie beyond the page, as a share of the page's width
 GROW_WHEN = 0.15  # writing this near the bottom (in page widths) grows the page...
 GROW_BY = 0.5  # ...by this many page widths
+MIN_UNIT = 1e-9  # a page narrower than A4 by more than this (a file's pageSize of 5e-324) still has a scale
 
 _serials = itertools.count(1)
 
@@ -99,8 +100,9 @@ class Page:
 
     @property
     def unit(self) -> float:
-        """Page units per point of an A4 page as wide: pen width and guide lines scale with it."""
-        return self.width / A4[0]
+        """Page units per point of an A4 page as wide: pen width and guide lines scale with it.
+        Never 0, which pen, eraser and export divide by."""
+        return max(self.width / A4[0], MIN_UNIT)
 
     def size(self) -> tuple[float, float]:
         """The size a file records (pages start at the origin there)."""

@@ -290,14 +290,16 @@ def test_a_touchpad_pinch_zooms_and_space_drag_pans(make_window):
     assert len(canvas.strokes) == 1
 
 
-def test_a_page_of_hostile_proportions_opens_shows_and_exports(make_window, tmp_path):
+@pytest.mark.parametrize("size", ["0.0001 1000000000", "5e-324 1000"])
+def test_a_page_of_hostile_proportions_opens_shows_and_exports(make_window, tmp_path, size):
     """A file's page far narrower than it is tall (a hostile pageSize) made the guide
     lines thinner than a pixel: drawing them (on screen and in an exported PNG) never
-    ended, nor did erasing on it (sub-pixel eraser steps)."""
+    ended, nor did erasing on it (sub-pixel eraser steps). A page so narrow that its
+    scale (page units per point) is 0 divided by zero in both."""
     path = tmp_path / "narrow.inkml"
     path.write_text(
         '<ink xmlns="http://www.w3.org/2003/InkML"><traceGroup>'
-        '<annotation type="page">1</annotation><annotation type="pageSize">0.0001 1000000000</annotation>'
+        f'<annotation type="page">1</annotation><annotation type="pageSize">{size}</annotation>'
         "<trace>0 0, 0 50</trace></traceGroup></ink>"
     )
     window = make_window(restore=False)
