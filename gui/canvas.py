@@ -442,8 +442,10 @@ class PageView(QScrollArea):
         self.zoomed.emit(self.canvas.zoom)
 
     def _page_shown(self) -> None:
+        """Another page (or document) is shown: from its top, where one writes first."""
         if self.fitted:  # another page may be another size
             self.fit_width()
+        self.verticalScrollBar().setValue(0)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -162,6 +162,25 @@ def test_pages_of_a_document(make_window):
     assert window.text_view.toPlainText() == window.page_text(0)  # the text pane shows the shown page
 
 
+def test_a_page_turned_to_is_shown_from_its_top(make_window, qtbot):
+    """Page > New page (and next/previous) showed the other page scrolled as far down as
+    the page left, often at its very end: a new page must start where one writes first."""
+    window = make_window()
+    view = window.view
+    window.activateWindow()  # the shortcuts go to the active window
+    qtbot.waitUntil(window.isActiveWindow, timeout=10_000)
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())  # at the first page's end
+    assert view.verticalScrollBar().value() > 0
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    QTest.keyClick(window, Qt.Key.Key_N, shift_ctrl)  # Page > New page
+    qtbot.waitUntil(lambda: window.page_label.text() == "Page 2 of 2", timeout=10_000)
+    assert view.verticalScrollBar().value() == 0
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())
+    QTest.keyClick(window, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)  # Page > Previous page
+    qtbot.waitUntil(lambda: window.page_label.text() == "Page 1 of 2", timeout=10_000)
+    assert view.verticalScrollBar().value() == 0
+
+
 @pytest.mark.parametrize("suffix", [".inkml", ".xopp"])
 def test_save_and_open_give_back_the_same_pages_and_text(make_window, tmp_path, suffix):
     window = make_window()
