@@ -202,7 +202,10 @@ class MainWindow(QMainWindow):
             action.setData(style)
             self.style_actions.addAction(action)
         view.addSeparator()
-        self._action(view, "Zoom &in", lambda: self.view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
+        zoom_in = self._action(view, "Zoom &in", lambda: self.view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
+        # + is Shift+= on most keyboards: Ctrl and that key without Shift zooms in too
+        keys = QKeySequence.keyBindings(QKeySequence.StandardKey.ZoomIn)
+        zoom_in.setShortcuts(keys + [QKeySequence("Ctrl+=")] * (QKeySequence("Ctrl+=") not in keys))
         self._action(view, "Zoom &out", lambda: self.view.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
         self._action(view, "&Fit page width", self.view.fit_width, "Ctrl+0")
         view.addSeparator()

@@ -181,6 +181,18 @@ def test_a_page_turned_to_is_shown_from_its_top(make_window, qtbot):
     assert view.verticalScrollBar().value() == 0
 
 
+def test_ctrl_equals_zooms_in_as_ctrl_plus_does(make_window, qtbot):
+    """On most keyboards + is Shift+=: Ctrl and the =/+ key without Shift did nothing."""
+    window = make_window()
+    window.activateWindow()  # the shortcuts go to the active window
+    qtbot.waitUntil(window.isActiveWindow, timeout=10_000)
+    zoom = window.canvas.zoom
+    QTest.keyClick(window, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.canvas.zoom > zoom * 1.2, timeout=10_000)
+    QTest.keyClick(window, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)  # and back
+    qtbot.waitUntil(lambda: abs(window.canvas.zoom - zoom) < 1e-6, timeout=10_000)
+
+
 @pytest.mark.parametrize("suffix", [".inkml", ".xopp"])
 def test_save_and_open_give_back_the_same_pages_and_text(make_window, tmp_path, suffix):
     window = make_window()
