@@ -52,9 +52,12 @@ def page_lines(ink: np.ndarray) -> list[PageLine]:
     if blobs is None:
         return []
     xs, ys, blob_of, areas = blobs
-    points = np.split(np.stack([xs, ys], axis=1).astype(np.float64), np.cumsum(areas)[:-1])
     kept = _blobs_to_read(areas)
-    lines = find_blob_lines([points[i] for i in kept])
+    starts = np.concatenate([[0], np.cumsum(areas)[:-1]])
+    xy = np.stack([xs, ys], axis=1).astype(np.float64)
+    lines = find_blob_lines([xy[starts[i] : starts[i] + areas[i]] for i in kept.tolist()])
+    if not lines:
+        return []
     line_of_pixel = _line_of_each_pixel(lines, kept, blob_of, xs, ys, areas)
     owner = np.zeros(ink.shape, dtype=np.int32)  # 0: no line; k + 1: line k
     owner[ys, xs] = line_of_pixel + 1

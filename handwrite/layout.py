@@ -230,7 +230,8 @@ def _writing_height(geometry: _StrokeGeometry) -> float:
     if geometry.mass is not None:  # blobs: those that hold a fair share of the ink
         by_mass = np.sort(geometry.mass)
         typical_mass = by_mass[np.searchsorted(np.cumsum(by_mass), 0.5 * by_mass.sum())]
-        positive &= geometry.mass >= SUBSTANTIAL_BLOB * typical_mass
+        substantial = positive & (geometry.mass >= SUBSTANTIAL_BLOB * typical_mass)
+        positive = substantial if substantial.any() else positive
     typical = float(np.median(heights[positive]))
     sized = heights[positive & (heights >= 0.35 * typical)]
     return float(np.median(sized)) if len(sized) else typical

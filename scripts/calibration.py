@@ -32,7 +32,7 @@ import torch
 import handwrite
 from handwrite.codec import normalize_spacing
 from handwrite.formats.iamondb import iter_lines, read_split
-from handwrite.modelfile import load_model_file, save_model_file
+from handwrite.modelfile import CALIBRATION_LIMITS, load_model_file, save_model_file
 from handwrite.results import Calibration
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,7 +91,10 @@ def _fit(confidences: np.ndarray, accuracies: np.ndarray) -> Calibration:
     """Least squares: error share = offset + scale x doubt, rounded to 3 places."""
     doubt, errors = 1.0 - confidences, 1.0 - accuracies
     scale, offset = np.polyfit(doubt, errors, 1)
-    return Calibration(offset=round(float(max(offset, 0.0)), 3), scale=round(float(scale), 3))
+    # within the bounds a model file may hold (modelfile.CALIBRATION_LIMITS), or it would not load
+    (low_offset, high_offset), (low_scale, high_scale) = CALIBRATION_LIMITS["offset"], CALIBRATION_LIMITS["scale"]
+    offset, scale = min(max(float(offset), low_offset), high_offset), min(max(float(scale), low_scale), high_scale)
+    return Calibration(offset=round(offset, 3), scale=round(scale, 3))
 
 
 def _rendered(ink: handwrite.Ink) -> object:

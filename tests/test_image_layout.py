@@ -97,3 +97,18 @@ def test_ruled_lines_and_a_margin_are_not_writing():
     assert len(lines) == 2
     for line in lines:
         assert line.box[0] > 15 and line.box[2] < 420  # the writing's extent, not the rules'
+
+
+def test_a_page_of_dust_or_dashes_has_no_lines_or_a_clear_message():
+    dust = np.full((600, 800), 240, dtype=np.uint8)
+    dust[::2, ::2] = 0  # every blob a one-pixel speck
+    dashes = np.full((300, 400), 240, dtype=np.uint8)
+    dashes[100, ::3] = 0  # one-pixel dashes and a single two-pixel speck: no blob has height
+    dashes[200, 50:52] = 0
+    for picture in (dust, dashes):
+        try:
+            lines = page_line_frames(Image.fromarray(picture))
+        except HandwriteError as error:
+            assert "not writing" in str(error)
+        else:
+            assert all(frames.ndim == 2 for frames, _ in lines)
