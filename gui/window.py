@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.corrections: dict[LineKey, str] = {}  # a line's text as the user set it, while its strokes stay
         self.path: str | None = None  # the file the document was opened from or saved to
         self._saved_strokes: tuple = ()  # the document's strokes as last opened or saved (see may_discard)
+        self._text_page = 0  # the page whose text the text pane shows (its serial)
         self._restoring: tuple[str | None, ...] = ()  # saved page texts, until the opened pages are read
         self.latencies_ms: list[float] = []
         self.last_shown_request = 0
@@ -419,7 +420,13 @@ class MainWindow(QMainWindow):
                     for w in line.words
                 )
             parts.append(f'<a href="line:{index}" style="text-decoration:none; color:{ink}">{words}</a>')
+        # written anew, the pane would scroll back to its first line at every pen-up: it stays
+        # where the user scrolled it, unless another page is shown
+        bar, page = self.text_view.verticalScrollBar(), self.document.page.serial
+        at = bar.value() if page == self._text_page else 0
         self.text_view.setHtml("<br>".join(parts))
+        bar.setValue(at)
+        self._text_page = page
 
     def _pick_alternative(self, url: QUrl) -> None:
         index = int(url.toString().split(":", 1)[1])

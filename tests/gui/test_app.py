@@ -321,3 +321,21 @@ def test_new_or_open_asks_before_discarding_unsaved_writing(make_window, qtbot, 
     asked.answer = QMessageBox.StandardButton.Discard
     QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert asked and window.canvas.strokes == []
+
+
+def test_the_text_pane_stays_where_the_user_scrolled_it_after_a_pen_up(make_window, qtbot):
+    """Every reading wrote the pane anew and scrolled it back to the first line: on a page
+    of more lines than it shows, the user scrolled down to read the end, wrote a stroke,
+    and was thrown back to the top."""
+    window = make_window()
+    for top in range(40, 700, 75):
+        replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"), top=top)
+    assert wait_for_transcription(window, 60)
+    bar = window.text_view.verticalScrollBar()
+    assert bar.maximum() > 0, "the pane should hold more lines than it shows"
+    bar.setValue(bar.maximum())  # scrolled to the page's last lines
+    at = bar.value()
+    y = round(window.canvas.to_widget(0, 780).y())  # a new line at the page's foot
+    draw(window.canvas, [(100, y), (140, y - 20), (180, y)])
+    qtbot.waitUntil(lambda: window.last_shown_request == window.live.latest and len(window.page_result().lines) > 9)
+    assert bar.value() >= at, (bar.value(), at)
