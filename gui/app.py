@@ -19,8 +19,7 @@ from PyQt6.QtWidgets import QApplication
 import handwrite
 from gui.canvas import InkCanvas
 from gui.document import MARGIN
-from gui.window import MainWindow, save_png_atomically
-from handwrite.fileio import atomic_write_text
+from gui.window import MainWindow, save_png_atomically, save_text_atomically
 
 REPLAY_TIMEOUT_S = 60.0
 
@@ -65,12 +64,9 @@ def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str |
         print(f"handwrite gui: cannot write {screenshot}", file=sys.stderr)
         return 1
     text = window.transcription()
-    if text_out:
-        try:
-            atomic_write_text(text_out, text + "\n")
-        except OSError as exc:
-            print(f"handwrite gui: cannot write {text_out} ({exc.strerror})", file=sys.stderr)
-            return 1
+    if text_out and not save_text_atomically(text + "\n", text_out):
+        print(f"handwrite gui: cannot write {text_out}", file=sys.stderr)
+        return 1
     print(" ".join(text.splitlines()))  # the whole page on the last line of stdout
     return 0
 

@@ -220,11 +220,10 @@ def _metadata(path: str, modified_ns: int) -> dict:
 def about_html(loaded: Sequence[handwrite.Recognizer | None] = ()) -> str:
     """Version, the bundled models (network, data, test figures and terms, from their
     files and cards) and the licences. `loaded`: models the app holds, reused."""
-    from handwrite.recognizer import default_model_path
 
     models = []
     for kind in ("ink", "image"):
-        path = default_model_path(kind)
+        path = handwrite.default_model_path(kind)
         try:
             meta = bundled_metadata(path, loaded)
         except handwrite.HandwriteError as exc:

@@ -41,11 +41,6 @@ from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
 from gui.recognition import LineKey, LiveRecognizer, PageReading, PageStrokes
 from gui.theme import UNSURE, Banner, page_colors
 from gui.words import add_word_view
-from handwrite.fileio import atomic_write_text, read_limited
-from handwrite.formats import MAX_INK_FILE_BYTES
-from handwrite.formats.inkml import format_inkml, recognized_texts
-from handwrite.pdf import write_searchable_pdf
-from handwrite.samples import data_home
 
 DEBOUNCE_MS = 0  # the events of one pen-up (or one erase swipe's moves) make one request: the next loop turn
 AUTOSAVE_MS = 800
@@ -57,7 +52,7 @@ PNG_POINTS = 2.0  # an exported page image has this many pixels per point of an 
 def data_dir() -> Path:
     """Samples, the personal model and the autosave: the library's data folder, so
     `handwrite.SampleStore()` and `handwrite finetune` see what the app collected."""
-    return data_home()
+    return handwrite.data_home()
 
 
 class MainWindow(QMainWindow):
@@ -574,7 +569,7 @@ class MainWindow(QMainWindow):
                 return False
         try:
             ink = handwrite.read_ink(path)
-            recognized = _recognized_in(Path(path))
+            recognized = handwrite.read_recognized(path)
         except handwrite.HandwriteError as exc:
             QMessageBox.warning(self, "Cannot open this file", f"{exc}\n\nThe current page is unchanged.")
             return False
@@ -648,12 +643,8 @@ class MainWindow(QMainWindow):
         return True
 
     def _write(self, path: Path) -> None:
-        ink = self.document.to_ink()
-        if path.suffix.lower() == ".inkml":
-            pages = range(len(self.document.pages))
-            atomic_write_text(path, format_inkml(ink, ["\n".join(self.line_texts(page)) for page in pages]))
-        else:
-            handwrite.write_ink(ink, path)
+        recognized = ["\n".join(self.line_texts(page)) for page in range(len(self.document.pages))]
+        handwrite.write_ink(self.document.to_ink(), path, recognized)
 
     def export_png(self, path: str | None = None) -> bool:
         """The shown page as an image, all of it, whatever the zoom."""
@@ -673,7 +664,7 @@ class MainWindow(QMainWindow):
             if not path:
                 return False
         try:
-            write_searchable_pdf(Path(path), self.document_result(), self.document.to_ink())
+            handwrite.write_searchable_pdf(Path(path), self.document_result(), self.document.to_ink())
         except (OSError, handwrite.HandwriteError) as exc:
             QMessageBox.warning(self, "Cannot export", str(exc))
             return False
@@ -713,7 +704,7 @@ class MainWindow(QMainWindow):
             return
         try:
             ink = handwrite.read_ink(path)
-            recognized = _recognized_in(path)
+            recognized = handwrite.read_recognized(path)
         except handwrite.HandwriteError as exc:
             self.statusBar().showMessage(f"Could not restore the last page: {exc}")
             return
@@ -743,13 +734,6 @@ def _strokes_of(document: Document) -> tuple[tuple[bytes, ...], ...]:
     return tuple(tuple(stroke.digest() for stroke in page.strokes) for page in document.pages)
 
 
-def _recognized_in(path: Path) -> tuple[str | None, ...]:
-    """The recognized text an InkML file keeps for each page (none for other formats)."""
-    if path.suffix.lower() != ".inkml":
-        return ()
-    return recognized_texts(read_limited(path, handwrite.FormatError, "ink file", MAX_INK_FILE_BYTES), str(path))
-
-
 def corrected_line(line: handwrite.Line, text: str, page: int) -> handwrite.Line:
     """A line with the user's text, on page `page`: its words take the corrected words
     when there are as many, else one word spans the line."""
@@ -774,4 +758,15 @@ def save_png_atomically(pixmap: QPixmap, path: str | os.PathLike[str]) -> bool:
     return out.commit()
 
 
-__all__ = ["MainWindow", "save_png_atomically"]
+def save_text_atomically(text: str, path: str | os.PathLike[str]) -> bool:
+    """UTF-8 text through QSaveFile: the file appears whole or not at all."""
+    out = QSaveFile(str(path))
+    if not out.open(QIODevice.OpenModeFlag.WriteOnly):
+        return False
+    if out.write(text.encode("utf-8")) < 0:
+        out.cancelWriting()
+        return False
+    return out.commit()
+
+
+__all__ = ["MainWindow", "save_png_atomically", "save_text_atomically"]

@@ -5,6 +5,7 @@ model = handwrite.load_model()            # the bundled online model, or a path
 ink = handwrite.read_ink("line.inkml")    # .inkml, IAM-OnDB .xml, .json
 result = model.recognize(ink)             # Result: .text, .confidence, .alternatives, .lines
 lines = handwrite.find_lines(ink)         # layout of a page of ink: lines of words, reading order
+handwrite.write_searchable_pdf("page.pdf", result, ink)  # the ink with its text, searchable
 
 images = handwrite.load_model(kind="image")  # the bundled image model
 result = images.recognize("page.png")        # a path or PIL image; lines joined by newlines
@@ -20,7 +21,11 @@ from handwrite.errors import FormatError, HandwriteError, InkError, ModelFileErr
 # and `handwrite --help` stay light: torch loads only when a model does.
 _LAZY = {
     "read_ink": "handwrite.formats",
+    "read_recognized": "handwrite.formats",
     "write_ink": "handwrite.formats",
+    "write_searchable_pdf": "handwrite.pdf",
+    "data_home": "handwrite.samples",
+    "default_model_path": "handwrite.recognizer",
     "Ink": "handwrite.ink",
     "TextLine": "handwrite.layout",
     "find_lines": "handwrite.layout",
@@ -34,12 +39,13 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from handwrite.formats import read_ink, write_ink
+    from handwrite.formats import read_ink, read_recognized, write_ink
     from handwrite.ink import Ink
     from handwrite.layout import TextLine, find_lines
-    from handwrite.recognizer import Recognizer, load_model
+    from handwrite.pdf import write_searchable_pdf
+    from handwrite.recognizer import Recognizer, default_model_path, load_model
     from handwrite.results import Alternative, Line, Result, Word
-    from handwrite.samples import SampleStore
+    from handwrite.samples import SampleStore, data_home
 
 
 def __getattr__(name: str) -> object:
@@ -71,8 +77,12 @@ __all__ = [
     "TextLine",
     "Word",
     "__version__",
+    "data_home",
+    "default_model_path",
     "find_lines",
     "load_model",
     "read_ink",
+    "read_recognized",
     "write_ink",
+    "write_searchable_pdf",
 ]

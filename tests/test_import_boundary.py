@@ -98,3 +98,16 @@ def test_training_commands_still_parse():
         [sys.executable, "-m", "handwrite", "finetune", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0 and "--holdout" in done.stdout
+
+
+def test_the_app_uses_only_the_librarys_public_api():
+    """gui/ imports `handwrite` itself, never its modules (DESIGN: the GUI is a thin layer)."""
+    import ast
+
+    for path in sorted((ROOT / "gui").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            inside = [name for name in names if name.startswith("handwrite.")]
+            assert not inside, f"{path.name}:{node.lineno} imports {inside}"

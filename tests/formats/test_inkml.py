@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import handwrite
 from handwrite import FormatError, Ink, read_ink, write_ink
 from handwrite.formats.inkml import format_inkml, parse_inkml, recognized_texts
 
@@ -191,3 +192,12 @@ def test_coordinates_come_back_exactly():
     back = parse_inkml(format_inkml(Ink.from_points(points)).encode())
     assert back.strokes[0][:, :2].tolist() == [p[:2] for p in points[0]]
     assert "<trace>12.5 -7</trace>" in format_inkml(Ink.from_points([[[12.5, -7.0]]]))
+
+
+def test_recognized_text_round_trips_through_the_public_api(tmp_path):
+    ink = handwrite.Ink([np.array([[0.0, 0.0, 0.0], [10.0, 5.0, 0.01]])], text="truth")
+    handwrite.write_ink(ink, tmp_path / "page.inkml", recognized=["read by the model"])
+    assert handwrite.read_recognized(tmp_path / "page.inkml") == ("read by the model",)
+    assert handwrite.read_ink(tmp_path / "page.inkml").text == "truth"  # recognized text is never truth
+    handwrite.write_ink(ink, tmp_path / "page.xopp", recognized=["read"])
+    assert handwrite.read_recognized(tmp_path / "page.xopp") == ()
