@@ -44,6 +44,7 @@ MIN_ZOOM, MAX_ZOOM = 0.05, 12.0
 GUTTER = 14  # pixels of the view either side of a page fitted to its width
 MAX_WIDGET_PX = (1 << 24) - 1  # Qt's largest widget size (QWIDGETSIZE_MAX)
 MIN_GUIDE_PX = 3.0  # guide lines closer than this on the device are not drawn (they would fill the page)
+FOLLOW_MARGIN = 8  # pixels: writing this near the view's edge, or past it, scrolls the page along
 WHEEL_STEP = 1.0015  # zoom factor per eighth of a wheel degree (one notch: about 1.2x)
 _ERASE_COMMAND = 1  # QUndoCommand id: the removals of one erase gesture merge into one step
 
@@ -272,6 +273,7 @@ class InkCanvas(QWidget):
                 view.pan(-delta.x(), -delta.y())
         elif event.buttons() & Qt.MouseButton.LeftButton:
             self.add_point(*self.to_page(event.position()))
+            self._follow(event.position())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._pan_from is not None:
@@ -299,9 +301,17 @@ class InkCanvas(QWidget):
             self.begin_stroke(x, y, pressure)
         elif kind == QTabletEvent.Type.TabletMove and (self._current is not None or self.erasing):
             self.add_point(x, y, pressure)
+            self._follow(event.position())
         elif kind == QTabletEvent.Type.TabletRelease:
             self.end_stroke()
         event.accept()  # no synthesized mouse events: the pen is recorded once
+
+    def _follow(self, point: QPointF) -> None:
+        """Writing carried past the view's edge scrolls the page along: what the pen writes
+        stays in view (the next move's position is in the canvas's own pixels, so the
+        stroke goes on where the pen is)."""
+        if self._current is not None and isinstance(view := self._view(), PageView):
+            view.ensureVisible(round(point.x()), round(point.y()), FOLLOW_MARGIN, FOLLOW_MARGIN)
 
     def _view(self) -> QWidget | None:
         viewport = self.parentWidget()

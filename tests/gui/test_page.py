@@ -193,6 +193,20 @@ def test_ctrl_equals_zooms_in_as_ctrl_plus_does(make_window, qtbot):
     qtbot.waitUntil(lambda: abs(window.canvas.zoom - zoom) < 1e-6, timeout=10_000)
 
 
+def test_writing_past_the_view_s_edge_scrolls_the_page_along(make_window):
+    """A stroke carried below the bottom of the view went on out of sight: the page
+    scrolls with the pen, so what is written stays in view."""
+    window = make_window()
+    canvas, view = window.canvas, window.view
+    assert view.verticalScrollBar().value() == 0
+    bottom = view.viewport().height()
+    draw(canvas, [(100, bottom - 60), (110, bottom - 20), (120, bottom + 30), (130, bottom + 60)])
+    assert view.verticalScrollBar().value() > 0
+    end = canvas.mapTo(view.viewport(), QPoint(130, bottom + 60))
+    assert view.viewport().rect().contains(end), (end, view.viewport().rect())
+    assert len(canvas.strokes) == 1 and canvas.strokes[0].points[-1][1] > canvas.to_page(QPointF(0, bottom))[1]
+
+
 @pytest.mark.parametrize("suffix", [".inkml", ".xopp"])
 def test_save_and_open_give_back_the_same_pages_and_text(make_window, tmp_path, suffix):
     window = make_window()
