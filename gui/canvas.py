@@ -44,7 +44,7 @@ MIN_ZOOM, MAX_ZOOM = 0.05, 12.0
 GUTTER = 14  # pixels of the view either side of a page fitted to its width
 MAX_WIDGET_PX = (1 << 24) - 1  # Qt's largest widget size (QWIDGETSIZE_MAX)
 MIN_GUIDE_PX = 3.0  # guide lines closer than this on the device are not drawn (they would fill the page)
-FOLLOW_MARGIN = 8  # pixels: writing this near the view's edge, or past it, scrolls the page along
+FOLLOW_MARGIN = 8  # pixels: a stroke ending this near the view's edge, or past it, scrolls the page along
 WHEEL_STEP = 1.0015  # zoom factor per eighth of a wheel degree (one notch: about 1.2x)
 _ERASE_COMMAND = 1  # QUndoCommand id: the removals of one erase gesture merge into one step
 
@@ -234,6 +234,7 @@ class InkCanvas(QWidget):
             self.undo_stack.push(_AddStroke(self, self.page, stroke))
             if self.page.grow_for(stroke):  # room to go on writing below
                 self._resize_to_page()
+            self._follow(stroke)
             self.stroke_finished.emit()
 
     def _erase_at(self, x: float, y: float) -> None:
@@ -273,7 +274,6 @@ class InkCanvas(QWidget):
                 view.pan(-delta.x(), -delta.y())
         elif event.buttons() & Qt.MouseButton.LeftButton:
             self.add_point(*self.to_page(event.position()))
-            self._follow(event.position())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._pan_from is not None:
@@ -301,17 +301,17 @@ class InkCanvas(QWidget):
             self.begin_stroke(x, y, pressure)
         elif kind == QTabletEvent.Type.TabletMove and (self._current is not None or self.erasing):
             self.add_point(x, y, pressure)
-            self._follow(event.position())
         elif kind == QTabletEvent.Type.TabletRelease:
             self.end_stroke()
         event.accept()  # no synthesized mouse events: the pen is recorded once
 
-    def _follow(self, point: QPointF) -> None:
-        """Writing carried past the view's edge scrolls the page along: what the pen writes
-        stays in view (the next move's position is in the canvas's own pixels, so the
-        stroke goes on where the pen is)."""
-        if self._current is not None and isinstance(view := self._view(), PageView):
-            view.ensureVisible(round(point.x()), round(point.y()), FOLLOW_MARGIN, FOLLOW_MARGIN)
+    def _follow(self, stroke: Stroke) -> None:
+        """A stroke ended past the view's edge: the page scrolls so where the pen lifted is
+        in view. Only at pen-up: scrolling under a pen held still past the edge would draw
+        on and on down the page."""
+        if isinstance(view := self._view(), PageView):
+            end = self.to_widget(*stroke.points[-1][:2])
+            view.ensureVisible(round(end.x()), round(end.y()), FOLLOW_MARGIN, FOLLOW_MARGIN)
 
     def _view(self) -> QWidget | None:
         viewport = self.parentWidget()

@@ -194,13 +194,19 @@ def test_ctrl_equals_zooms_in_as_ctrl_plus_does(make_window, qtbot):
 
 
 def test_writing_past_the_view_s_edge_scrolls_the_page_along(make_window):
-    """A stroke carried below the bottom of the view went on out of sight: the page
-    scrolls with the pen, so what is written stays in view."""
+    """A stroke carried below the bottom of the view went on out of sight: at pen-up the
+    page scrolls so where the pen lifted is in view; not during the stroke, where a pen
+    held still past the edge would draw on down the page as it scrolled under it."""
     window = make_window()
     canvas, view = window.canvas, window.view
     assert view.verticalScrollBar().value() == 0
     bottom = view.viewport().height()
-    draw(canvas, [(100, bottom - 60), (110, bottom - 20), (120, bottom + 30), (130, bottom + 60)])
+    points = [(100, bottom - 60), (110, bottom - 20), (120, bottom + 30), (130, bottom + 60)]
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[0]))
+    for point in points[1:]:
+        QTest.mouseMove(canvas, QPoint(*point))
+    assert view.verticalScrollBar().value() == 0  # the page stays still under the pen
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[-1]))
     assert view.verticalScrollBar().value() > 0
     end = canvas.mapTo(view.viewport(), QPoint(130, bottom + 60))
     assert view.viewport().rect().contains(end), (end, view.viewport().rect())
