@@ -74,12 +74,17 @@ def ink_map(image: Image.Image) -> np.ndarray:
 
 
 def _light_on_dark(pixels: np.ndarray) -> bool:
-    """Writing is what stands out from the paper (the median pixel): light writing on a
-    dark board when more stands out brighter than darker, each pixel counted by how
-    far beyond paper grain it stands out; however dark or light the picture was taken."""
-    paper = float(np.median(pixels))
-    darker = np.clip(paper - MIN_CONTRAST - pixels, 0.0, None).sum()
-    brighter = np.clip(pixels - paper - MIN_CONTRAST, 0.0, None).sum()
+    """Writing is thin lines that stand out from the paper around them: light writing
+    on a dark board when more stands out brighter than its surroundings than darker,
+    each pixel counted by how far beyond paper grain it stands out. Against a local
+    mean, so large areas (white margins round a photo of grey paper, shadows) count
+    only at their edges, where they stand out both ways; and however dark or light
+    the picture was taken."""
+    gray = Image.fromarray(np.round(pixels * 255).astype(np.uint8), "L")
+    radius = max(2, min(gray.size) // 30)
+    around = np.asarray(gray.filter(ImageFilter.BoxBlur(radius)), dtype=np.float32) / 255.0
+    darker = np.clip(around - pixels - MIN_CONTRAST, 0.0, None).sum()
+    brighter = np.clip(pixels - around - MIN_CONTRAST, 0.0, None).sum()
     return bool(brighter > darker)
 
 
