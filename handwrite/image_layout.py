@@ -29,7 +29,9 @@ from handwrite.layout import BlobLine, find_blob_lines
 
 INK_LEVEL = 0.25  # ink at least this dark (0..1) makes blobs; fainter edges follow them
 SPECK_SHARE = 0.03  # a blob with less area than this share of a typical blob's is a speck
-SPECK_REACH = 0.5  # a speck this far (in line heights) beyond a line's box still goes with it
+LARGE_BLOBS = 3  # the third largest blob stands for the writing's size (one huge blob may be a drawing)
+LARGE_SHARE = 0.05  # a blob smaller than this share of it is a speck
+SPECK_REACH = 1.0  # a speck this far (in line heights) beyond a line's box still goes with it (an i-dot high above)
 MAX_BLOBS = 5_000  # a page with more blobs (noise; a dense page has about 2,500) keeps the largest
 EDGE = 2  # pixels: faint ink this near a line's ink is part of it (the soft edge of a pen line)
 CROSSING_MARGIN = 0.15  # of the writing height: how far past a centre line a blob must reach to cross it
@@ -90,7 +92,10 @@ def _blobs_to_read(areas: np.ndarray) -> np.ndarray:
     median), so a thousand specks of noise do not make a speck look typical."""
     by_size = np.sort(areas)
     typical = float(by_size[np.searchsorted(np.cumsum(by_size), 0.5 * by_size.sum())])
-    kept = np.flatnonzero(areas >= max(2.0, SPECK_SHARE * typical))
+    # and against the few largest blobs (words written in one go): on a faint, noisy
+    # line, specks of noise outnumber and outweigh the writing itself
+    large = float(by_size[-min(LARGE_BLOBS, len(by_size))])
+    kept = np.flatnonzero(areas >= max(2.0, SPECK_SHARE * typical, LARGE_SHARE * large))
     if len(kept) > MAX_BLOBS:
         kept = kept[np.argsort(areas[kept])[::-1][:MAX_BLOBS]]
         kept.sort()
@@ -148,7 +153,7 @@ def _crossings(lines: list[BlobLine], boxes: np.ndarray, line_of_blob: np.ndarra
 
 
 def _line_holding(lines: list[BlobLine], boxes: np.ndarray) -> np.ndarray:
-    """For each speck (its box), the line whose box, grown by half its height, holds the
+    """For each speck (its box), the line whose box, grown by its height, holds the
     speck's centre (a dot, a comma, a full stop after the last word), nearest its
     centre line if several do; -1 where none does (dust on the margin is no line's)."""
     cx, cy = (boxes[0] + boxes[2]) / 2, (boxes[1] + boxes[3]) / 2

@@ -32,6 +32,7 @@ from handwrite.formats.xopp import A4
 from handwrite.ink import Ink
 from handwrite.results import Box, Line, Result, union_box
 
+MAX_PAGE_SIDE = 14_400.0  # points (200 inches): the largest page Acrobat shows
 FONT = "HandwriteInvisible"
 FONT_FILE = "Vera.ttf"  # found on reportlab's own font path
 INVISIBLE = 3  # PDF text render mode: neither fill nor stroke
@@ -145,10 +146,12 @@ def _ink_region(page: Ink, lines: list[Line]) -> Box:
 
 
 def _fit(region: Box) -> _Frame:
-    """Scale the region to fit an A4 page (landscape for a wide region), keeping its shape."""
+    """Scale the region to an A4 page's width (landscape for a wide region), keeping its
+    shape: a page of notes that grew longer than A4 stays as wide as A4 and as long as it
+    is, rather than shrunk to fit (within the largest page PDF viewers show)."""
     width, height = max(region[2] - region[0], 1e-6), max(region[3] - region[1], 1e-6)
-    paper_w, paper_h = A4 if height >= width else A4[::-1]
-    scale = min(paper_w / width, paper_h / height)
+    paper_w = A4[0] if height >= width else A4[1]
+    scale = min(paper_w / width, MAX_PAGE_SIDE / height)
     return _Frame(region[0], region[1], scale, width * scale, height * scale)
 
 

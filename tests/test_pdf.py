@@ -114,6 +114,14 @@ def test_a_known_page_size_is_kept(tmp_path):
     assert lines_of(pypdf_pages(path)[1]) == ["page two"]
 
 
+def test_a_page_longer_than_a4_keeps_its_length(tmp_path):
+    path = tmp_path / "long.pdf"
+    write_searchable_pdf(path, RESULT, notebook(page_sizes=((595.0, 1128.0), (595.0, 1e9))))
+    first, endless = (page.mediabox for page in pypdf.PdfReader(path).pages)
+    assert float(first.width) == pytest.approx(595, abs=1) and float(first.height) == pytest.approx(1128, abs=1)
+    assert float(endless.height) <= 14_400  # no taller than viewers show
+
+
 def test_an_empty_page_keeps_its_place(tmp_path):
     ink = Ink([stroke_under(FIRST.box), stroke_under(THIRD.box)], page_starts=(0, 1, 1))
     later = Line(THIRD.text, 0.9, THIRD.box, words=THIRD.words, page=3)
