@@ -639,8 +639,23 @@ class MainWindow(QMainWindow):
             return False
         self.path = path
         self._saved_strokes = _strokes_of(self.document)
-        self.statusBar().showMessage(f"Saved {path}", 3000)
+        if Path(path).suffix.lower() == ".xopp" and self._has_corrections():
+            # the notebook format has no place for text: say so rather than lose it quietly
+            self.statusBar().showMessage(
+                f"Saved {path}: the ink only. A Xournal++ notebook keeps no corrected text; "
+                "save as InkML (.inkml) to keep it",
+                15000,
+            )
+        else:
+            self.statusBar().showMessage(f"Saved {path}", 3000)
         return True
+
+    def _has_corrections(self) -> bool:
+        """Whether any line of the document reads as the user corrected it, not as read."""
+        for page in range(len(self.document.pages)):
+            if self.line_texts(page) != [line.text for line in self.page_result(page).lines]:
+                return True
+        return False
 
     def _write(self, path: Path) -> None:
         recognized = ["\n".join(self.line_texts(page)) for page in range(len(self.document.pages))]

@@ -255,6 +255,18 @@ def test_saved_text_is_recognized_text_never_truth_and_corrections_come_back(mak
     assert again.line_texts() == window.line_texts() and again.line_texts()[0] == "hullo world"
 
 
+def test_saving_corrections_as_a_notebook_says_they_are_not_kept(make_window, tmp_path):
+    window = make_window()
+    write(window, "hello-world.inkml", top=60)
+    assert window.save_ink(str(tmp_path / "plain.xopp"))
+    assert "keeps no corrected text" not in window.statusBar().currentMessage()
+    window.set_line_text(0, "hullo world")
+    assert window.save_ink(str(tmp_path / "page.xopp"))
+    assert "keeps no corrected text" in window.statusBar().currentMessage()
+    assert window.save_ink(str(tmp_path / "page.inkml"))
+    assert "keeps no corrected text" not in window.statusBar().currentMessage()
+
+
 def test_export_png_and_searchable_pdf_of_the_document(make_window, tmp_path):
     window = make_window()
     write(window, "hello-world.inkml", top=60)
