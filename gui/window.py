@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
 
         self.readings: dict[int, PageReading] = {}  # page serial -> the newest reading of that page
         self.corrections: dict[LineKey, str] = {}  # a line's text as the user set it, while its strokes stay
-        self.path: str | None = None  # the file the document was opened from or saved to
+        self._path: str | None = None  # the file the document was opened from or saved to
         self._saved_strokes: tuple = ()  # the document's strokes as last opened or saved (see may_discard)
         self._text_page = 0  # the page whose text the text pane shows (its serial)
         self._restoring: tuple[str | None, ...] = ()  # saved page texts, until the opened pages are read
@@ -141,6 +141,17 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.view.fit_width)  # once the window has its size
 
     # ---- menus --------------------------------------------------------------
+
+    @property
+    def path(self) -> str | None:
+        return self._path
+
+    @path.setter
+    def path(self, path: str | None) -> None:
+        """The document's file; the window's title names it."""
+        self._path = path
+        self.setWindowTitle(f"{Path(path).name} \u2013 handwrite" if path else "handwrite")
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&New document", self.new_document, QKeySequence.StandardKey.New)

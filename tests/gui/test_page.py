@@ -372,3 +372,15 @@ def test_a_page_of_hostile_proportions_opens_shows_and_exports(make_window, tmp_
     assert window.export_png(tmp_path / "narrow.png")
     window.erase_action.trigger()
     draw(window.canvas, [(5, 5), (5, 400)])
+
+
+def test_the_window_title_names_the_documents_file(make_window, tmp_path):
+    window = make_window()
+    assert window.windowTitle() == "handwrite"
+    write(window, "hello-world.inkml", top=60)
+    assert window.save_ink(str(tmp_path / "notes.inkml"))
+    assert window.windowTitle().startswith("notes.inkml")
+    window.new_document()
+    assert window.windowTitle() == "handwrite"
+    assert window.open_ink(str(tmp_path / "notes.inkml"))
+    assert window.windowTitle().startswith("notes.inkml")
