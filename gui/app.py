@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
+from PyQt6.QtCore import QEvent, QEventLoop, QPointF, QSettings, Qt, QTimer
 from PyQt6.QtGui import QMouseEvent
 from PyQt6.QtWidgets import QApplication
 
@@ -39,19 +41,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("handwrite")
     app.setOrganizationName("handwrite")
-    window = MainWindow(use_autosave=not args.replay)
-    window.show()
     if not args.replay:
+        window = MainWindow()
+        window.show()
         return app.exec()
     try:
         ink = handwrite.read_ink(args.replay)
     except handwrite.HandwriteError as exc:
         print(f"handwrite gui: {exc}", file=sys.stderr)
         return 1
-    try:
-        return _replay_and_report(window, ink, args.screenshot, args.text_out)
-    finally:
-        window.close()  # stops the recognition thread, whatever happened
+    # a replay reads as a fresh app would (the user's model choice and layout do not
+    # change what it prints) and leaves the user's settings and autosave as they were
+    with tempfile.TemporaryDirectory(prefix="handwrite-replay-") as scratch:
+        settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings, use_autosave=False)
+        window.show()
+        try:
+            return _replay_and_report(window, ink, args.screenshot, args.text_out)
+        finally:
+            window.close()  # stops the recognition thread, whatever happened
 
 
 def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str | None, text_out: str | None) -> int:

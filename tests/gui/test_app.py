@@ -186,6 +186,8 @@ def test_replay_command_prints_text_saves_screenshot_and_text(tmp_path):
     assert done.stdout.strip().splitlines()[-1].startswith("the")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "page.txt").read_text(encoding="utf-8") == done.stdout.strip().splitlines()[-1] + "\n"
+    written = {p.relative_to(tmp_path).parts[0] for p in tmp_path.rglob("*") if p.is_file()}
+    assert written == {"shot.png", "page.txt"}  # no settings, no autosave in the user's home
 
 
 def test_copy_text_and_export_png(make_window, tmp_path):
