@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from handwrite.layout import BlobLine, find_blob_lines
+from handwrite.layout import BlobLine, find_blob_lines, typical_blob_area
 
 INK_LEVEL = 0.25  # ink at least this dark (0..1) makes blobs; fainter edges follow them
 SPECK_SHARE = 0.03  # a blob with less area than this share of a typical blob's is a speck
@@ -87,14 +87,13 @@ def _blobs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 def _blobs_to_read(areas: np.ndarray) -> np.ndarray:
-    """Indices of the blobs that are writing: not specks, and at most MAX_BLOBS of them.
-    A typical blob is the size that holds the middle of all the ink (an area-weighted
-    median), so a thousand specks of noise do not make a speck look typical."""
-    by_size = np.sort(areas)
-    typical = float(by_size[np.searchsorted(np.cumsum(by_size), 0.5 * by_size.sum())])
+    """Indices of the blobs that are writing: not specks (against a typical blob,
+    `layout.typical_blob_area`), and at most MAX_BLOBS of them."""
+    typical = typical_blob_area(areas)
     # and against the few largest blobs (words written in one go): on a faint, noisy
     # line, specks of noise outnumber and outweigh the writing itself
-    large = float(by_size[-min(LARGE_BLOBS, len(by_size))])
+    rank = min(LARGE_BLOBS, len(areas))
+    large = float(np.partition(areas, -rank)[-rank])
     kept = np.flatnonzero(areas >= max(2.0, SPECK_SHARE * typical, LARGE_SHARE * large))
     if len(kept) > MAX_BLOBS:
         kept = kept[np.argsort(areas[kept])[::-1][:MAX_BLOBS]]

@@ -228,13 +228,19 @@ def _writing_height(geometry: _StrokeGeometry) -> float:
         extent = float(max(np.ptp(geometry.x1), np.ptp(geometry.y1), 0.0))
         return extent / 10 if extent > 0 else 1.0
     if geometry.mass is not None:  # blobs: those that hold a fair share of the ink
-        by_mass = np.sort(geometry.mass)
-        typical_mass = by_mass[np.searchsorted(np.cumsum(by_mass), 0.5 * by_mass.sum())]
-        substantial = positive & (geometry.mass >= SUBSTANTIAL_BLOB * typical_mass)
+        substantial = positive & (geometry.mass >= SUBSTANTIAL_BLOB * typical_blob_area(geometry.mass))
         positive = substantial if substantial.any() else positive
     typical = float(np.median(heights[positive]))
     sized = heights[positive & (heights >= 0.35 * typical)]
     return float(np.median(sized)) if len(sized) else typical
+
+
+def typical_blob_area(areas: np.ndarray) -> float:
+    """The area of the blob that holds the middle of all the ink (an area-weighted
+    median): a thousand specks of noise have little ink between them, so they do not
+    make a speck look typical."""
+    by_size = np.sort(areas)
+    return float(by_size[np.searchsorted(np.cumsum(by_size), 0.5 * by_size.sum())])
 
 
 def _anchors(geometry: _StrokeGeometry, height: float) -> np.ndarray:
