@@ -1,5 +1,5 @@
 """Networks: a convolutional front end (1-D over ink features, or 2-D over a
-line image's columns), a stack of bidirectional LSTM or GRU layers, and a
+line image's columns), a stack of bidirectional LSTM, GRU or plain RNN layers, and a
 linear CTC head over the codec's classes.
 
 The backward direction of each layer reverses every sequence within its own
@@ -20,7 +20,8 @@ from torch import nn
 
 from handwrite.errors import HandwriteError
 
-RNN_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU}
+# "rnn" is the plain (tanh) recurrent layer, kept for the RNN/LSTM/GRU comparison
+RNN_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 MAX_BATCH_FRAMES = 32 * 600  # frames per forward pass when recognizing many lines
 
 
@@ -28,7 +29,7 @@ MAX_BATCH_FRAMES = 32 * 600  # frames per forward pass when recognizing many lin
 class ModelConfig:
     num_features: int
     num_classes: int
-    rnn: str = "lstm"  # or "gru"
+    rnn: str = "lstm"  # or "gru", "rnn"
     hidden: int = 128
     layers: int = 3
     conv_channels: int = 128

@@ -12,7 +12,7 @@ def make(rnn: str = "lstm") -> RecognizerNet:
 
 
 def test_a_line_gives_the_same_output_alone_and_padded_in_a_batch():
-    for rnn in ("lstm", "gru"):
+    for rnn in ("lstm", "gru", "rnn"):
         net = make(rnn)
         short, long = torch.randn(1, 37, 8), torch.randn(1, 90, 8)
         alone, alone_len = net(short, torch.tensor([37]))

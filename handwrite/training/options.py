@@ -45,7 +45,7 @@ class TrainOptions:
         help="evaluate and save a moving average of the weights with this decay (e.g. 0.999; 0 = off)",
     )
     eval_every: int = option(0, bounds=NOT_NEGATIVE, help="steps between evaluations (0 = per epoch)")
-    rnn: str = option("lstm", choices=("lstm", "gru"), help="the recurrent layers")
+    rnn: str = option("lstm", choices=("lstm", "gru", "rnn"), help="the recurrent layers (rnn: plain tanh)")
     hidden: int = option(192, bounds=AT_LEAST_ONE, help="hidden size of each recurrent layer")
     layers: int = option(3, bounds=AT_LEAST_ONE, help="recurrent layers")
     dropout: float = option(0.25, bounds=FRACTION, help="dropout between layers")

@@ -294,6 +294,7 @@ class Trainer:
             "cer": round(result.cer, 5),
             "wer": round(result.wer, 5),
             "best": improved,
+            "minutes": round(self._elapsed_minutes(), 2),  # of training time, for curves against time
             "time": datetime.datetime.now().isoformat(timespec="seconds"),
         }
         self.history.append(entry)
