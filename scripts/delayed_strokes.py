@@ -14,20 +14,12 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import torch
 from page_benchmark import _forms, _without_layout
 
 import handwrite
 from handwrite.evaluate import error_rates
-
-
-def marks_last(ink: handwrite.Ink) -> tuple[handwrite.Ink, int]:
-    """The ink with its small strokes written after all the others, and how many moved."""
-    height = ink.bounds()[3] - ink.bounds()[1]
-    small = [i for i, s in enumerate(ink.strokes) if np.ptp(s[:, 1]) < 0.12 * height and np.ptp(s[:, 0]) < 0.4 * height]
-    order = [i for i in range(len(ink.strokes)) if i not in small] + small
-    return handwrite.Ink([ink.strokes[i] for i in order], text=ink.text), len(small)
+from handwrite.training.data.augment import marks_last
 
 
 def main() -> None:
