@@ -8,6 +8,12 @@ at its first trace; traces outside the pages stay with the page before them.
 A file with no such group is one page. An ink of several pages (or with a page
 size) is written so.
 
+Orientation: InkML's axes run x rightwards and y downwards; a channel declared
+`orientation="-ve"` grows the other way (a device with y pointing up says
+`<channel name="Y" orientation="-ve"/>`). Such an axis is read negated, so the
+Ink (and every box a reading gives) is y-down as DESIGN's page schema fixes: a
+box's y values are the file's y values negated, x as in the file.
+
 Text a recognizer read is kept apart from ground truth, as
 <annotation type="recognized">TEXT</annotation>: of the whole ink (a direct
 child of <ink>) or of one page (in its page <traceGroup>). It is never read as
@@ -76,6 +82,8 @@ class _InkmlReader:
         self.read_strokes = strokes  # False: annotations and pages only, traces skipped
         self.channels: list[str] | None = None
         self.pending_channels: list[str] = []
+        self.pending_reversed: set[str] = set()  # channels of the open <traceFormat> declared "-ve"
+        self.reversed: set[str] = set()  # of the channels in use: read negated
         self.traces: list[np.ndarray | tuple[str, str]] = []  # (text, id) until the channels are known
         self.points = 0
         self.top_truth: str | None = None  # of the whole ink: a direct child of <ink>
@@ -109,10 +117,13 @@ class _InkmlReader:
             self.top_recognized = element.text or ""
         if tag == "channel" and parent == "traceFormat":
             self.pending_channels.append(element.get("name", "").upper())
+            if (element.get("orientation") or "").strip().lower() == "-ve":
+                self.pending_reversed.add(self.pending_channels[-1])
         elif tag == "traceFormat":
             if self.channels is None and self.pending_channels:
                 self.channels = self.pending_channels
-            self.pending_channels = []
+                self.reversed = self.pending_reversed
+            self.pending_channels, self.pending_reversed = [], set()
         elif tag == "trace" and self.read_strokes:
             self._trace(element.text or "", _trace_id(element, len(self.traces)))
         elif tag == "annotation" and element.get("type", "").lower() in TRUTH_TYPES:
@@ -132,9 +143,13 @@ class _InkmlReader:
 
     def _parse(self, text: str, trace_id: str) -> np.ndarray:
         try:
-            return _parse_trace(text, self.channels or ["X", "Y"])
+            points = _parse_trace(text, self.channels or ["X", "Y"])
         except (ValueError, OverflowError) as exc:
             raise FormatError(f"{self.name}: trace {trace_id}: {exc}") from exc
+        for column, channel in enumerate(("X", "Y")):
+            if channel in self.reversed:
+                points[:, column] = -points[:, column]  # a y-up device: read y-down
+        return points
 
     def strokes(self) -> list[np.ndarray]:
         """Every trace, those before the first <traceFormat> read with its channels too."""

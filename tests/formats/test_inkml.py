@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -201,3 +203,42 @@ def test_recognized_text_round_trips_through_the_public_api(tmp_path):
     assert handwrite.read_ink(tmp_path / "page.inkml").text == "truth"  # recognized text is never truth
     handwrite.write_ink(ink, tmp_path / "page.xopp", recognized=["read"])
     assert handwrite.read_recognized(tmp_path / "page.xopp") == ()
+
+
+def test_a_y_up_channel_is_read_y_down():
+    """orientation="-ve" on Y (a device with y pointing up): y read negated; X as given."""
+    data = inkml(
+        '<traceFormat><channel name="X"/><channel name="Y" orientation="-ve"/></traceFormat><trace>1 10, 2 20</trace>'
+    )
+    np.testing.assert_allclose(parse_inkml(data).strokes[0], [[1, -10, 0], [2, -20, 0]])
+    plain = inkml(
+        '<traceFormat><channel name="X"/><channel name="Y" orientation="+ve"/></traceFormat><trace>1 10</trace>'
+    )
+    np.testing.assert_allclose(parse_inkml(plain).strokes[0], [[1, 10, 0]])
+
+
+def test_a_reversed_x_channel_is_read_rightwards_and_traces_before_the_format_too():
+    data = inkml(
+        '<trace>1 10</trace><traceFormat><channel name="X" orientation="-ve"/><channel name="Y"/></traceFormat>'
+    )
+    np.testing.assert_allclose(parse_inkml(data).strokes[0], [[-1, 10, 0]])
+
+
+def test_a_y_up_file_reads_as_its_y_down_twin_with_boxes_in_its_coordinates_negated():
+    """The same line written y-down and y-up (declared) reads the same; every word's box
+    is the file's own x, and its y negated (the page schema's boxes grow downwards)."""
+    model = handwrite.load_model()
+    down = read_ink(Path(__file__).resolve().parents[2] / "data" / "ink" / "quick-fox.inkml")
+    up_text = format_inkml(Ink([s * [1.0, -1.0, 1.0] for s in down.strokes], text=down.text))
+    plain = '<channel name="Y" type="decimal"/>'
+    assert plain in up_text
+    up = parse_inkml(up_text.replace(plain, '<channel name="Y" type="decimal" orientation="-ve"/>').encode())
+    as_down, as_up = model.recognize(down), model.recognize(up)
+    assert as_up.text == as_down.text and as_up.text
+    file_points = [s * [1.0, -1.0, 1.0] for s in down.strokes]  # the y-up file's own coordinates
+    for line in as_up.lines:
+        for word in line.words:
+            points = np.concatenate([file_points[i] for i in word.strokes])
+            x0, y0, x1, y1 = word.box
+            assert (x0, x1) == (points[:, 0].min(), points[:, 0].max())
+            assert (y0, y1) == (-points[:, 1].max(), -points[:, 1].min())
