@@ -82,8 +82,9 @@ def find_lines(ink: Ink) -> list[TextLine]:
     """The text lines of every page of the ink, pages in order, each page's lines
     top to bottom. Stroke indices are into the line's own page."""
     lines: list[TextLine] = []
-    for number, page in enumerate(ink.pages(), start=1):
-        lines += [_with_page(line, number) for line in find_page_lines(page.strokes)]
+    # the page's strokes as they are: ink.pages() would check every stroke again
+    for number, page in enumerate(ink.page_ranges(), start=1):
+        lines += [_with_page(line, number) for line in find_page_lines(ink.strokes[page.start : page.stop])]
     return lines
 
 
@@ -259,21 +260,50 @@ def _page_angle_and_spacing(geometry: _StrokeGeometry, anchors: np.ndarray, heig
     default = 4.0 * height
     if len(anchors) < 4:
         return 0.0, default
-    x, y = geometry.cx[anchors], geometry.cy[anchors]
-    weight = np.maximum(geometry.width[anchors], 0.1 * height)
     bin_size = height / 8
+    profiles = _angle_profiles(geometry, anchors, height)
+    if profiles is None:  # strokes scattered far apart: no profile worth taking
+        return 0.0, default
     best_profile, best_sharpness, best_angle = None, -1.0, 0.0
-    for angle in np.arctan(np.linspace(-MAX_SLOPE, MAX_SLOPE, 29)):
-        across = y * np.cos(angle) - x * np.sin(angle)
-        bins = ((across - across.min()) / bin_size).astype(int)
-        if bins.max() > 100_000:  # strokes scattered far apart: no profile worth taking
-            return 0.0, default
-        profile = np.bincount(bins, weights=weight)
+    for angle, profile in profiles:
         sharpness = float((profile**2).sum())
         if sharpness > best_sharpness * 1.02:  # ties go to the flatter angle
             best_profile, best_sharpness, best_angle = profile, sharpness, float(angle)
     assert best_profile is not None
     return best_angle, _period(best_profile, bin_size, default)
+
+
+PROFILE_ANGLES = np.arctan(np.linspace(-MAX_SLOPE, MAX_SLOPE, 29))
+PROFILE_BLOCK = 1 << 20  # values per block of angles: bounds the memory of a page of 10^5 strokes
+
+
+def _angle_profiles(
+    geometry: _StrokeGeometry, anchors: np.ndarray, height: float
+) -> list[tuple[float, np.ndarray]] | None:
+    """The anchors' width-weighted profile across each angle looked for, in bins of an
+    eighth of the writing height; None when a profile would span over 10^5 bins.
+    Angles are taken a block at a time (a page's worth of small array operations per
+    angle cost more than the sums themselves); each value is computed as one angle
+    at a time would, so the profiles are the same to the bit."""
+    x, y = geometry.cx[anchors], geometry.cy[anchors]
+    weight = np.maximum(geometry.width[anchors], 0.1 * height)
+    bin_size = height / 8
+    step = max(1, PROFILE_BLOCK // max(len(anchors), 1))
+    profiles = []
+    for first in range(0, len(PROFILE_ANGLES), step):
+        angles = PROFILE_ANGLES[first : first + step]
+        cos = np.array([np.cos(angle) for angle in angles])[:, None]
+        sin = np.array([np.sin(angle) for angle in angles])[:, None]
+        across = y * cos - x * sin
+        bins = ((across - across.min(axis=1, keepdims=True)) / bin_size).astype(int)
+        lengths = bins.max(axis=1) + 1
+        if lengths.max() > 100_001:
+            return None
+        # one bincount for the block: each angle's bins offset past the previous angle's
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        counts = np.bincount((bins + offsets[:, None]).ravel(), weights=np.tile(weight, len(angles)))
+        profiles += [(angle, counts[o : o + n]) for angle, o, n in zip(angles, offsets, lengths, strict=True)]
+    return profiles
 
 
 def _period(profile: np.ndarray, bin_size: float, default: float) -> float:

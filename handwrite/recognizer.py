@@ -28,7 +28,7 @@ from handwrite.ink import Ink
 from handwrite.inputs import inputs_for, item_source
 from handwrite.layout import TextLine, find_lines
 from handwrite.lm import CharNgramModel
-from handwrite.model import RecognizerNet, batched_log_probs
+from handwrite.model import RecognizerNet, batched_log_probs, inference_network
 from handwrite.modelfile import ModelFile, load_model_file
 from handwrite.page_reading import InkLine, image_line_result, ink_line, line_result
 from handwrite.results import Alternative, Calibration, Line, Result
@@ -37,6 +37,7 @@ MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_INK_MODEL = MODELS_DIR / "online-default.safetensors"
 DEFAULT_IMAGE_MODEL = MODELS_DIR / "image-default.safetensors"
 DEFAULT_LM = MODELS_DIR / "english-chars.lm.json.gz"
+DEFAULT_LEXICON = MODELS_DIR / "english-words.lexicon.json.gz"
 
 
 Input = Ink | Image.Image | str | os.PathLike[str]
@@ -51,7 +52,7 @@ class Recognizer:
         self.path = path
         self.codec: Codec = model_file.codec
         self.inputs = inputs_for(model_file.kind, model_file.preprocessing)
-        self.net: RecognizerNet = model_file.build_network()
+        self.net: RecognizerNet = inference_network(model_file.build_network())
         self.decoding = decoding
         # line and word confidences mean the share of characters read right (checked at load)
         self.calibration = Calibration(**model_file.info.get("calibration", {}))

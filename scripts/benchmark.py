@@ -11,11 +11,22 @@ Lines come from IAM-OnDB testset_v when available (HANDWRITE_IAM_ONDB or
 ../shared/datasets/iam-ondb), otherwise synthetic Hershey ink.
 
     python scripts/benchmark.py [--runs 50] [--kind ink|image]
+
+With `--old ROOT` (the root of an older checkout: `git worktree add /tmp/old COMMIT`)
+it instead compares recognize() of that checkout's code and this one's on the
+bundled ink model, in one process: old, this code in float32 and this code as it
+reads by default (bfloat16 LSTMs where the CPU runs them natively), alternated
+run by run, p50/p95 of the median line, and greedy CER on `--cer-lines` testset_v
+lines for each; the choices made in model.py and recognizer.py are measured here.
+
+    python scripts/benchmark.py --old /tmp/old [--runs 200] [--lines 100] [--cer-lines 300]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import os
 import random
 import resource
@@ -30,6 +41,8 @@ import numpy as np
 import torch
 
 import handwrite
+from handwrite.evaluate import error_rates
+from handwrite.model import PRECISION_VARIABLE
 from handwrite.recognizer import default_model_path
 from handwrite.training.data.synthetic import render_text
 from handwrite.training.inputs import rendered_line
@@ -116,12 +129,90 @@ def write_inputs(items: list, folder: Path) -> list[Path]:
     return paths
 
 
+def _package_modules() -> dict[str, object]:
+    return {name: module for name, module in sys.modules.items() if name.partition(".")[0] == "handwrite"}
+
+
+@contextlib.contextmanager
+def _modules(package: dict[str, object]):
+    """`package`'s modules stand in sys.modules as `handwrite` while the block runs, so
+    what the old code imports lazily (inside functions) is its own."""
+    current = _package_modules()
+    for name in current:
+        del sys.modules[name]
+    sys.modules.update(package)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        for name in _package_modules():
+            del sys.modules[name]
+        sys.modules.update(current)  # type: ignore[arg-type]
+
+
+def old_package(root: Path) -> dict[str, object]:
+    """The `handwrite` package of another checkout, imported beside this one (its
+    modules set aside, to be swapped in by _modules while its code runs)."""
+    with _modules({}):
+        sys.path.insert(0, str(root))
+        try:
+            importlib.import_module("handwrite").load_model()  # imports what recognition needs
+            return _package_modules()
+        finally:
+            sys.path.remove(str(root))
+
+
+def compare_code(old_root: Path, runs: int, count: int, cer_count: int) -> None:
+    """recognize() of the old checkout's code against this one's, alternated in one process."""
+    torch.set_num_threads(1)
+    old = old_package(old_root)
+    with _modules(old):
+        old_model = old["handwrite"].load_model()  # type: ignore[attr-defined]
+    os.environ[PRECISION_VARIABLE] = "float32"
+    exact = handwrite.load_model()
+    del os.environ[PRECISION_VARIABLE]
+    models = {"old code": (old_model, old), "this code, float32": (exact, {})}
+    models["this code"] = (handwrite.load_model(), {})
+    inks, source = benchmark_lines(max(count, cer_count))
+    with _modules(old):  # the old Ink type (public names are imported lazily)
+        old_ink = old["handwrite"].Ink  # type: ignore[attr-defined]
+        as_old = [old_ink(i.strokes, i.text, i.source, i.page_starts, i.page_sizes) for i in inks]
+    sizes = [ink.num_points for ink in inks[:count]]
+    middle = int(np.argsort(sizes)[len(sizes) // 2])
+    times: dict[str, list[float]] = {name: [] for name in models}
+    names = list(models)
+    for run in range(runs + 5):
+        for name in names[run % len(names) :] + names[: run % len(names)]:  # order rotated every run
+            model, package = models[name]
+            item = as_old[middle] if package else inks[middle]
+            with _modules(package) if package else contextlib.nullcontext():
+                start = time.perf_counter()
+                model.recognize(item)
+                if run >= 5:  # five warm-up rounds
+                    times[name].append(time.perf_counter() - start)
+    print(f"median of {count} lines from {source}: {inks[middle].num_points} points; 1 thread; {runs} runs each")
+    print(f"\n| code | p50 ms | p95 ms | speed-up p50 / p95 | greedy CER, {cer_count} lines |\n|---|---|---|---|---|")
+    base50, base95 = percentiles(times["old code"])
+    for name, (model, package) in models.items():
+        items = as_old if package else inks
+        with _modules(package) if package else contextlib.nullcontext():
+            texts = [model.recognize(item).text for item in items[:cer_count]]
+        rates = error_rates((ink.text or "", text) for ink, text in zip(inks, texts, strict=False))
+        p50, p95 = percentiles(times[name])
+        speed_up = f"{base50 / p50:.2f}x / {base95 / p95:.2f}x"
+        print(f"| {name} | {p50 * 1e3:.2f} | {p95 * 1e3:.2f} | {speed_up} | {rates.cer:.3%} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--lines", type=int, default=400)
     parser.add_argument("--kind", choices=("ink", "image"), default="ink", help="which bundled model")
+    parser.add_argument("--old", type=Path, help="root of an older checkout: compare its recognize() with this one's")
+    parser.add_argument("--cer-lines", type=int, default=300, help="with --old: testset_v lines for CER")
     args = parser.parse_args()
+    if args.old:
+        compare_code(args.old.resolve(), args.runs, args.lines, args.cer_lines)
+        return
 
     model = handwrite.load_model(kind=args.kind)
     inks, source = benchmark_lines(args.lines)

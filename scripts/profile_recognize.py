@@ -32,7 +32,7 @@ import handwrite
 from handwrite.decoding import decode
 from handwrite.evaluate import error_rates
 from handwrite.layout import find_lines
-from handwrite.model import _reverse_index
+from handwrite.model import PRECISION_VARIABLE, _reverse_index
 from handwrite.page_reading import ink_line
 from handwrite.recognizer import Recognizer
 
@@ -92,14 +92,15 @@ def breakdown(model: Recognizer, ink: handwrite.Ink, runs: int) -> list[tuple[st
         ("  front (3 conv blocks)", timed(lambda: net.front(frames, lengths), runs)),
     ]
     for i, layer in enumerate(net.layers):
-        inp = layer_inputs[i]
+        inp = layer_inputs[i].to(layer.forward_rnn.weight_ih_l0.dtype)  # bfloat16 layers take bfloat16
         reversed_inp = inp.gather(1, rev.expand(-1, -1, inp.size(2)))
         rows.append((f"  BiLSTM layer {i + 1}", timed(lambda layer=layer, inp=inp: layer(inp, rev), runs)))
         rows.append((f"    forward LSTM {i + 1}", timed(lambda layer=layer, inp=inp: layer.forward_rnn(inp), runs)))
         rows.append(
             (f"    backward LSTM {i + 1}", timed(lambda layer=layer, r=reversed_inp: layer.backward_rnn(r), runs))
         )
-    rows.append(("  head (linear + log_softmax)", timed(lambda: net.head(layer_inputs[-1]).log_softmax(2), runs)))
+    last = layer_inputs[-1].float()
+    rows.append(("  head (linear + log_softmax)", timed(lambda: net.head(last).log_softmax(2), runs)))
     rows.append(
         ("decoding (greedy)", timed(lambda: [decode(lp, model.codec, model.decoding) for lp in log_probs], runs))
     )
@@ -158,10 +159,12 @@ def main() -> None:
     torch.set_num_threads(1)
 
     model = handwrite.load_model()
+    os.environ[PRECISION_VARIABLE] = "float32"  # quantized from the float32 network
+    quant = quantized(handwrite.load_model())
+    del os.environ[PRECISION_VARIABLE]
     inks = testset_v_lines(args.lines)
     sizes = [ink.num_points for ink in inks]
     median = inks[int(np.argsort(sizes)[len(sizes) // 2])]
-    quant = quantized(model)
     print(
         f"{len(inks)} IAM-OnDB testset_v lines; median line {median.num_points} points "
         f"({model.inputs.frames(median).shape[0]} frames); torch {torch.__version__}, "

@@ -123,3 +123,33 @@ def test_a_page_of_a_hundred_thousand_strokes_finishes():
         "assert sorted(i for line in lines for i in line.strokes) == list(range(100_000))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=600)
+
+
+def _profiles_one_angle_at_a_time(geometry, anchors, height):
+    """The angle profiles as they were taken before blocks of angles: the reference."""
+    from handwrite.layout import PROFILE_ANGLES
+
+    x, y = geometry.cx[anchors], geometry.cy[anchors]
+    weight = np.maximum(geometry.width[anchors], 0.1 * height)
+    profiles = []
+    for angle in PROFILE_ANGLES:
+        across = y * np.cos(angle) - x * np.sin(angle)
+        bins = ((across - across.min()) / (height / 8)).astype(int)
+        profiles.append((angle, np.bincount(bins, weights=weight)))
+    return profiles
+
+
+@pytest.mark.parametrize("block", [1 << 20, 100, 1])
+def test_angle_profiles_taken_in_blocks_equal_one_angle_at_a_time(monkeypatch, block):
+    from handwrite import layout
+
+    monkeypatch.setattr(layout, "PROFILE_BLOCK", block)
+    strokes, _ = stacked(demo_lines())
+    geometry = layout._geometry(rotated(strokes, 7))
+    height = layout._writing_height(geometry)
+    anchors = np.flatnonzero(layout._anchors(geometry, height))
+    found = layout._angle_profiles(geometry, anchors, height)
+    expected = _profiles_one_angle_at_a_time(geometry, anchors, height)
+    assert len(found) == len(expected) == 29
+    for (angle, profile), (want_angle, want) in zip(found, expected, strict=True):
+        assert angle == want_angle and np.array_equal(profile, want)

@@ -60,3 +60,37 @@ def test_an_output_that_is_not_finite_is_an_error_not_a_nan_confidence():
         net.head.bias[3] = float("nan")
     with pytest.raises(HandwriteError, match="NaN or infinite"):
         batched_log_probs(net, [np.zeros((40, 8), dtype=np.float32)])
+
+
+def test_a_batch_of_full_length_rows_reads_the_same_flipped_as_gathered():
+    """The flip taken when every row is its full length (one line) is the gather's reversal."""
+    from handwrite.model import _reverse_index
+
+    net = make()
+    x = torch.randn(2, 30, 16)
+    index = _reverse_index(torch.tensor([30, 30]), 30)
+    for layer in net.layers:
+        torch.testing.assert_close(layer(x, None), layer(x, index), atol=0, rtol=0)
+        x = layer(x, index)
+
+
+def test_bfloat16_lstm_layers_read_nearly_as_float32_and_can_be_refused(monkeypatch):
+    from handwrite import model
+
+    monkeypatch.setattr(model, "bfloat16_is_fast", lambda: True)
+    exact, fast = make(), model.inference_network(make())
+    assert fast.layers[0].forward_rnn.weight_ih_l0.dtype == torch.bfloat16
+    assert fast.front.blocks[0][0].weight.dtype == fast.head.weight.dtype == torch.float32
+    frames = [np.random.default_rng(1).normal(size=(n, 8)).astype(np.float32) for n in (40, 90)]
+    for a, b in zip(batched_log_probs(exact, frames), batched_log_probs(fast, frames), strict=True):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_allclose(np.exp(a), np.exp(b), atol=0.02)
+    assert model.inference_network(make("gru")).layers[0].forward_rnn.weight_ih_l0.dtype == torch.float32
+
+
+def test_handwrite_precision_float32_keeps_every_layer_float32(monkeypatch):
+    from handwrite import model
+
+    monkeypatch.setenv(model.PRECISION_VARIABLE, "float32")
+    assert not model.bfloat16_is_fast()
+    assert model.inference_network(make()).layers[0].forward_rnn.weight_ih_l0.dtype == torch.float32
