@@ -4,9 +4,13 @@ family), runs it, and turns what went wrong into a message and an exit status.""
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import os
 import sys
+import threading
 from collections.abc import Container, Sequence
+from typing import NoReturn
 
 from handwrite.commands import EXIT_FAILED_INPUT, EXIT_OK, EXIT_USAGE, all_commands
 from handwrite.errors import HandwriteError, UsageError
@@ -15,6 +19,31 @@ __all__ = ["EXIT_FAILED_INPUT", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_pa
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command of `argv` (the process's own arguments when None) and return its
+    exit status. As the process's own command (argv None) once torch is loaded, the
+    process then ends here, without the teardown of torch's native libraries: that
+    teardown alone raised the peak memory of `handwrite transcribe ONE.inkml` by about
+    130 MB (scripts/startup_benchmark.py), after all the work was done."""
+    code = _run(argv)
+    if argv is None and "torch" in sys.modules:
+        _exit_without_teardown(code)
+    return code
+
+
+def _exit_without_teardown(code: int) -> NoReturn:
+    """End the process as Python would (other threads joined, atexit handlers run,
+    output flushed), less the interpreter's and native libraries' teardown."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing more to say there
+            stream.flush()
+    os._exit(code)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(flags_of={_command_named(argv)})
     args, extras = parser.parse_known_args(argv)

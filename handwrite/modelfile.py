@@ -70,10 +70,25 @@ class ModelFile:
     state: dict[str, torch.Tensor]
     info: dict = field(default_factory=dict)  # training data, metrics, base model, ...
 
-    def build_network(self) -> RecognizerNet:
-        net = RecognizerNet(self.config)
+    def build_network(self, share_weights: bool = False) -> RecognizerNet:
+        """The network with the file's weights. With `share_weights` (for reading only:
+        training would change the file's tensors in place) it holds this file's tensors
+        instead of copies, and is built without first making random weights: one copy
+        of the weights in memory instead of three at the peak."""
+        if not share_weights:
+            net = RecognizerNet(self.config)
+            return self._load_into(net, self.state, assign=False)
+        expected = self.config.state_shapes()
+        with torch.device("meta"):  # no memory, no random initialisation
+            net = RecognizerNet(self.config)
+        # the network's own types (a file may hold float16 weights): no copy where they agree
+        state = {name: t.to(expected[name][1]) if name in expected else t for name, t in self.state.items()}
+        return self._load_into(net, state, assign=True)
+
+    @staticmethod
+    def _load_into(net: RecognizerNet, state: dict[str, torch.Tensor], assign: bool) -> RecognizerNet:
         try:
-            net.load_state_dict(self.state, strict=True)
+            net.load_state_dict(state, strict=True, assign=assign)
         except RuntimeError as exc:
             raise ModelFileError(f"weights do not fit the architecture in the metadata: {exc}") from exc
         return net.eval()

@@ -52,7 +52,7 @@ class Recognizer:
         self.path = path
         self.codec: Codec = model_file.codec
         self.inputs = inputs_for(model_file.kind, model_file.preprocessing)
-        self.net: RecognizerNet = inference_network(model_file.build_network())
+        self.net: RecognizerNet = inference_network(model_file.build_network(share_weights=True))
         self.decoding = decoding
         # line and word confidences mean the share of characters read right (checked at load)
         self.calibration = Calibration(**model_file.info.get("calibration", {}))

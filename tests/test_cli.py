@@ -523,3 +523,22 @@ def test_transcribe_reads_on_one_torch_thread():
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.split()[-1] == "1", done.stderr
+
+
+def test_the_process_ends_after_its_work_is_written_without_torchs_teardown(tmp_path):
+    """As the process's own command, main() ends the process once the work is done
+    (torch's teardown raised the peak memory by about 130 MB), yet as Python would:
+    output flushed, atexit handlers run, the exit status kept; given argv, it returns."""
+    script = (
+        "import atexit, sys\n"
+        "from handwrite.cli import main\n"
+        "atexit.register(lambda: print('atexit ran', flush=True))\n"
+        f"sys.argv = ['handwrite', 'transcribe', '--no-progress', {str(HELLO)!r}, {str(tmp_path / 'none.inkml')!r},"
+        f" '-f', 'json', '-o', {str(tmp_path / 'out')!r}]\n"
+        "print('returned', main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1  # one input failed
+    assert "atexit ran" in done.stdout and "returned" not in done.stdout
+    written = next((tmp_path / "out").rglob("hello-world.inkml.json"))
+    assert json.loads(written.read_text())["text"]
