@@ -11,7 +11,7 @@ exists gets the next free name (`results-2.jsonl`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,15 +77,13 @@ class OutputFolder:
             "Choose an empty output folder, or add --overwrite to replace them"
         )
 
-    def write(self, target: Path, content: str | Callable[[Path], None]) -> None:
-        """One per-input file: text, or a function that writes the file at the path it is given."""
+    def write(self, target: Path, content: str | bytes) -> None:
+        """One per-input file (atomically): text, or the bytes of a file (a PDF)."""
         replace = target in self.created or (self.overwrite and _key(target) not in self.inputs)
         self._clean(target.parent)
+        data = content if isinstance(content, bytes) else content.encode("utf-8", "backslashreplace")
         with atomic_path(target, replace=replace) as tmp:
-            if callable(content):
-                content(tmp)
-            else:
-                tmp.write_bytes(content.encode("utf-8", "backslashreplace"))
+            tmp.write_bytes(data)
         self._wrote(target)
 
     def write_new(self, name: str, content: str) -> Path:

@@ -65,10 +65,16 @@ class _Frame:
 def write_searchable_pdf(target: Path, result: Result, source: Ink | Image.Image) -> None:
     """Write `target` (atomically): one PDF page per page of `source`, its strokes drawn or
     the image shown, with `result`'s words as invisible text on their boxes."""
+    atomic_write_bytes(target, searchable_pdf(result, source, Path(target).stem))
+
+
+def searchable_pdf(result: Result, source: Ink | Image.Image, title: str) -> bytes:
+    """The bytes of write_searchable_pdf's file, titled `title`, for a caller that writes
+    them itself (transcribe's output folder, which writes every file atomically once)."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, invariant=True)  # invariant: the same input gives the same bytes
     canvas.setCreator("handwrite")
-    canvas.setTitle(Path(target).stem)
+    canvas.setTitle(title)
     _register_font()
     pages = result.pages()
     if isinstance(source, Ink):
@@ -80,7 +86,7 @@ def write_searchable_pdf(target: Path, result: Result, source: Ink | Image.Image
     else:
         _image_page(canvas, source, [line for lines in pages for line in lines], result)
     canvas.save()
-    atomic_write_bytes(target, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def _register_font() -> None:

@@ -55,7 +55,7 @@ class Writer:
     def close(self) -> None:
         pass
 
-    def _write_for(self, item: Item, root: Path, content: str | Callable[[Path], None]) -> str | None:
+    def _write_for(self, item: Item, root: Path, content: str | bytes) -> str | None:
         assert self.folder is not None and self.per_input_suffix is not None
         target = self.folder.target(item.path, root, self.per_input_suffix)
         try:
@@ -165,29 +165,28 @@ class PdfWriter(Writer):
     def check(cls, output_dir: Path | None) -> None:
         if output_dir is None:
             raise UsageError("-f pdf writes one PDF per input: name the folder with -o OUTDIR")
-        if _pdf_writer() is None:
+        if _pdf_maker() is None:
             raise UsageError("-f pdf: PDF output is not available in this version (no handwrite.pdf)")
 
     def add(self, item: Item, root: Path) -> str | None:
         if item.result is None:
             return None
-        write_pdf = _pdf_writer()
-        assert write_pdf is not None and item.source is not None
-        result, source = item.result, item.source
-        try:
-            return self._write_for(item, root, lambda tmp: write_pdf(tmp, result, source))
+        make_pdf = _pdf_maker()
+        assert make_pdf is not None and item.source is not None
+        try:  # made here, written once by the output folder (atomically)
+            return self._write_for(item, root, make_pdf(item.result, item.source, Path(item.path).name))
         except HandwriteError as exc:
             return str(exc) if str(item.path) in str(exc) else f"{shown(item.path)}: {exc}"
         except Exception as exc:  # one page the PDF library cannot take must not stop the batch
             return f"{shown(item.path)}: could not make the PDF ({type(exc).__name__}: {exc})"
 
 
-def _pdf_writer() -> Callable[[Path, Result, Ink | Image.Image], None] | None:
+def _pdf_maker() -> Callable[[Result, Ink | Image.Image, str], bytes] | None:
     try:
-        from handwrite.pdf import write_searchable_pdf  # type: ignore[import-not-found]
+        from handwrite.pdf import searchable_pdf  # type: ignore[import-not-found]
     except ImportError:
         return None
-    return write_searchable_pdf
+    return searchable_pdf
 
 
 WRITERS: dict[str, type[Writer]] = {

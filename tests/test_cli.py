@@ -368,11 +368,11 @@ def test_pdf_needs_an_output_folder(capsys):
 def test_pdf_output_goes_through_the_pdf_writer(capsys, tmp_path, monkeypatch):
     calls = []
 
-    def write_searchable_pdf(target, result, source):
+    def searchable_pdf(result, source, title):
         calls.append((result.text, source))
-        Path(target).write_bytes(b"%PDF-1.7 " + result.text.encode())
+        return b"%PDF-1.7 " + title.encode() + b" " + result.text.encode()
 
-    monkeypatch.setitem(sys.modules, "handwrite.pdf", types.SimpleNamespace(write_searchable_pdf=write_searchable_pdf))
+    monkeypatch.setitem(sys.modules, "handwrite.pdf", types.SimpleNamespace(searchable_pdf=searchable_pdf))
     out = tmp_path / "out"
     code, _, err = run(capsys, "transcribe", str(HELLO), str(HELLO_IMAGE), "-f", "pdf", "-o", str(out))
     assert code == 0, err
@@ -382,17 +382,17 @@ def test_pdf_output_goes_through_the_pdf_writer(capsys, tmp_path, monkeypatch):
 
     assert isinstance(calls[0][1], Ink) and isinstance(calls[1][1], Image.Image)
     for path, (text, _) in zip(("ink/hello-world.inkml.pdf", "images/hello-world.png.pdf"), calls, strict=True):
-        assert (out / path).read_bytes() == b"%PDF-1.7 " + text.encode()
+        assert (out / path).read_bytes() == f"%PDF-1.7 {Path(path).stem} {text}".encode()
     assert f"wrote 2 files to {out}" in err
 
 
 def test_a_pdf_that_cannot_be_made_fails_only_its_input(capsys, tmp_path, monkeypatch):
-    def write_searchable_pdf(target, result, source):
+    def searchable_pdf(result, source, title):
         if "hello" in result.text:
             raise ValueError("no font for this")
-        Path(target).write_bytes(b"%PDF-1.7")
+        return b"%PDF-1.7"
 
-    monkeypatch.setitem(sys.modules, "handwrite.pdf", types.SimpleNamespace(write_searchable_pdf=write_searchable_pdf))
+    monkeypatch.setitem(sys.modules, "handwrite.pdf", types.SimpleNamespace(searchable_pdf=searchable_pdf))
     code, _, err = run(capsys, "transcribe", str(HELLO), str(QUICK_FOX), "-f", "pdf", "-o", str(tmp_path))
     assert code == 1 and "hello-world.inkml: could not make the PDF (ValueError: no font for this)" in err
     assert [p.name for p in tmp_path.iterdir()] == ["quick-fox.inkml.pdf"]
@@ -411,6 +411,21 @@ def test_pdf_output_with_the_real_pdf_writer(capsys, tmp_path):
     assert code == 0, err
     assert (tmp_path / "hello-world.inkml.pdf").read_bytes().startswith(b"%PDF")
     assert [p.name for p in tmp_path.iterdir()] == ["hello-world.inkml.pdf"]  # no temporary file left
+
+
+def test_a_pdf_is_made_in_memory_and_written_once_titled_by_its_input(capsys, tmp_path, monkeypatch):
+    """The output folder writes the PDF's bytes atomically; write_searchable_pdf (its own
+    temporary file and rename inside the folder's) is not used, and the title is the input's
+    name, not a temporary file's."""
+    pdf = pytest.importorskip("handwrite.pdf")
+
+    def refuse(*args):
+        raise AssertionError("the PDF was written by pdf.py, not by the output folder")
+
+    monkeypatch.setattr(pdf, "atomic_write_bytes", refuse)
+    code, _, err = run(capsys, "transcribe", str(HELLO), "-f", "pdf", "-o", str(tmp_path))
+    assert code == 0, err
+    assert b"/Title (hello-world.inkml)" in (tmp_path / "hello-world.inkml.pdf").read_bytes()
 
 
 # ---- end to end: a batch of hostile files between two good ones ------------------------------
