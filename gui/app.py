@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import QApplication
 import handwrite
 from gui.canvas import InkCanvas
 from gui.document import MARGIN
+from gui.flags import add_arguments
 from gui.window import MainWindow, save_png_atomically, save_text_atomically
 
 REPLAY_TIMEOUT_S = 60.0
@@ -28,11 +29,7 @@ REPLAY_TIMEOUT_S = 60.0
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="handwrite gui", description="The handwrite drawing app.")
-    parser.add_argument("--replay", metavar="INK", help="write this ink's strokes into the canvas")
-    parser.add_argument("--screenshot", metavar="PNG", help="with --replay: save a screenshot, print the text, exit")
-    parser.add_argument(
-        "--text-out", metavar="TXT", help="with --replay: also write the page's whole transcription here"
-    )
+    add_arguments(parser)  # the one flag table, shared with `handwrite gui`
     return parser
 
 

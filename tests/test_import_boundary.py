@@ -82,7 +82,7 @@ def test_the_help_of_each_command_loads_no_torch():
     and finetune."""
     for command in ("transcribe", "eval", "train", "finetune", "gui"):
         modules = modules_after_command(command, "--help")
-        for heavy in ("torch", "numpy", "PIL"):
+        for heavy in ("torch", "numpy", "PIL", "PyQt6"):
             assert not loaded(modules, heavy), f"handwrite {command} --help loaded {heavy}"
         training = CLI_OPTIONS if command in ("train", "finetune") else []
         assert loaded(modules, "handwrite.training") == training, command

@@ -1,4 +1,5 @@
-"""`handwrite gui`: the drawing app (gui/app.py, which has its own parser)."""
+"""`handwrite gui`: the drawing app (gui/app.py); its flags are the app's own table
+(gui/flags.py, which loads no PyQt), so the two cannot drift apart."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ from handwrite.commands import Command
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--replay", metavar="INK", help="feed this ink's strokes through the pen input path")
-    parser.add_argument("--screenshot", metavar="PNG", help="with --replay: save a screenshot, print the text, exit")
-    parser.add_argument("--text-out", metavar="TXT", help="with --replay: also write the page's transcription here")
+    from gui.flags import add_arguments as add_gui_arguments
+
+    add_gui_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from gui.app import main as gui_main
+    from gui.flags import as_argv
 
-    given = {"--replay": args.replay, "--screenshot": args.screenshot, "--text-out": args.text_out}
-    return gui_main([part for flag, value in given.items() if value for part in (flag, value)])
+    return gui_main(as_argv(args))
 
 
 COMMANDS = [

@@ -341,3 +341,19 @@ def test_the_text_pane_stays_where_the_user_scrolled_it_after_a_pen_up(make_wind
     draw(window.canvas, [(100, y), (140, y - 20), (180, y)])
     qtbot.waitUntil(lambda: window.last_shown_request == window.live.latest and len(window.page_result().lines) > 9)
     assert bar.value() >= at, (bar.value(), at)
+
+
+def test_handwrite_gui_and_the_app_take_the_same_flags():
+    """One flag table (gui/flags.py): `handwrite gui` and the app's own parser cannot drift."""
+    import argparse
+
+    from gui.app import build_parser
+    from handwrite.cli import build_parser as cli_parser
+
+    def options(parser: argparse.ArgumentParser) -> dict[str, tuple[str | None, str | None]]:
+        return {a.option_strings[-1]: (a.metavar, a.help) for a in parser._actions if a.option_strings}
+
+    cli = cli_parser(flags_of={"gui"})
+    subparsers = next(a for a in cli._actions if isinstance(a, argparse._SubParsersAction))
+    assert options(subparsers.choices["gui"]) == options(build_parser())
+    assert {"--replay", "--screenshot", "--text-out"} <= set(options(build_parser()))
