@@ -28,6 +28,7 @@ import os
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=300, help="the first N lines of the split (0: all)")
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of {', '.join(SETS)}")
     parser.add_argument("-m", "--model", help="a model file (default: the bundled online model)")
+    parser.add_argument("--smooth", type=float, help="override the model's smoothing (writing heights; to choose it)")
     args = parser.parse_args()
     names = [n for n in args.sets.split(",") if n]
     unknown = [n for n in names if n not in SETS]
@@ -117,8 +119,11 @@ def main() -> None:
         parser.error(f"unknown sets {unknown}; known: {', '.join(SETS)}")
     torch.set_num_threads(1)
     model = handwrite.load_model(args.model)
+    if args.smooth is not None:
+        model.inputs.settings = replace(model.inputs.settings, smooth=args.smooth)
     lines = [ink for ink in load_iam_split(IAM, args.split, limit=args.lines or None) if "#" not in (ink.text or "")]
-    print(f"## {args.split}: {len(lines)} lines (crossed-out ones left out), greedy, one thread\n")
+    smooth = model.inputs.settings.smooth
+    print(f"## {args.split}: {len(lines)} lines (crossed-out ones left out), greedy, one thread, smooth {smooth}\n")
     print("| set | inputs | CER | WER | CER - lines' | s |\n|---|---|---|---|---|---|")
     baseline = None
     for name in ["lines", *(n for n in names if n != "lines")]:

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handwrite import Ink
-from handwrite.features import FEATURE_NAMES, FeatureSettings, featurize
+from handwrite.features import FEATURE_NAMES, FeatureSettings, featurize, smooth_strokes
 
 
 def wave(n: int = 200) -> Ink:
@@ -97,3 +97,45 @@ def test_many_strokes_are_normalised_in_linear_time():
     with time_limit(60, "featurizing 30k one-point strokes"):
         feats = featurize(ink)
     assert len(feats) == 30_000 and np.isfinite(feats).all()
+
+
+def _zigzag(points: int, spacing: float, amplitude: float) -> np.ndarray:
+    """A straight stroke along x, every other point `amplitude` above or below it (sensor noise)."""
+    x = np.arange(points) * spacing
+    return np.column_stack([x, amplitude * (-1.0) ** np.arange(points)])
+
+
+def test_smoothing_removes_noise_finer_than_the_kernel():
+    """Points 0.025 apart (a fast pen), each 0.03 off the line: a kernel of s.d. 0.045
+    (about 1.8 points) averages the alternating offsets nearly away."""
+    noisy = _zigzag(200, 0.025, 0.03)
+    (smooth,) = smooth_strokes([noisy], 0.045)
+    assert np.abs(smooth[10:-10, 1]).max() < 0.003
+    np.testing.assert_allclose(smooth[:, 0], noisy[:, 0], atol=1e-9)  # evenly spaced x stays where it was
+
+
+def test_smoothing_keeps_a_straight_stroke_and_its_ends_exactly():
+    """Odd reflection past the ends: a straight, evenly sampled stroke comes back unchanged
+    (it does not shrink towards its middle)."""
+    line = np.column_stack([np.linspace(0.0, 2.0, 81), np.linspace(1.0, 0.0, 81)])
+    np.testing.assert_allclose(smooth_strokes([line], 0.045)[0], line, atol=1e-12)
+
+
+def test_smoothing_leaves_whiteboard_rates_and_dots_alone():
+    """Points 0.2 apart (kernel under 0.3 points wide) and a dot 0.1 long (under 6
+    kernel widths) are returned as they were."""
+    sparse = _zigzag(30, 0.2, 0.03)
+    dot = _zigzag(8, 0.0125, 0.01)
+    out = smooth_strokes([sparse, dot], 0.045)
+    assert out[0] is sparse and out[1] is dot
+    assert smooth_strokes([sparse], 0.0)[0] is sparse
+
+
+def test_smoothing_is_on_by_default_and_noise_no_longer_lengthens_the_path():
+    """A fast noisy line: smoothing changes its features; smooth=0 does not smooth."""
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 10, 2000)
+    stroke = np.column_stack([x, np.sin(x * 3) + rng.normal(0, 0.03, len(x))])
+    ink = Ink([stroke])
+    plain, smoothed = featurize(ink, FeatureSettings(smooth=0.0)), featurize(ink, FeatureSettings())
+    assert FeatureSettings().smooth > 0 and len(smoothed) < len(plain)  # noise no longer lengthens the path
