@@ -50,28 +50,51 @@ class PageLine:
 
 def page_lines(ink: np.ndarray) -> list[PageLine]:
     """The text lines of a page's ink map (`imaging.ink_map`), top to bottom."""
+    layout = blob_layout(ink)
+    return layout.cut() if layout is not None else []
+
+
+@dataclass(frozen=True)
+class BlobLayout:
+    """A page's blobs grouped into lines (steps 1 and 2), before each line is cut out:
+    a page found to hold one line is read whole, so it need not be cut at all."""
+
+    ink: np.ndarray
+    lines: list[BlobLine]
+    kept: np.ndarray  # the blobs read (not specks)
+    xs: np.ndarray  # every ink pixel, sorted by blob
+    ys: np.ndarray
+    blob_of: np.ndarray
+    areas: np.ndarray  # each blob's
+
+    def cut(self) -> list[PageLine]:
+        """Each line with its own ink, levelled and cropped, top to bottom (steps 3 and 4)."""
+        ink, xs, ys = self.ink, self.xs, self.ys
+        line_of_pixel = _line_of_each_pixel(self.lines, self.kept, self.blob_of, xs, ys, self.areas)
+        owner = np.zeros(ink.shape, dtype=np.int32)  # 0: no line; k + 1: line k
+        owner[ys, xs] = line_of_pixel + 1
+        owner = _with_edges(owner, ink)
+        cut = []
+        for k, line in enumerate(self.lines):
+            mine = line_of_pixel == k
+            if mine.any():  # else all its ink went to lines it touches
+                box = (int(xs[mine].min()), int(ys[mine].min()), int(xs[mine].max()) + 1, int(ys[mine].max()) + 1)
+                cut.append(_cut_line(ink, owner, k + 1, line, box))
+        typical = float(np.median([line.ink.shape[0] for line in cut])) if cut else 0.0
+        return [line for line in cut if line.ink.shape[0] >= THIN_LINE * typical]
+
+
+def blob_layout(ink: np.ndarray) -> BlobLayout | None:
+    """The page's blobs and their lines; None when it has no line (no ink, or specks only)."""
     blobs = _blobs(_without_rules(ink > INK_LEVEL))
     if blobs is None:
-        return []
+        return None
     xs, ys, blob_of, areas = blobs
     kept = _blobs_to_read(areas)
     starts = np.concatenate([[0], np.cumsum(areas)[:-1]])
     xy = np.stack([xs, ys], axis=1).astype(np.float64)
     lines = find_blob_lines([xy[starts[i] : starts[i] + areas[i]] for i in kept.tolist()])
-    if not lines:
-        return []
-    line_of_pixel = _line_of_each_pixel(lines, kept, blob_of, xs, ys, areas)
-    owner = np.zeros(ink.shape, dtype=np.int32)  # 0: no line; k + 1: line k
-    owner[ys, xs] = line_of_pixel + 1
-    owner = _with_edges(owner, ink)
-    cut = []
-    for k, line in enumerate(lines):
-        mine = line_of_pixel == k
-        if mine.any():  # else all its ink went to lines it touches
-            box = (int(xs[mine].min()), int(ys[mine].min()), int(xs[mine].max()) + 1, int(ys[mine].max()) + 1)
-            cut.append(_cut_line(ink, owner, k + 1, line, box))
-    typical = float(np.median([line.ink.shape[0] for line in cut])) if cut else 0.0
-    return [line for line in cut if line.ink.shape[0] >= THIN_LINE * typical]
+    return BlobLayout(ink, lines, kept, xs, ys, blob_of, areas) if lines else None
 
 
 def _blobs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:

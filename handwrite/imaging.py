@@ -113,14 +113,19 @@ def page_line_frames(
     ink = ink_map(image.reduce(factor) if factor > 1 else image)
     if not ink.size or not ink.any():
         return []
-    from handwrite.image_layout import PageLine, page_lines  # scipy: only when an image is read (0.3 s)
+    from handwrite.image_layout import PageLine, blob_layout  # scipy: only when an image is read (0.3 s)
 
-    lines = page_lines(ink)
-    if len(lines) == 1:  # a line image: read whole, as the model was trained (noise, slope and all)
+    layout = blob_layout(ink)
+    found = len(layout.lines) if layout is not None else 0
+    # a page of one line is read whole: cutting it out and levelling it would be thrown away
+    lines = layout.cut() if layout is not None and found > 1 else []
+    if found == 1 or len(lines) == 1:  # a line image: read whole, as the model was trained (noise, slope and all)
         box = _ink_box(ink, settings.ink_threshold)
         if box is not None:
             top, bottom, left, right = box
             lines = [PageLine(ink, (left, top, right, bottom))]
+        elif layout is not None and found == 1:
+            lines = layout.cut()
     frames = sum(_frame_count(line.ink.shape, settings) for line in lines)
     if frames > MAX_PAGE_FRAMES:
         raise HandwriteError(

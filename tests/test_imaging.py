@@ -130,3 +130,25 @@ def test_the_image_model_reads_inkless_images_as_no_text(image_model):
         assert image_model.recognize(image).text == "", name
     results = image_model.recognize_batch(list(images.values()))  # alone or together: never a crash
     assert [r.text for r in results] == [""] * len(images)
+
+
+def test_an_image_of_one_line_is_read_whole_without_being_cut_out_first(monkeypatch):
+    """One line found: its ink is read whole (as the model was trained), so cutting it out
+    and levelling it (BlobLayout.cut) is never done; a page of several lines is cut."""
+    from handwrite import image_layout
+
+    cuts = []
+    real_cut = image_layout.BlobLayout.cut
+    monkeypatch.setattr(image_layout.BlobLayout, "cut", lambda self: cuts.append(1) or real_cut(self))
+    image = to_grayscale(writing())
+    ((frames, box),) = page_line_frames(image)
+    assert cuts == []
+    settings = ImageSettings()
+    ink = ink_map(image)
+    whole = np.argwhere(ink > settings.ink_threshold)
+    (top, left), (bottom, right) = whole.min(axis=0), whole.max(axis=0) + 1
+    assert box == (left, top, right, bottom)
+    from handwrite.imaging import frames_from_ink_map
+
+    np.testing.assert_array_equal(frames, frames_from_ink_map(ink, settings))
+    assert len(page_line_frames(to_grayscale(writing(lines=3, growing=True)))) == 3 and cuts == [1]
