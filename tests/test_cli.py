@@ -557,3 +557,18 @@ def test_the_process_ends_after_its_work_is_written_without_torchs_teardown(tmp_
     assert "atexit ran" in done.stdout and "returned" not in done.stdout
     written = next((tmp_path / "out").rglob("hello-world.inkml.json"))
     assert json.loads(written.read_text())["text"]
+
+
+def test_eval_walks_each_folder_once(capsys, labelled_ink, monkeypatch):
+    """The folder is searched once: for the model's kind and for the inputs alike."""
+    walks = []
+    real_rglob = Path.rglob
+
+    def rglob(self, pattern):
+        walks.append(self)
+        return real_rglob(self, pattern)
+
+    monkeypatch.setattr(Path, "rglob", rglob)
+    code, out, err = run(capsys, "eval", str(labelled_ink))
+    assert code == 0, err
+    assert "CER" in out and walks == [labelled_ink]

@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handwrite.commands import EXIT_FAILED_INPUT, EXIT_OK, Command
@@ -55,8 +56,9 @@ def evaluate_paths(paths: list[str], choice: ModelOptions, options: EvalOptions)
     from handwrite.evaluate import evaluate
     from handwrite.inputs import item_source
 
-    model = _model(paths, choice, options)
-    items, left_out = _labelled_inputs(paths, model.kind)
+    files = _files(paths)  # folders walked once: for the model's kind, then for the inputs
+    model = _model([path for path, _ in files], choice, options)
+    items, left_out = _labelled_inputs(files, model.kind)
     items += _iam_ondb_lines(options, model.kind)
     if not items:
         print("handwrite: error: nothing to score (no labelled inputs)", file=sys.stderr)
@@ -98,14 +100,26 @@ def _record(model: Recognizer, rates: ErrorRates, decoding: str, dataset: str) -
     print(f"recorded in {model.path}", file=sys.stderr)
 
 
-def _model(paths: list[str], choice: ModelOptions, options: EvalOptions) -> Recognizer:
-    """The model -m names, or the bundled one of the kind asked or of the inputs; with
-    the language model's weights when given."""
+def _files(paths: list[str]) -> list[tuple[Path, bool]]:
+    """Each file named, and each ink file or image under each folder named (searched
+    recursively, sorted), in order, with whether it was found in a folder."""
     from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES
-    from handwrite.recognizer import load_model
     from handwrite.training.data.datasets import iter_ink_files
 
-    suffixes = {path.suffix.lower() for path in iter_ink_files(paths, IMAGE_SUFFIXES + INK_SUFFIXES)}
+    files: list[tuple[Path, bool]] = []
+    for path in map(Path, paths):
+        found = path.is_dir()
+        files += [(file, found) for file in iter_ink_files([path], IMAGE_SUFFIXES + INK_SUFFIXES)]
+    return files
+
+
+def _model(files: list[Path], choice: ModelOptions, options: EvalOptions) -> Recognizer:
+    """The model -m names, or the bundled one of the kind asked or of the inputs; with
+    the language model's weights when given."""
+    from handwrite.formats import IMAGE_SUFFIXES
+    from handwrite.recognizer import load_model
+
+    suffixes = {path.suffix.lower() for path in files}
     images_only = bool(suffixes) and suffixes <= set(IMAGE_SUFFIXES)
     kind = options.kind or ("image" if images_only and not options.iam_ondb else "ink")
     model = load_model(choice.model, **choice.decoding(), kind=kind)
@@ -115,9 +129,10 @@ def _model(paths: list[str], choice: ModelOptions, options: EvalOptions) -> Reco
     return model
 
 
-def _labelled_inputs(paths: list[str], kind: str) -> tuple[list[Ink | Image.Image], int]:
-    """Labelled files the model's kind reads (ink files, or images with a .gt.txt), and
-    how many were left out; each one left out is named on stderr."""
+def _labelled_inputs(files: list[tuple[Path, bool]], kind: str) -> tuple[list[Ink | Image.Image], int]:
+    """Labelled files the model's kind reads (ink files, or images with a .gt.txt; of
+    the files found in folders, those of its suffixes; a file named is read whatever
+    its suffix), and how many were left out; each one left out is named on stderr."""
     from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES
     from handwrite.training.data.datasets import load_labelled
 
@@ -128,7 +143,8 @@ def _labelled_inputs(paths: list[str], kind: str) -> tuple[list[Ink | Image.Imag
         print(f"handwrite: {reason}; left out", file=sys.stderr)
 
     suffixes = IMAGE_SUFFIXES if kind == "image" else INK_SUFFIXES
-    return load_labelled(paths, suffixes, on_skip=report), len(left_out)
+    chosen = [path for path, in_folder in files if not in_folder or path.suffix.lower() in suffixes]
+    return load_labelled(chosen, suffixes, on_skip=report), len(left_out)
 
 
 def _iam_ondb_lines(options: EvalOptions, kind: str) -> list[Ink | Image.Image]:
