@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handwrite.ink import Ink
+from handwrite.layout import find_page_lines
 
 MARK_HEIGHT = 0.12  # a stroke under this share of the ink's height tall ...
 MARK_WIDTH = 0.4  # ... and this share of it wide is a mark (dot, cross, comma)
@@ -34,7 +35,7 @@ class Augmentation:
     # ranges, so 0 turns them off). Each is a minority of lines: the clean line is
     # still what most users give, and every one of these costs the clean lines a
     # little of the network's capacity.
-    marks_last: float = 0.1  # dots and crosses moved to the end of the line
+    marks_last: float = 0.1  # dots and crosses moved to the end of the line, then fed as layout feeds them
     fast_pen: float = 0.15  # strokes resampled at up to FAST_PEN_RATE x the points, with sensor noise
     swap_strokes: float = 0.1  # neighbouring strokes that overlap (one letter) written in the other order
 
@@ -46,7 +47,7 @@ class Augmentation:
         if ink.is_empty():
             return ink
         if rng.random() < self.marks_last:
-            ink = marks_last(ink)[0]
+            ink = as_read(marks_last(ink)[0])
         if rng.random() < self.swap_strokes:
             ink = swap_overlapping_strokes(ink, rng, chance=0.3)
         noise = np.random.default_rng(rng.getrandbits(32))
@@ -97,6 +98,18 @@ def marks_last(ink: Ink) -> tuple[Ink, int]:
     chosen = set(small)
     order = [i for i in range(len(ink.strokes)) if i not in chosen] + small
     return Ink([ink.strokes[i] for i in order], text=ink.text, source=ink.source), len(small)
+
+
+def as_read(ink: Ink) -> Ink:
+    """The strokes in the order recognition feeds them (layout analysis: words left
+    to right, a dot or cross written after the line straight after the stroke it
+    sits on), when layout finds one line; else as they are. Marks moved last are
+    fed so at recognition, so training on them as written last would teach the
+    network an order it never reads."""
+    lines = find_page_lines(ink.strokes)
+    if len(lines) != 1:
+        return ink
+    return Ink([ink.strokes[i] for i in lines[0].strokes], text=ink.text, source=ink.source)
 
 
 def resampled_noisy(ink: Ink, rate: float, jitter: float, noise: np.random.Generator) -> Ink:

@@ -8,6 +8,7 @@ import pytest
 from handwrite.ink import Ink
 from handwrite.training.data.augment import (
     Augmentation,
+    as_read,
     marks_last,
     resampled_noisy,
     rotated,
@@ -188,11 +189,23 @@ def test_swap_swaps_only_overlapping_neighbours():
     assert [s[0, 2] for s in same.strokes] == [0.0, 0.2, 0.4]
 
 
+def test_as_read_puts_a_dot_written_last_back_after_its_stem():
+    """'ii' with both dots written after the line: fed as layout reads it, each dot
+    follows the stem it sits on (stroke times say which stroke is which)."""
+    stem_a = [[0.0, 0.0, 0.0], [0.0, 100.0, 0.1]]
+    stem_b = [[30.0, 0.0, 0.2], [30.0, 100.0, 0.3]]
+    dot_a = [[0.0, -40.0, 0.4], [2.0, -38.0, 0.5]]
+    dot_b = [[30.0, -40.0, 0.6], [32.0, -38.0, 0.7]]
+    out = as_read(Ink.from_points([stem_a, stem_b, dot_a, dot_b], text="ii"))
+    assert [s[0, 2] for s in out.strokes] == [0.0, 0.4, 0.2, 0.6] and out.text == "ii"
+
+
 def test_each_device_transform_is_drawn_at_its_chance(ink):
-    """Only marks_last at chance 1: every line comes back with its marks last."""
+    """Only marks_last at chance 1: every line comes back with its marks moved last and
+    fed as layout reads them."""
     only_marks = Augmentation(0.0, 0.0, 0.0, 0.0, 0.0, marks_last=1.0, fast_pen=0.0, swap_strokes=0.0)
     out = only_marks(ink, random.Random(0))
-    expected = marks_last(ink)[0]
+    expected = as_read(marks_last(ink)[0])
     assert [s[0, 2] for s in out.strokes] == [s[0, 2] for s in expected.strokes]
     only_fast = Augmentation(0.0, 0.0, 0.0, 0.0, 0.0, marks_last=0.0, fast_pen=1.0, swap_strokes=0.0)
     assert only_fast(ink, random.Random(0)).num_points > 1.4 * ink.num_points
