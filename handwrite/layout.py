@@ -22,7 +22,8 @@ land where they belong.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,12 @@ class _StrokeGeometry:
     @property
     def width(self) -> np.ndarray:
         return self.x1 - self.x0
+
+    @functools.cached_property
+    def lists(self) -> tuple[list[float], list[float], list[float], list[float]]:
+        """cx, cy, x0 and x1 as Python floats, for the loops that take strokes one at a
+        time (the same values: indexing an array for each is most of their time)."""
+        return self.cx.tolist(), self.cy.tolist(), self.x0.tolist(), self.x1.tolist()
 
     @property
     def height(self) -> np.ndarray:
@@ -356,7 +363,7 @@ class _LineFit:
 
     def centre_line(self, height: float) -> tuple[float, float, float]:
         """(mean x, mean y, slope): the line through the anchors' centres."""
-        return _mean_and_slope(np.array([self.sw, self.sx, self.sy, self.sxx, self.sxy]), height)
+        return _mean_and_slope((self.sw, self.sx, self.sy, self.sxx, self.sxy), height)
 
     def slope(self, height: float) -> float:
         return self.centre_line(height)[2]
@@ -372,12 +379,12 @@ def _grow_lines(geometry: _StrokeGeometry, anchors: np.ndarray, height: float, s
     order = anchors[np.argsort(geometry.x0[anchors], kind="stable")]
     tolerance = _tolerance(height, spacing)
     reach = max(4.0 * height, 1.5 * spacing)  # wider gaps are bridged later, by _join_pieces
-    sums = np.zeros((5, 16))  # per line: weight, x, y, x*x, x*y sums
+    sums: list[tuple[float, ...]] = []  # per line: weight, x, y, x*x, x*y sums (Python floats: one line at a time)
     lines = np.full((4, 16), np.nan)  # per line: mean x, mean y, slope, right end
     members: list[list[int]] = []
+    cx, cy, left, right = geometry.lists
     for index in order.tolist():
-        x, y = float(geometry.cx[index]), float(geometry.cy[index])
-        x0, x1 = float(geometry.x0[index]), float(geometry.x1[index])
+        x, y, x0, x1 = cx[index], cy[index], left[index], right[index]
         count = len(members)
         line = -1
         if count:
@@ -387,21 +394,22 @@ def _grow_lines(geometry: _StrokeGeometry, anchors: np.ndarray, height: float, s
             line = int(np.argmin(distance))
             line = line if distance[line] < tolerance else -1
         if line < 0:
-            if count == sums.shape[1]:
-                sums = np.concatenate([sums, np.zeros_like(sums)], axis=1)
+            if count == lines.shape[1]:
                 lines = np.concatenate([lines, np.full_like(lines, np.nan)], axis=1)
             line, right_end = count, x1
             members.append([])
+            sums.append((0.0,) * 5)
         else:
             right_end = max(float(lines[3, line]), x1)
         weight = max(x1 - x0, 0.1 * height)
-        sums[:, line] = sums[:, line] * FOLLOW_DECAY + weight * np.array([1.0, x, y, x * x, x * y])
+        terms = (1.0, x, y, x * x, x * y)
+        sums[line] = tuple(total * FOLLOW_DECAY + weight * term for total, term in zip(sums[line], terms, strict=True))
         members[line].append(index)
-        lines[:, line] = (*_mean_and_slope(sums[:, line], height), right_end)
+        lines[:, line] = (*_mean_and_slope(sums[line], height), right_end)
     return members
 
 
-def _mean_and_slope(sums: np.ndarray, height: float) -> tuple[float, float, float]:
+def _mean_and_slope(sums: Sequence[float] | np.ndarray, height: float) -> tuple[float, float, float]:
     weight, sx, sy, sxx, sxy = (float(v) for v in sums)
     mean_x, mean_y = sx / weight, sy / weight
     return mean_x, mean_y, float(_slope(weight, mean_x, mean_y, sxx, sxy, height))
@@ -484,9 +492,10 @@ class _Piece:
 
 def _fit(geometry: _StrokeGeometry, members: list[int]) -> _LineFit:
     fit = _LineFit([], float("inf"), float("-inf"))
+    cx, cy, left, right = geometry.lists
     for index in members:
-        x0, x1 = float(geometry.x0[index]), float(geometry.x1[index])
-        fit.add(index, float(geometry.cx[index]), float(geometry.cy[index]), max(x1 - x0, 1e-9), x0, x1)
+        x0, x1 = left[index], right[index]
+        fit.add(index, cx[index], cy[index], max(x1 - x0, 1e-9), x0, x1)
     return fit
 
 
@@ -660,15 +669,14 @@ def _nearest_span(spans: list[tuple[float, float]], x: float, by_centre: bool = 
 
 
 def level(strokes: list[np.ndarray], slope: float) -> list[np.ndarray]:
-    """The strokes rotated so a baseline of this slope becomes horizontal."""
-    if abs(slope) < 1e-6:
+    """The strokes rotated so a baseline of this slope becomes horizontal (all at once:
+    the same values as stroke by stroke, each stroke a view of one new array)."""
+    if abs(slope) < 1e-6 or not strokes:
         return strokes
     angle = np.arctan(slope)
     cos, sin = np.cos(angle), np.sin(angle)
-    rotated = []
-    for stroke in strokes:
-        out = stroke.copy()
-        out[:, 0] = stroke[:, 0] * cos + stroke[:, 1] * sin
-        out[:, 1] = -stroke[:, 0] * sin + stroke[:, 1] * cos
-        rotated.append(out)
-    return rotated
+    points = np.concatenate(strokes)
+    x, y = points[:, 0].copy(), points[:, 1].copy()
+    points[:, 0] = x * cos + y * sin
+    points[:, 1] = -x * sin + y * cos
+    return np.split(points, np.cumsum([len(stroke) for stroke in strokes[:-1]]))

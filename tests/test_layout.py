@@ -153,3 +153,20 @@ def test_angle_profiles_taken_in_blocks_equal_one_angle_at_a_time(monkeypatch, b
     assert len(found) == len(expected) == 29
     for (angle, profile), (want_angle, want) in zip(found, expected, strict=True):
         assert angle == want_angle and np.array_equal(profile, want)
+
+
+def test_levelling_all_strokes_at_once_gives_each_strokes_own_rotation():
+    from handwrite.layout import level
+
+    strokes, _ = stacked(demo_lines())
+    slope = 0.07
+    angle = np.arctan(slope)
+    cos, sin = np.cos(angle), np.sin(angle)
+    found = level(strokes, slope)
+    assert len(found) == len(strokes)
+    for stroke, got in zip(strokes, found, strict=True):
+        want = stroke.copy()
+        want[:, 0] = stroke[:, 0] * cos + stroke[:, 1] * sin
+        want[:, 1] = -stroke[:, 0] * sin + stroke[:, 1] * cos
+        assert got.shape == want.shape and np.array_equal(got, want)
+    assert level(strokes, 0.0) is strokes and level([], slope) == []
