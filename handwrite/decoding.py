@@ -1,5 +1,6 @@
 """CTC decoding: greedy (best path) and prefix beam search with an optional
-character language model. Both return text with per-character confidences."""
+character language model and word lexicon. Both return text with per-character
+confidences."""
 
 from __future__ import annotations
 
@@ -10,19 +11,32 @@ import numpy as np
 
 from handwrite.codec import BLANK, Codec
 from handwrite.errors import HandwriteError
-from handwrite.lm import CharNgramModel
-
-MAX_BEAM = 64  # a beam of 10^6 took over 3 GB; 8 is what the app and the LM use
+from handwrite.limits import MAX_BEAM
+from handwrite.lm import MAX_WORD_LENGTH, CharNgramModel, WordLexicon
 
 
 @dataclass(frozen=True)
 class DecodingOptions:
     beam_size: int = 1  # 1 = greedy
     alternatives: int = 3  # n-best lines kept (beam search only)
-    lm: CharNgramModel | None = None
-    lm_weight: float = 0.25  # chosen on IAM-OnDB testset_v
-    insertion_bonus: float = 0.5  # per character, balances the LM's preference for short text
     prune_log_prob: float = -8.0  # characters less likely than this in a frame are not extended
+    # The character LM scores a letter whatever its case (the network alone decides
+    # the case: an LM of word frequencies took capitals mid-line for errors), and a
+    # mark (punctuation) never below mark_floor (it knows little of handwritten quotes,
+    # dashes and line-end hyphens). Weights chosen on IAM-OnDB testset_v.
+    lm: CharNgramModel | None = None
+    lm_weight: float = 0.25
+    insertion_bonus: float = 0.5  # per character, balances the LM's preference for short text
+    mark_floor: float = -2.0
+    # The word lexicon: a lower-case word outside it pays unknown_word_penalty as soon as
+    # no known word starts like it (so the beam keeps room for real words; it stays
+    # possible: rare words, misspellings), and each known word completed (at a space or
+    # the line's end) gains word_weight * its log-frequency above the rarest known word's.
+    # Capitalized words (names), numbers and punctuation are left to the network and the
+    # character LM. Chosen on IAM-OnDB testset_v.
+    lexicon: WordLexicon | None = None
+    word_weight: float = 0.05
+    unknown_word_penalty: float = 4.0
 
     def __post_init__(self) -> None:
         beam = self.beam_size
@@ -51,7 +65,7 @@ GREEDY = DecodingOptions()
 
 def decode(log_probs: np.ndarray, codec: Codec, options: DecodingOptions = GREEDY) -> list[Hypothesis]:
     """(T, C) log-probabilities of one line -> n-best hypotheses, best first."""
-    if options.beam_size <= 1 and options.lm is None:
+    if options.beam_size <= 1 and options.lm is None and options.lexicon is None:
         return [greedy_decode(log_probs, codec)]
     return beam_search(log_probs, codec, options)
 
@@ -95,6 +109,7 @@ class _Beam:
     lm: float = 0.0
     confidences: tuple[float, ...] = ()
     frames: tuple[int, ...] = ()  # where each character was first read
+    word: str = ""  # the last word so far (its first MAX_WORD_LENGTH + 1 characters), for the lexicon
 
     def total(self) -> float:
         return _logsumexp(self.blank, self.char)
@@ -114,7 +129,9 @@ def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -
         candidates = [int(c) for c in np.nonzero(frame > options.prune_log_prob)[0] if c != BLANK]
         following: dict[tuple[int, ...], _Beam] = {}
         for prefix, beam in beams.items():
-            same = following.setdefault(prefix, _Beam(lm=beam.lm, confidences=beam.confidences, frames=beam.frames))
+            same = following.setdefault(
+                prefix, _Beam(lm=beam.lm, confidences=beam.confidences, frames=beam.frames, word=beam.word)
+            )
             same.blank = _logsumexp(same.blank, beam.total() + float(frame[BLANK]))
             if prefix and beam.char > -math.inf:  # the last character held for another frame
                 same.char = _logsumexp(same.char, beam.char + float(frame[prefix[-1]]))
@@ -123,10 +140,13 @@ def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -
                 extended = (*prefix, label)
                 probability = math.exp(frame[label])
                 if extended not in following:
+                    char = codec.alphabet[label - 1]
+                    word = "" if char == " " else (beam.word + char)[: MAX_WORD_LENGTH + 1]
                     following[extended] = _Beam(
-                        lm=beam.lm + _lm_term(prefix, label, codec, options),
+                        lm=beam.lm + _lm_term(prefix, char, codec, options) + _word_term(beam.word, word, options),
                         confidences=(*beam.confidences, probability),
                         frames=(*beam.frames, t),
+                        word=word,
                     )
                 target = following[extended]
                 # a repeated character needs a blank between its two occurrences
@@ -135,8 +155,9 @@ def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -
                 target.saw(probability)
         ranked = sorted(following.items(), key=lambda item: -item[1].score())
         beams = dict(ranked[: max(options.beam_size, 1)])
-    if options.lm:
-        for prefix, beam in beams.items():
+    for prefix, beam in beams.items():  # the line ends: its last word, then the LM's end of text
+        beam.lm += _word_term(beam.word, "", options)
+        if options.lm:
             beam.lm += options.lm_weight * options.lm.log_prob(_context(prefix, codec), options.lm.END)
     ranked = sorted(beams.items(), key=lambda item: -item[1].score())[: max(1, options.alternatives)]
     empty = _empty_confidence(log_probs)
@@ -146,11 +167,34 @@ def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -
     ]
 
 
-def _lm_term(prefix: tuple[int, ...], label: int, codec: Codec, options: DecodingOptions) -> float:
+def _lm_term(prefix: tuple[int, ...], char: str, codec: Codec, options: DecodingOptions) -> float:
     if options.lm is None:
         return 0.0
-    char = codec.alphabet[label - 1]
-    return options.lm_weight * options.lm.log_prob(_context(prefix, codec), char) + options.insertion_bonus
+    lm, context = options.lm, _context(prefix, codec)
+    if char.lower() != char.upper():  # a letter with a case: either case
+        log_prob = _logsumexp(lm.log_prob(context, char.lower()), lm.log_prob(context, char.upper()))
+    else:
+        log_prob = lm.log_prob(context, char)
+        if not char.isalnum() and char != " ":
+            log_prob = max(log_prob, options.mark_floor)
+    return options.lm_weight * log_prob + options.insertion_bonus
+
+
+def _word_term(before: str, after: str, options: DecodingOptions) -> float:
+    """The lexicon's change of score as the last word goes from `before` to `after`
+    ("" when a space or the line's end completes it): the unknown-word penalty is
+    charged once the word leaves the lexicon, given back if it becomes a number or a
+    name, and settled with the known-word bonus when the word is complete."""
+    lexicon = options.lexicon
+    if lexicon is None:
+        return 0.0
+    charged = -options.unknown_word_penalty if lexicon.outside(before) else 0.0
+    if after:
+        return (-options.unknown_word_penalty if lexicon.outside(after) else 0.0) - charged
+    kind, log_frequency = lexicon.lookup(before) if before else ("other", 0.0)
+    if kind == "known":
+        return options.word_weight * log_frequency - charged
+    return (-options.unknown_word_penalty if kind == "unknown" else 0.0) - charged
 
 
 def _context(prefix: tuple[int, ...], codec: Codec) -> str:

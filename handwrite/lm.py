@@ -8,6 +8,7 @@ import itertools
 import json
 import math
 import os
+import re
 import reprlib
 import unicodedata
 from collections import Counter, defaultdict
@@ -184,3 +185,123 @@ def _check_counts(context: str, following: object, order: int) -> None:
                 f"count of {reprlib.repr(char)} after {reprlib.repr(context)} must be a whole number "
                 f"from 1 to {MAX_COUNT}, not {reprlib.repr(count)}"
             )
+
+
+# ---- word lexicon: a unigram prior over known words ----------------------------------
+
+LEXICON_FORMAT = "handwrite-word-lexicon"
+# Bounds on an untrusted file: the bundled lexicon is 50,000 words; a word longer than
+# MAX_WORD_LENGTH is never looked up (decoding stops at the first space anyway).
+MAX_LEXICON_WORDS = 1_000_000
+MAX_WORD_LENGTH = 64
+
+
+class WordLexicon:
+    """Known words with unigram log-probabilities, for scoring each word beam search
+    completes. Only words of letters (with inner apostrophes and hyphens) are judged:
+    a token holding a digit, or no letter at all, is neither known nor unknown, so
+    numbers and punctuation keep whatever the network and the character LM say."""
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        total = sum(counts.values())
+        self.counts = counts
+        self.log_probs = {word: math.log(count / total) for word, count in counts.items()}
+        self.floor = min(self.log_probs.values())  # the rarest word's log-probability
+        self._cache: dict[str, tuple[str, float]] = {}
+        # every start of a known word (0.1 s for 50,000 words), made here: recognizers in
+        # several threads share one loaded lexicon
+        self._prefixes = frozenset(word[:n] for word in self.log_probs for n in range(1, len(word) + 1))
+
+    @classmethod
+    def from_frequencies(cls, frequencies: Iterable[tuple[str, float]], scale: float = 1e9) -> WordLexicon:
+        """Words with relative frequencies (e.g. wordfreq's), kept as whole counts per `scale`."""
+        counts: dict[str, int] = {}
+        for word, frequency in frequencies:
+            key = word.lower()
+            if _is_word(key) and len(key) <= MAX_WORD_LENGTH:
+                counts[key] = counts.get(key, 0) + max(1, round(frequency * scale))
+        if not counts:
+            raise ValueError("no words of letters among the frequencies")
+        return cls(counts)
+
+    def lookup(self, token: str) -> tuple[str, float]:
+        """A finished word: ("known", log P(word) - floor >= 0), ("unknown", 0.0) for a
+        word of letters outside the lexicon, ("capitalized", 0.0) for one that starts with
+        a capital (a name, an acronym), or ("other", 0.0) for digits and punctuation. The
+        punctuation around a word ("(word," "word.") is not part of it; case is ignored."""
+        cached = self._cache.get(token)
+        if cached is not None:
+            return cached
+        if len(self._cache) > 200_000:
+            self._cache.clear()
+        word = _core(token)
+        if not _is_word(word.lower()) or len(word) > MAX_WORD_LENGTH:
+            found = ("other", 0.0)
+        elif word.lower() in self.log_probs:
+            found = ("known", self.log_probs[word.lower()] - self.floor)
+        else:
+            found = ("capitalized" if word[0].isupper() else "unknown", 0.0)
+        self._cache[token] = found  # returned from here, not read back (threads share the lexicon)
+        return found
+
+    def outside(self, token: str) -> bool:
+        """Whether a word being written has already left the lexicon: it starts with a
+        lower-case letter and no known word begins with its letters so far. Decoding
+        charges the unknown-word penalty at that point (and gives it back should the
+        token become a number or a name), so the beam keeps room for real words."""
+        start = len(token) - len(token.lstrip(_NOT_WORD_START))
+        letters = _LETTERS.match(token, start)
+        if letters is None or not token[start].islower() or len(token) > MAX_WORD_LENGTH:
+            return False
+        rest = token[letters.end() :]
+        if any(c.isalnum() for c in rest):
+            return False  # letters then digits or more letters after a mark: not a word, never charged
+        return letters.group().rstrip("'-").lower() not in self._prefixes
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        document = {"format": LEXICON_FORMAT, "counts": self.counts}
+        atomic_write_bytes(path, gzip.compress(json.dumps(document, separators=(",", ":")).encode(), mtime=0))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> WordLexicon:
+        """Refuses, with a ModelFileError naming the file, anything but a well-formed
+        lexicon within bounds (the file is untrusted)."""
+        data = read_limited(Path(path), ModelFileError, "word lexicon", MAX_LM_FILE_BYTES)
+        try:
+            return cls(_checked_lexicon(_decompressed_json(data)))
+        except ValueError as exc:
+            raise ModelFileError(f"{path}: not a readable word lexicon ({exc})") from exc
+
+
+_LETTERS = re.compile(r"[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_])|['-]$)*")  # a word so far: "don'", "well-"
+_NOT_WORD_START = "".join(chr(c) for c in range(128) if not chr(c).isalnum())  # ASCII marks before a word
+
+
+def _core(token: str) -> str:
+    """The token without the punctuation around it: '(word,' -> 'word'."""
+    start, end = 0, len(token)
+    while start < end and not token[start].isalnum():
+        start += 1
+    while end > start and not token[end - 1].isalnum():
+        end -= 1
+    return token[start:end]
+
+
+def _is_word(word: str) -> bool:
+    """Letters, with apostrophes or hyphens only between letters ("don't", "well-known")."""
+    return bool(word) and word.replace("'", "").replace("-", "").isalpha() and word[0].isalpha() and word[-1].isalpha()
+
+
+def _checked_lexicon(document: object) -> dict[str, int]:
+    """The word counts, typed and bounded; raises ValueError."""
+    if not isinstance(document, dict) or document.get("format") != LEXICON_FORMAT:
+        raise ValueError("not a handwrite word lexicon")
+    counts = document.get("counts")
+    if not isinstance(counts, dict) or not 0 < len(counts) <= MAX_LEXICON_WORDS:
+        raise ValueError(f"counts must be a JSON object of 1 to {MAX_LEXICON_WORDS} words")
+    for word, count in counts.items():
+        if not _is_word(word) or word != word.lower() or len(word) > MAX_WORD_LENGTH:
+            raise ValueError(f"{reprlib.repr(word)} is not a lower-case word of at most {MAX_WORD_LENGTH} letters")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+            raise ValueError(f"count of {reprlib.repr(word)} must be a whole number from 1 to {MAX_COUNT}")
+    return counts

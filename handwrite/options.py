@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass
 from typing import Any, TypeVar
 
+from handwrite.limits import MAX_BEAM
+
 T = TypeVar("T")
 
 _KEY = "handwrite.option"  # the key of a field's metadata that makes it a flag
@@ -155,8 +157,6 @@ def _range(low: float | None, high: float | None) -> str:
 
 # ---- the groups more than one command takes ------------------------------------------
 
-MAX_BEAM = 64  # wider beams cost memory and time (10^6: more than 3 GB) for no measurable gain
-
 
 @dataclass(frozen=True)
 class ModelOptions:
@@ -171,13 +171,17 @@ class ModelOptions:
     lm: bool = option(
         False,
         exclusive="language model",  # one LM or the other, never both
-        help="decode with the bundled English character language model (beam 8 unless --beam says)",
+        help="decode with the bundled English language model: characters and a word lexicon "
+        "that still lets other words through (beam 8 unless --beam says)",
     )
     lm_file: str | None = option(
         None,
         metavar="FILE",
         exclusive="language model",
-        help="decode with this character language model instead (implies --lm)",
+        help="decode with this character language model instead (implies --lm; no word lexicon)",
+    )
+    words: bool = option(
+        True, help="with --lm: leave out the English word lexicon (the character language model alone)"
     )
 
     @property
@@ -187,4 +191,7 @@ class ModelOptions:
 
     def decoding(self) -> dict[str, object]:
         """load_model's decoding keywords."""
-        return {"beam_size": self.beam, "language_model": self.language_model}
+        keywords: dict[str, object] = {"beam_size": self.beam, "language_model": self.language_model}
+        if not self.words:  # else load_model's default: the word lexicon comes with the bundled LM
+            keywords["words"] = False
+        return keywords

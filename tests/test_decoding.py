@@ -1,10 +1,11 @@
 import math
 
 import numpy as np
+import pytest
 
 from handwrite.codec import Codec
 from handwrite.decoding import DecodingOptions, beam_search, decode, greedy_decode
-from handwrite.lm import CharNgramModel
+from handwrite.lm import CharNgramModel, WordLexicon
 
 CODEC = Codec("abc ")
 
@@ -64,3 +65,73 @@ def test_language_model_keeps_a_clear_character_it_never_saw():
         probs[t, label] = 0.94
     best = decode(np.log(probs), codec, DecodingOptions(beam_size=8, lm=lm))[0]
     assert best.text == "a-b"  # not "a b", which the LM likes
+
+
+# --- the word lexicon and the character LM's treatment of case and marks
+
+WORDS = Codec("abcT1, ")
+
+
+def spelled(*rows: dict[str, float]) -> np.ndarray:
+    """Log-probabilities over WORDS from per-frame {character (or "" for blank): probability},
+    each frame followed by a sure blank; the rest of a frame shared evenly."""
+    out = []
+    for row in rows:
+        labels = {(WORDS.alphabet.index(c) + 1 if c else 0): p for c, p in row.items()}
+        rest = (1 - sum(labels.values())) / (len(WORDS) - len(labels))
+        out.append([labels.get(c, rest) for c in range(len(WORDS))])
+        out.append([0.96 if c == 0 else 0.04 / (len(WORDS) - 1) for c in range(len(WORDS))])
+    return np.log(np.array(out))
+
+
+def test_lexicon_prefers_a_known_word_to_a_slightly_likelier_non_word():
+    lp = spelled({"c": 0.9}, {"a": 0.9}, {"c": 0.5, "b": 0.45})  # "cac" a little over "cab"
+    lexicon = WordLexicon({"cab": 3, "the": 10})
+    assert decode(lp, WORDS, DecodingOptions(beam_size=8))[0].text == "cac"
+    assert decode(lp, WORDS, DecodingOptions(beam_size=8, lexicon=lexicon))[0].text == "cab"
+
+
+def test_a_clear_word_outside_the_lexicon_is_still_written():
+    lp = spelled({"b": 0.97}, {"a": 0.97}, {"c": 0.97}, {"c": 0.97})  # "bacc", no known word near
+    lexicon = WordLexicon({"cab": 3, "abc": 3})
+    assert decode(lp, WORDS, DecodingOptions(beam_size=8, lexicon=lexicon))[0].text == "bacc"
+
+
+def test_the_unknown_word_penalty_is_paid_once_per_lower_case_word_never_for_names_or_numbers():
+    lexicon = WordLexicon({"cab": 3})
+    options = DecodingOptions(beam_size=8, lexicon=lexicon, word_weight=0.0, unknown_word_penalty=4.0)
+    for text, penalties in [("bacc cab", 1), ("bacc ac", 2), ("Tacc 11,", 0), ("cab, 1a", 0)]:
+        lp = spelled(*({c: 0.97} for c in text))
+        plain = decode(lp, WORDS, DecodingOptions(beam_size=8))[0]
+        scored = decode(lp, WORDS, options)[0]
+        assert plain.text == scored.text == text
+        # the same paths up to beam pruning (a few hundredths), less a penalty per unknown word
+        assert scored.score == pytest.approx(plain.score - 4.0 * penalties, abs=0.05), text
+
+
+def test_the_character_lm_leaves_the_case_of_a_letter_to_the_network():
+    """An LM of lower-case words would otherwise turn a capital read at 60% into its
+    lower-case letter: names and sentence starts mid-line read worse with the LM."""
+    codec = Codec("abtT ")
+    lm = CharNgramModel.train([("a tab at a bat", 100.0), ("Tab", 1.0)], order=3, min_count=1)
+    lp = np.log(
+        np.array(
+            [
+                [0.02, 0.9, 0.02, 0.02, 0.02, 0.02],
+                [0.9, 0.02, 0.02, 0.02, 0.02, 0.02],
+                [0.02, 0.02, 0.02, 0.02, 0.02, 0.9],
+                [0.9, 0.02, 0.02, 0.02, 0.02, 0.02],
+                [0.02, 0.02, 0.02, 0.33, 0.6, 0.03],
+            ]
+        )
+    )  # "a T" (or "a t")
+    assert decode(lp, codec, DecodingOptions(beam_size=8, lm=lm, lm_weight=1.0))[0].text == "a T"
+
+
+def test_the_character_lm_cannot_talk_a_clear_mark_away():
+    """A mark the LM saw too rarely after this context still scores mark_floor at worst."""
+    codec = Codec("ab,")
+    lm = CharNgramModel.train([("ab ab ab ab", 1000.0), ("a,", 1.0)], order=3, min_count=1)
+    lp = np.log(np.array([[0.02, 0.9, 0.04, 0.04], [0.9, 0.04, 0.02, 0.04], [0.03, 0.02, 0.05, 0.9]]))
+    assert lm.log_prob("a", ",") < -5
+    assert decode(lp, codec, DecodingOptions(beam_size=8, lm=lm, lm_weight=1.0))[0].text == "a,"

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from handwrite import HandwriteError, ModelFileError
-from handwrite.lm import CharNgramModel
+from handwrite.lm import CharNgramModel, WordLexicon
 from tests.hostile import run_reader
 
 
@@ -108,7 +108,7 @@ def test_a_gzip_bomb_is_refused_in_bounded_memory(tmp_path):
     outcome = run_reader(
         f"""
         from handwrite.errors import ModelFileError
-        from handwrite.lm import CharNgramModel
+        from handwrite.lm import CharNgramModel, WordLexicon
         try:
             CharNgramModel.load({str(bomb)!r})
             result = "loaded"
@@ -126,8 +126,8 @@ def test_the_bundled_language_model_loads_and_scores_as_before():
     from handwrite.recognizer import DEFAULT_LM
 
     lm = CharNgramModel.load(DEFAULT_LM)
-    assert lm.order == 6 and len(lm.vocabulary) == 71
-    assert lm.log_prob("hel", "l") == pytest.approx(-2.0083073304411134)
+    assert lm.order == 6 and len(lm.vocabulary) == 75  # quotes, brackets and hyphens too
+    assert lm.log_prob("hel", "l") == pytest.approx(-2.0535061676841018)
 
 
 # --- library-level bounds on the beam search the language model acts through (issue 17)
@@ -150,3 +150,73 @@ def test_beams_within_the_bound_are_accepted():
 
     assert DecodingOptions(beam_size=64).beam_size == 64
     assert DecodingOptions(beam_size=1).beam_size == 1
+
+
+# --- the word lexicon
+
+
+def _lexicon():
+    return WordLexicon({"the": 50, "don't": 5, "well-known": 2, "cat": 3})
+
+
+def test_lexicon_judges_finished_words_whatever_their_case_and_the_marks_around_them():
+    lexicon = _lexicon()
+    kind, log_frequency = lexicon.lookup("the")
+    assert kind == "known" and log_frequency == pytest.approx(math.log(50 / 2))  # above the rarest word
+    assert lexicon.lookup('"The,')[0] == lexicon.lookup("THE.")[0] == "known"
+    assert lexicon.lookup("don't") == lexicon.lookup("Don't!")
+    assert lexicon.lookup("thx")[0] == "unknown"
+    assert lexicon.lookup("Gaitskell")[0] == "capitalized"  # a name: not the lexicon's to judge
+    for token in ("1990", "10:30", "-", '"', "b2b", "a.m"):
+        assert lexicon.lookup(token)[0] == "other", token
+
+
+def test_a_word_leaves_the_lexicon_once_no_known_word_starts_like_it():
+    lexicon = _lexicon()
+    assert not lexicon.outside("th") and not lexicon.outside("(th")
+    assert lexicon.outside("thx") and lexicon.outside("(thx") and lexicon.outside("thx,")
+    assert not lexicon.outside("don'") and not lexicon.outside("well-") and lexicon.outside("well-x")
+    assert not lexicon.outside("Thx")  # capitalized
+    assert not lexicon.outside("thx1") and not lexicon.outside("thx,a")  # no longer a word: never charged
+    assert not lexicon.outside("") and not lexicon.outside("x" * 100)
+
+
+def test_lexicon_from_frequencies_keeps_words_of_letters_lower_cased(tmp_path):
+    lexicon = WordLexicon.from_frequencies(
+        [("The", 0.05), ("the", 0.01), ("1990", 0.01), ("u.s", 0.01), ("cat", 1e-12)]
+    )
+    assert lexicon.counts == {"the": 60_000_000, "cat": 1}
+    lexicon.save(tmp_path / "words.lexicon.json.gz")
+    assert WordLexicon.load(tmp_path / "words.lexicon.json.gz").counts == lexicon.counts
+    with pytest.raises(ValueError, match="no words of letters"):
+        WordLexicon.from_frequencies([("1990", 0.1)])
+
+
+LEXICON_CASES = {
+    "not-a-lexicon": ({"format": "handwrite-char-ngram", "counts": {"a": 1}}, "not a handwrite word lexicon"),
+    "no-counts": ({"format": "handwrite-word-lexicon"}, "counts must be a JSON object of 1 to"),
+    "empty-counts": ({"format": "handwrite-word-lexicon", "counts": {}}, "counts must be a JSON object of 1 to"),
+    "zero-count": ({"format": "handwrite-word-lexicon", "counts": {"a": 0}}, "must be a whole number from 1"),
+    "bool-count": ({"format": "handwrite-word-lexicon", "counts": {"a": True}}, "must be a whole number from 1"),
+    "number-word": ({"format": "handwrite-word-lexicon", "counts": {"1990": 3}}, "is not a lower-case word"),
+    "upper-case": ({"format": "handwrite-word-lexicon", "counts": {"The": 3}}, "is not a lower-case word"),
+    "long-word": ({"format": "handwrite-word-lexicon", "counts": {"a" * 65: 3}}, "is not a lower-case word"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LEXICON_CASES))
+def test_invalid_lexicons_are_refused_with_a_clear_error(tmp_path, case):
+    document, message = LEXICON_CASES[case]
+    path = _write(tmp_path, case, document)
+    with pytest.raises(ModelFileError, match=message) as caught:
+        WordLexicon.load(path)
+    assert "word lexicon" in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_the_bundled_lexicon_loads():
+    from handwrite.recognizer import DEFAULT_LEXICON
+
+    lexicon = WordLexicon.load(DEFAULT_LEXICON)
+    assert 45_000 < len(lexicon.counts) < 50_000
+    assert lexicon.lookup("The")[0] == lexicon.lookup("handwriting")[0] == "known"
+    assert lexicon.log_probs["the"] > lexicon.log_probs["handwriting"]
