@@ -27,7 +27,7 @@ from handwrite.imaging import page_line_frames
 from handwrite.ink import Ink
 from handwrite.inputs import inputs_for, item_source
 from handwrite.layout import TextLine, find_lines
-from handwrite.lm import CharNgramModel
+from handwrite.lm import CharNgramModel, WordLexicon
 from handwrite.model import RecognizerNet, batched_log_probs, inference_network
 from handwrite.modelfile import ModelFile, load_model_file
 from handwrite.page_reading import InkLine, image_line_result, ink_line, line_result
@@ -131,21 +131,29 @@ def load_model(
     beam_size: int = 1,
     language_model: bool | str | os.PathLike[str] = False,
     kind: str = "ink",
+    words: bool | str | os.PathLike[str] | None = None,
 ) -> Recognizer:
     """A Recognizer for a model file, or when path is None the bundled model of
     this kind: "ink" (the default, online) or "image".
 
     ``language_model``: True for the bundled English character n-gram, or a path.
+    ``words``: a word lexicon (True: the bundled English one, or a path); by default
+    the bundled one comes with the bundled language model only.
     """
     if kind not in ("ink", "image"):
         raise HandwriteError(f"kind must be 'ink' or 'image', not {kind!r}")
     model_path = Path(path) if path is not None else default_model_path(kind)
-    lm = None
+    lm = lexicon = None
     if language_model:
         lm_path = Path(DEFAULT_LM if language_model is True else language_model)
         lm = _language_model(str(lm_path.resolve()), _modified(lm_path))
+    words = language_model is True if words is None else words
+    if words:
+        lexicon_path = Path(DEFAULT_LEXICON if words is True else words)
+        lexicon = _word_lexicon(str(lexicon_path.resolve()), _modified(lexicon_path))
     # a language model only acts through beam search: greedy becomes a beam of 8
-    options = DecodingOptions(beam_size=8 if lm and beam_size <= 1 else beam_size, lm=lm)
+    beam = 8 if (lm or lexicon) and beam_size <= 1 else beam_size
+    options = DecodingOptions(beam_size=beam, lm=lm, lexicon=lexicon)
     return Recognizer(load_model_file(model_path), str(model_path), options)
 
 
@@ -154,6 +162,12 @@ def _language_model(path: str, modified_ns: int) -> CharNgramModel:
     """Loaded once per file version (about 0.4 s): the app loads a model with the LM at
     start, on every model change and for images; the recognizers share it."""
     return CharNgramModel.load(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _word_lexicon(path: str, modified_ns: int) -> WordLexicon:
+    """Loaded once per file version (about 0.3 s), as the language model is."""
+    return WordLexicon.load(path)
 
 
 def _modified(path: Path) -> int:
