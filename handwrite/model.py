@@ -256,19 +256,40 @@ PRECISION_VARIABLE = "HANDWRITE_PRECISION"  # "float32": never bfloat16, for bit
 
 
 def inference_network(net: RecognizerNet) -> RecognizerNet:
-    """The network made ready to read on this CPU, in place: its LSTM layers in
-    bfloat16 where oneDNN runs them natively (AVX512-BF16 or AMX), which reads a
-    median line's LSTMs about 1.6x faster at one thread for +0.03 points of CER on
-    300 testset_v lines (scripts/benchmark.py --compare). Elsewhere, and for GRU
-    and plain RNN layers (no oneDNN bfloat16 kernel: 10x slower), it stays float32."""
+    """The network made ready to read on this CPU, in place (for reading only): its LSTM
+    layers in bfloat16 where oneDNN runs them natively (AVX512-BF16 or AMX), which reads
+    a median line's LSTMs about 1.6x faster at one thread for +0.03 points of CER on
+    300 testset_v lines (scripts/benchmark.py --old); elsewhere, and for GRU and plain
+    RNN layers (no oneDNN bfloat16 kernel: 10x slower), they stay float32. Each
+    BatchNorm is folded into the convolution before it (the same function, rounded
+    differently). HANDWRITE_PRECISION=float32 leaves the network exactly as trained."""
+    if exact_precision():
+        return net
+    _fold_batch_norms(net.front)
     if net.config.rnn == "lstm" and bfloat16_is_fast():
         net.layers.to(torch.bfloat16)
     return net
 
 
+def _fold_batch_norms(front: nn.Module) -> None:
+    """conv, BatchNorm, ... blocks become conv (BatchNorm folded in), Identity, ...: one
+    pass over the frames fewer per block (the Identity keeps the blocks' indices)."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for block in front.blocks:
+        conv, norm = block[0], block[1]
+        if isinstance(conv, nn.Conv1d | nn.Conv2d) and isinstance(norm, nn.BatchNorm1d | nn.BatchNorm2d):
+            block[0], block[1] = fuse_conv_bn_eval(conv.eval(), norm.eval()), nn.Identity()
+
+
+def exact_precision() -> bool:
+    """HANDWRITE_PRECISION=float32: read exactly as trained (bit for bit across runs and CPUs)."""
+    return os.environ.get(PRECISION_VARIABLE, "").strip().lower() in ("float32", "fp32")
+
+
 def bfloat16_is_fast() -> bool:
     """bfloat16 LSTMs run in native instructions here, and HANDWRITE_PRECISION allows them."""
-    if os.environ.get(PRECISION_VARIABLE, "").strip().lower() in ("float32", "fp32"):
+    if exact_precision():
         return False
     native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
     return bool(native and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)
@@ -283,7 +304,8 @@ def batched_log_probs(
 ) -> list[np.ndarray]:
     """(T', C) log-probabilities per input, in eval mode; inputs of similar length
     are padded into batches of at most `max_frames` frames."""
-    net.eval()
+    if net.training:  # (eval() walks every module: a reader's network is in eval mode already)
+        net.eval()
     outputs: list[np.ndarray | None] = [None] * len(features)
     for chunk in length_batches([len(f) for f in features], max_frames):
         batch, lengths = pad_features([features[i] for i in chunk])

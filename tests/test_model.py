@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -93,4 +95,26 @@ def test_handwrite_precision_float32_keeps_every_layer_float32(monkeypatch):
 
     monkeypatch.setenv(model.PRECISION_VARIABLE, "float32")
     assert not model.bfloat16_is_fast()
-    assert model.inference_network(make()).layers[0].forward_rnn.weight_ih_l0.dtype == torch.float32
+    exact = model.inference_network(make())
+    assert exact.layers[0].forward_rnn.weight_ih_l0.dtype == torch.float32
+    assert isinstance(exact.front.blocks[0][1], torch.nn.BatchNorm1d)  # not folded: bit for bit as trained
+
+
+def test_batch_norms_folded_into_their_convolutions_compute_the_same(monkeypatch):
+    from handwrite import model
+
+    monkeypatch.setattr(model, "bfloat16_is_fast", lambda: False)
+    for front in ("ink", "image"):
+        torch.manual_seed(0)
+        config = ModelConfig(32 if front == "image" else 8, 10, hidden=16, layers=1, conv_channels=16, front=front)
+        trained = RecognizerNet(config)
+        with torch.no_grad():  # BatchNorm statistics unlike the defaults, as after training
+            for block in trained.front.blocks:
+                block[1].running_mean.uniform_(-1, 1)
+                block[1].running_var.uniform_(0.5, 2)
+        trained.eval()
+        folded = model.inference_network(copy.deepcopy(trained))
+        assert all(isinstance(block[1], torch.nn.Identity) for block in folded.front.blocks)
+        x, lengths = torch.randn(2, 64, config.num_features), torch.tensor([64, 40])
+        with torch.inference_mode():
+            torch.testing.assert_close(folded(x, lengths)[0], trained(x, lengths)[0], atol=1e-5, rtol=1e-4)
