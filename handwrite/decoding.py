@@ -171,8 +171,8 @@ def _lm_term(prefix: tuple[int, ...], char: str, codec: Codec, options: Decoding
     if options.lm is None:
         return 0.0
     lm, context = options.lm, _context(prefix, codec)
-    if char.lower() != char.upper():  # a letter with a case: either case
-        log_prob = _logsumexp(lm.log_prob(context, char.lower()), lm.log_prob(context, char.upper()))
+    if char.lower() != char.upper():  # a letter with a case: the network decides which
+        log_prob = lm.log_prob_any_case(context, char)
     else:
         log_prob = lm.log_prob(context, char)
         if not char.isalnum() and char != " ":

@@ -39,6 +39,7 @@ class CharNgramModel:
         self.vocabulary = vocabulary + self.END
         self._totals = {ctx: sum(nxt.values()) for ctx, nxt in counts.items()}
         self._cache: dict[tuple[str, str], float] = {}
+        self._any_case: dict[tuple[str, str], float] = {}
         self._unknown_prob = 1.0 / len(self.vocabulary)
 
     @classmethod
@@ -79,6 +80,20 @@ class CharNgramModel:
         # returned from here, not read back: recognizers in two threads share one loaded LM
         value = self._cache[key] = math.log(self._prob(known, stand_in) if stand_in else self._unknown_prob)
         return value
+
+    def log_prob_any_case(self, context: str, letter: str) -> float:
+        """log (P(letter) + P(the letter in the other case)): how likely the letter is
+        here whatever its case. Beam search scores letters so and leaves the case to
+        the network: an LM of word frequencies takes a capital mid-line for an error."""
+        key = (context[-(self.order - 1) :] if self.order > 1 else "", letter.lower())
+        cached = self._any_case.get(key)
+        if cached is not None:
+            return cached
+        if len(self._any_case) > 500_000:
+            self._any_case.clear()
+        lower, upper = self.log_prob(context, letter.lower()), self.log_prob(context, letter.upper())
+        value = self._any_case[key] = max(lower, upper) + math.log1p(math.exp(-abs(lower - upper)))
+        return value  # returned from here, not read back (threads share the LM)
 
     def _known(self, char: str) -> str | None:
         """The character itself, or its base letter, when the model was trained on it."""
@@ -208,6 +223,7 @@ class WordLexicon:
         self.log_probs = {word: math.log(count / total) for word, count in counts.items()}
         self.floor = min(self.log_probs.values())  # the rarest word's log-probability
         self._cache: dict[str, tuple[str, float]] = {}
+        self._outside: dict[str, bool] = {}
         # every start of a known word (0.1 s for 50,000 words), made here: recognizers in
         # several threads share one loaded lexicon
         self._prefixes = frozenset(word[:n] for word in self.log_probs for n in range(1, len(word) + 1))
@@ -249,6 +265,15 @@ class WordLexicon:
         lower-case letter and no known word begins with its letters so far. Decoding
         charges the unknown-word penalty at that point (and gives it back should the
         token become a number or a name), so the beam keeps room for real words."""
+        cached = self._outside.get(token)
+        if cached is not None:
+            return cached
+        if len(self._outside) > 200_000:
+            self._outside.clear()
+        value = self._outside[token] = self._left(token)
+        return value  # returned from here, not read back (threads share the lexicon)
+
+    def _left(self, token: str) -> bool:
         start = len(token) - len(token.lstrip(_NOT_WORD_START))
         letters = _LETTERS.match(token, start)
         if letters is None or not token[start].islower() or len(token) > MAX_WORD_LENGTH:

@@ -220,3 +220,10 @@ def test_the_bundled_lexicon_loads():
     assert 45_000 < len(lexicon.counts) < 50_000
     assert lexicon.lookup("The")[0] == lexicon.lookup("handwriting")[0] == "known"
     assert lexicon.log_probs["the"] > lexicon.log_probs["handwriting"]
+
+
+def test_a_letter_scores_whatever_its_case():
+    lm = CharNgramModel.train([("the cat. The hat", 5.0)], order=3, min_count=1)
+    either = math.log(math.exp(lm.log_prob("a ", "t")) + math.exp(lm.log_prob("a ", "T")))
+    assert lm.log_prob_any_case("a ", "t") == pytest.approx(either)
+    assert lm.log_prob_any_case("a ", "T") == pytest.approx(either)
