@@ -20,12 +20,14 @@ __all__ = ["EXIT_FAILED_INPUT", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_pa
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command of `argv` (the process's own arguments when None) and return its
-    exit status. As the process's own command (argv None) once torch is loaded, the
-    process then ends here, without the teardown of torch's native libraries: that
-    teardown alone raised the peak memory of `handwrite transcribe ONE.inkml` by about
-    130 MB (scripts/startup_benchmark.py), after all the work was done."""
+    exit status. As the process's own command (argv None) once torch is loaded, and
+    the app (Qt) is not, the process then ends here, without the teardown of torch's
+    native libraries: that teardown alone raised the peak memory of `handwrite
+    transcribe ONE.inkml` by about 130 MB (scripts/startup_benchmark.py), after all
+    the work was done."""
     code = _run(argv)
-    if argv is None and "torch" in sys.modules:
+    # not after the app: Qt writes its settings (the window's geometry) as it is torn down
+    if argv is None and "torch" in sys.modules and "PyQt6" not in sys.modules:
         _exit_without_teardown(code)
     return code
 

@@ -572,3 +572,15 @@ def test_eval_walks_each_folder_once(capsys, labelled_ink, monkeypatch):
     code, out, err = run(capsys, "eval", str(labelled_ink))
     assert code == 0, err
     assert "CER" in out and walks == [labelled_ink]
+
+
+def test_the_app_is_torn_down_as_usual_so_qt_writes_its_settings(monkeypatch):
+    """After `handwrite gui` (Qt loaded), main() returns: Qt writes its settings (the
+    window's geometry) as it is torn down, which ending the process at once would lose."""
+    from handwrite import cli
+
+    monkeypatch.setattr(cli, "_run", lambda argv: 0)
+    monkeypatch.setattr(cli, "_exit_without_teardown", lambda code: pytest.fail("ended without teardown"))
+    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
+    monkeypatch.setitem(sys.modules, "PyQt6", types.ModuleType("PyQt6"))
+    assert cli.main() == 0
