@@ -3,9 +3,10 @@ transforms they are made of (scripts/robustness.py builds its test sets from the
 same transforms, so what training sees and what is measured are one thing).
 
 What real devices and writers do that clean whiteboard lines lack: a line
-turned (rotation), dots and crosses added after the line (marks last), a fast
-digitiser with sensor noise (more points, each a little off), and strokes of a
-letter written in another order (neighbouring strokes swapped).
+turned (rotation), dots and crosses added after the line (marks last), a
+digitiser of another rate with sensor noise (a fast one: more points, each a
+little off), and strokes of a letter written in another order (neighbouring
+strokes swapped).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from handwrite.layout import find_page_lines
 
 MARK_HEIGHT = 0.12  # a stroke under this share of the ink's height tall ...
 MARK_WIDTH = 0.4  # ... and this share of it wide is a mark (dot, cross, comma)
-FAST_PEN_RATE = 4.0  # a fast digitiser: up to 4x the points of IAM-OnDB's whiteboard
-FAST_PEN_JITTER = 0.01  # its sensor noise: up to this share of the ink's height (s.d.)
+RATES = (0.5, 4.0)  # other digitisers: from half to 4x the points of IAM-OnDB's whiteboard
+SENSOR_NOISE = 0.01  # their sensor noise: up to this share of the ink's height (s.d.)
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Augmentation:
     # still what most users give, and every one of these costs the clean lines a
     # little of the network's capacity.
     marks_last: float = 0.1  # dots and crosses moved to the end of the line, then fed as layout feeds them
-    fast_pen: float = 0.15  # strokes resampled at up to FAST_PEN_RATE x the points, with sensor noise
+    pen_rate: float = 0.15  # strokes resampled at another rate (RATES), with sensor noise
     swap_strokes: float = 0.1  # neighbouring strokes that overlap (one letter) written in the other order
 
     def scaled(self, factor: float) -> Augmentation:
@@ -51,9 +52,9 @@ class Augmentation:
         if rng.random() < self.swap_strokes:
             ink = swap_overlapping_strokes(ink, rng, chance=0.3)
         noise = np.random.default_rng(rng.getrandbits(32))
-        if rng.random() < self.fast_pen:
-            rate = rng.uniform(1.5, FAST_PEN_RATE)
-            ink = resampled_noisy(ink, rate, rng.uniform(0.0, FAST_PEN_JITTER), noise)
+        if rng.random() < self.pen_rate:
+            rate = np.exp(rng.uniform(*np.log(RATES)))  # as many halvings as doublings
+            ink = resampled_noisy(ink, rate, rng.uniform(0.0, SENSOR_NOISE), noise)
         return self._distorted(ink, rng, noise)
 
     def _distorted(self, ink: Ink, rng: random.Random, noise: np.random.Generator) -> Ink:
