@@ -14,7 +14,8 @@ by the line's id), the transforms training augmentation draws from
 - y up: y negated, as a device with y pointing up gives it, declared so in
   InkML (`<channel name="Y" orientation="-ve">`) and read back from that text;
 - short words: the line's 1-2 letter words, each cut out alone (the layout's
-  words, paired with the transcription's where both count the same words).
+  words, paired with the transcription's where both count the same words and
+  each lies about where its characters put it).
 
 Greedy decoding, one thread; CER / WER per set and its CER less the lines'.
 
@@ -42,6 +43,7 @@ from handwrite.training.data.datasets import load_iam_split
 
 REPO = Path(__file__).resolve().parent.parent
 IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datasets" / "iam-ondb"))
+SHORT_WORD_DRIFT = 0.08  # of the line's width: how far a word may lie from where its characters put it
 Transform = Callable[[handwrite.Ink, np.random.Generator], list[handwrite.Ink]]
 
 
@@ -71,17 +73,33 @@ def _y_up(ink: handwrite.Ink, rng: np.random.Generator) -> list[handwrite.Ink]:
 
 
 def _short_words(ink: handwrite.Ink, rng: np.random.Generator) -> list[handwrite.Ink]:
-    """The 1-2 letter words of the line, each alone (where layout and transcription agree
-    on the number of words, so each word's strokes are known)."""
+    """The 1-2 letter words of the line, each alone: the layout's words paired with the
+    transcription's, on lines where both count the same words and each word lies
+    about where its characters' share of the line puts it (else the pairing is off)."""
     lines = handwrite.find_lines(ink)
     tokens = (ink.text or "").split()
-    if len(lines) != 1 or len(lines[0].words) != len(tokens):
+    if len(lines) != 1 or len(lines[0].words) != len(tokens) or not _aligned(ink, lines[0].words, tokens):
         return []
     return [
         handwrite.Ink([ink.strokes[i] for i in word], text=token)
         for word, token in zip(lines[0].words, tokens, strict=True)
         if len(token) <= 2 and token.isalpha()
     ]
+
+
+def _aligned(ink: handwrite.Ink, words: tuple[tuple[int, ...], ...], tokens: list[str]) -> bool:
+    """Whether every word's centre lies within SHORT_WORD_DRIFT of the line's width of
+    where the transcription's characters put it (letters differ in width, so loosely)."""
+    x0, _, x1, _ = ink.bounds()
+    width = max(x1 - x0, 1e-9)
+    text = " ".join(tokens)
+    starts = np.cumsum([0] + [len(t) + 1 for t in tokens[:-1]])
+    for word, token, start in zip(words, tokens, starts, strict=True):
+        xs = np.concatenate([ink.strokes[i][:, 0] for i in word])
+        expected = (start + len(token) / 2) / len(text)
+        if abs(((xs.min() + xs.max()) / 2 - x0) / width - expected) > SHORT_WORD_DRIFT:
+            return False
+    return True
 
 
 SETS: dict[str, tuple[str, Transform]] = {
@@ -122,7 +140,7 @@ def main() -> None:
     if args.smooth is not None:
         model.inputs.settings = replace(model.inputs.settings, smooth=args.smooth)
     lines = [ink for ink in load_iam_split(IAM, args.split, limit=args.lines or None) if "#" not in (ink.text or "")]
-    smooth = model.inputs.settings.smooth
+    smooth = getattr(model.inputs.settings, "smooth", 0.0)  # 0: a tree from before smoothing
     print(f"## {args.split}: {len(lines)} lines (crossed-out ones left out), greedy, one thread, smooth {smooth}\n")
     print("| set | inputs | CER | WER | CER - lines' | s |\n|---|---|---|---|---|---|")
     baseline = None
