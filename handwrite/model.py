@@ -183,7 +183,7 @@ class BiRNNLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, reverse_index: torch.Tensor | None) -> torch.Tensor:
         """`reverse_index` None: every row is its full length, so a plain flip reverses it."""
-        x = x.to(self.forward_rnn.weight_ih_l0.dtype)  # bfloat16 layers (inference_network) take bfloat16
+        x = x.to(weight_dtype(self.forward_rnn, "weight_ih_l0"))  # bfloat16 layers (inference_network) take bfloat16
         fwd, _ = self.forward_rnn(x)
         if reverse_index is None:
             bwd, _ = self.backward_rnn(x.flip(1))
@@ -192,6 +192,13 @@ class BiRNNLayer(nn.Module):
         bwd, _ = self.backward_rnn(rev)
         bwd = bwd.gather(1, reverse_index.expand(-1, -1, bwd.size(2)))
         return torch.cat([fwd, bwd], dim=2)
+
+
+def weight_dtype(module: nn.Module, name: str = "weight") -> torch.dtype:
+    """The type a layer takes: its weight's (float32 for a quantized layer, whose weights
+    are packed away)."""
+    weight = getattr(module, name, None)
+    return weight.dtype if isinstance(weight, torch.Tensor) else torch.float32
 
 
 class RecognizerNet(nn.Module):
@@ -222,7 +229,7 @@ class RecognizerNet(nn.Module):
         reverse_index = None if full else _reverse_index(out_lengths, x.size(1))
         for layer in self.layers:
             x = layer(self.dropout(x), reverse_index)
-        logits = self.head(self.dropout(x).to(self.head.weight.dtype))
+        logits = self.head(self.dropout(x).to(weight_dtype(self.head)))
         return logits.log_softmax(dim=2).transpose(0, 1), out_lengths
 
     def grow_classes(self, num_classes: int, like: Sequence[int | None] = ()) -> None:

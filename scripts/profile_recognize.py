@@ -32,7 +32,7 @@ import handwrite
 from handwrite.decoding import decode
 from handwrite.evaluate import error_rates
 from handwrite.layout import find_lines
-from handwrite.model import PRECISION_VARIABLE, _reverse_index
+from handwrite.model import PRECISION_VARIABLE, _reverse_index, weight_dtype
 from handwrite.page_reading import ink_line
 from handwrite.recognizer import Recognizer
 
@@ -92,7 +92,7 @@ def breakdown(model: Recognizer, ink: handwrite.Ink, runs: int) -> list[tuple[st
         ("  front (3 conv blocks)", timed(lambda: net.front(frames, lengths), runs)),
     ]
     for i, layer in enumerate(net.layers):
-        inp = layer_inputs[i].to(layer.forward_rnn.weight_ih_l0.dtype)  # bfloat16 layers take bfloat16
+        inp = layer_inputs[i].to(weight_dtype(layer.forward_rnn, "weight_ih_l0"))  # bfloat16 layers take bfloat16
         reversed_inp = inp.gather(1, rev.expand(-1, -1, inp.size(2)))
         rows.append((f"  BiLSTM layer {i + 1}", timed(lambda layer=layer, inp=inp: layer(inp, rev), runs)))
         rows.append((f"    forward LSTM {i + 1}", timed(lambda layer=layer, inp=inp: layer.forward_rnn(inp), runs)))

@@ -118,3 +118,16 @@ def test_batch_norms_folded_into_their_convolutions_compute_the_same(monkeypatch
         x, lengths = torch.randn(2, 64, config.num_features), torch.tensor([64, 40])
         with torch.inference_mode():
             torch.testing.assert_close(folded(x, lengths)[0], trained(x, lengths)[0], atol=1e-5, rtol=1e-4)
+
+
+def test_a_dynamically_quantized_network_still_reads():
+    """Quantized layers keep their weights packed (no weight tensor to take a type from):
+    scripts/profile_recognize.py compares such a network with the float one."""
+    import warnings
+
+    net = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's deprecation notices
+        quantized = torch.ao.quantization.quantize_dynamic(net, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8)
+        (out,) = batched_log_probs(quantized, [np.zeros((40, 8), dtype=np.float32)])
+    assert out.shape == (10, 10) and np.isfinite(out).all()
