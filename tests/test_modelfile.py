@@ -418,3 +418,19 @@ def test_a_network_sharing_the_files_weights_reads_as_a_copied_one(tmp_path):
     from dataclasses import replace
 
     assert replace(loaded, state=half).build_network(share_weights=True).head.weight.dtype == torch.float32
+
+
+def test_a_recognizer_reading_faster_leaves_its_files_weights_as_they_are(monkeypatch):
+    """bfloat16 LSTMs and folded BatchNorms are the reading network's own: the file's
+    weights it shares stay float32 and whole, so `eval --record-metrics` saves them as they were."""
+    from handwrite import model
+    from handwrite.recognizer import DEFAULT_INK_MODEL
+
+    monkeypatch.setattr(model, "bfloat16_is_fast", lambda: True)
+    recognizer = load_model()
+    assert recognizer.net.layers[0].forward_rnn.weight_ih_l0.dtype == torch.bfloat16
+    original = load_model_file(DEFAULT_INK_MODEL).state
+    assert recognizer.model_file.state.keys() == original.keys()
+    for name, tensor in original.items():
+        kept = recognizer.model_file.state[name]
+        assert kept.dtype == tensor.dtype and torch.equal(kept, tensor), name
