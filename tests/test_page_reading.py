@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import handwrite
+from handwrite import page_reading
 from tests.pages import demo_lines, reordered, rotated, small_strokes_last, stacked
 
 
@@ -135,3 +136,31 @@ def test_a_page_of_drawings_reads_without_losing_a_stroke(model):
     result = model.recognize(handwrite.Ink([circle, box, arrow]))
     assert sorted(i for line in result.lines for i in line.strokes) == [0, 1, 2]
     assert isinstance(result.text, str)
+
+
+def test_strokes_written_after_a_later_word_go_back_where_they_stand():
+    """Word 0 is strokes 0, 1 and 5 (a dot added after word 1, strokes 2-4, was begun):
+    the dot (centre 1.5) goes after stroke 0 (centre 1) and before stroke 1 (centre 3).
+    Stroke 4 ends word 1 in writing order (no word to its right): it stays last."""
+    centre = {0: 1.0, 1: 3.0, 5: 1.5, 2: 10.0, 3: 12.0, 4: 10.5}
+    placed = page_reading.late_strokes_in_place(((0, 1, 5), (2, 3, 4)), centre)
+    assert placed == [(0, 5, 1), (2, 3, 4)]
+
+
+def test_a_word_squeezed_in_later_keeps_its_writing_order():
+    """Word 0 (strokes 3, 4) was written after word 1 (0-2) was done: as written."""
+    centre = {3: 2.0, 4: 1.0, 0: 10.0, 1: 11.0, 2: 12.0}
+    assert page_reading.late_strokes_in_place(((3, 4), (0, 1, 2)), centre) == [(3, 4), (0, 1, 2)]
+
+
+def test_many_late_strokes_are_placed_in_bounded_time():
+    """A scribbled word of 40,000 strokes, half of them written after the next word was
+    begun: placed in well under a second (one binary search a stroke, not a scan)."""
+    import time
+
+    first, late = list(range(20_000)), list(range(20_001, 40_001))
+    centre = {i: float(i % 997) for i in first + late} | {20_000: 5000.0}
+    start = time.perf_counter()
+    placed = page_reading.late_strokes_in_place((tuple(first + late), (20_000,)), centre)
+    assert time.perf_counter() - start < 1.0
+    assert sorted(placed[0]) == first + late and placed[1] == (20_000,)
