@@ -18,6 +18,7 @@ import numpy as np
 
 from handwrite.ink import Ink
 from handwrite.layout import find_page_lines
+from handwrite.page_reading import levelled_words
 
 MARK_HEIGHT = 0.12  # a stroke under this share of the ink's height tall ...
 MARK_WIDTH = 0.4  # ... and this share of it wide is a mark (dot, cross, comma)
@@ -103,14 +104,15 @@ def marks_last(ink: Ink) -> tuple[Ink, int]:
 
 def as_read(ink: Ink) -> Ink:
     """The strokes in the order recognition feeds them (layout analysis: words left
-    to right, a dot or cross written after the line straight after the stroke it
-    sits on), when layout finds one line; else as they are. Marks moved last are
-    fed so at recognition, so training on them as written last would teach the
-    network an order it never reads."""
+    to right, a dot or cross written after the line back where it stands), when
+    layout finds one line; else as they are. Marks moved last are fed so at
+    recognition, so training on them as written last would teach the network an
+    order it never reads."""
     lines = find_page_lines(ink.strokes)
     if len(lines) != 1:
         return ink
-    return Ink([ink.strokes[i] for i in lines[0].strokes], text=ink.text, source=ink.source)
+    _, words = levelled_words(ink, lines[0])
+    return Ink([ink.strokes[i] for word in words for i in word], text=ink.text, source=ink.source)
 
 
 def resampled_noisy(ink: Ink, rate: float, jitter: float, noise: np.random.Generator) -> Ink:
