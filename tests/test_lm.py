@@ -1,3 +1,4 @@
+import argparse
 import gzip
 import json
 import math
@@ -227,3 +228,21 @@ def test_a_letter_scores_whatever_its_case():
     either = math.log(math.exp(lm.log_prob("a ", "t")) + math.exp(lm.log_prob("a ", "T")))
     assert lm.log_prob_any_case("a ", "t") == pytest.approx(either)
     assert lm.log_prob_any_case("a ", "T") == pytest.approx(either)
+
+
+def test_the_bundled_language_model_brings_the_word_lexicon_unless_told_not_to(tmp_path):
+    import handwrite
+    from handwrite.options import ModelOptions, add_flags, from_args
+
+    assert handwrite.load_model(language_model=True).decoding.lexicon is not None
+    assert handwrite.load_model().decoding.lexicon is None
+    lm_file = tmp_path / "mine.lm.json.gz"
+    CharNgramModel.train([("hello world", 2.0)], order=3, min_count=1).save(lm_file)
+    assert handwrite.load_model(language_model=lm_file).decoding.lexicon is None  # perhaps not English
+    words_alone = handwrite.load_model(words=True).decoding
+    assert words_alone.lexicon is not None and words_alone.lm is None and words_alone.beam_size == 8
+    parser = argparse.ArgumentParser()
+    add_flags(parser, ModelOptions)
+    keywords = from_args(ModelOptions, parser.parse_args(["--lm", "--no-words"])).decoding()
+    model = handwrite.load_model(**keywords)
+    assert model.decoding.lm is not None and model.decoding.lexicon is None
