@@ -13,6 +13,11 @@ folders and prints one Markdown table:
 - the best validation CER the run logged (400 testset_v lines, greedy)
 - CER and WER on a whole split through `handwrite.evaluate` (greedy)
 - latency of `recognize()` on the median line, one thread, alternated, p50/p95
+- a long gap: each line fed whole in writing order (no layout analysis) with its
+  dots and crosses moved to the end of the line, so the network must carry
+  them across the line to their letters, against the same lines as written
+
+All three run in float32 (HANDWRITE_PRECISION), so they read with the same arithmetic.
 
 and draws the learning curves (validation CER against minutes of training and
 against steps) to `--plot`.
@@ -30,10 +35,13 @@ import statistics
 import time
 from pathlib import Path
 
+os.environ["HANDWRITE_PRECISION"] = "float32"  # before handwrite is imported: the same arithmetic for all three
+
 import torch
 
 import handwrite
-from handwrite.evaluate import evaluate
+from handwrite.decoding import decode
+from handwrite.evaluate import error_rates, evaluate
 from handwrite.model import RecognizerNet
 from handwrite.modelfile import load_model_file
 
@@ -89,6 +97,21 @@ def training_step(net: RecognizerNet, frames: torch.Tensor, batch: int = 24):
     return step
 
 
+def fed_whole(model: handwrite.Recognizer, ink: handwrite.Ink) -> str:
+    """A line's text when its strokes are fed as they are, in writing order (no layout analysis)."""
+    log_probs = model.log_probs([model.inputs.frames(ink)])[0]
+    return decode(log_probs, model.codec, model.decoding)[0].text
+
+
+def long_gap_cer(model: handwrite.Recognizer, lines: list[handwrite.Ink]) -> tuple[float, float]:
+    """CER of the lines fed whole as written, and with their marks written last."""
+    from handwrite.training.data.augment import marks_last
+
+    as_written = error_rates((ink.text or "", fed_whole(model, ink)) for ink in lines)
+    moved = error_rates((ink.text or "", fed_whole(model, marks_last(ink)[0])) for ink in lines)
+    return as_written.cer, moved.cer
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -135,13 +158,14 @@ def main() -> None:
     logs = {kind: run_log(args.runs / kind) for kind in KINDS}
 
     scores = {kind: evaluate(model, lines) for kind, model in models.items()}
+    gaps = {kind: long_gap_cer(model, lines) for kind, model in models.items()}
     line = median_line(lines)
     latency = alternated(
         {kind: (lambda m=model: m.recognize(line)) for kind, model in models.items()}, args.timing_runs
     )
     nets = {kind: load_model_file(args.runs / kind / "best.safetensors").build_network() for kind in KINDS}
     frames = torch.from_numpy(models["lstm"].inputs.frames(line)).float()
-    steps = alternated({kind: training_step(net, frames) for kind, net in nets.items()}, max(5, args.timing_runs // 4))
+    steps = alternated({kind: training_step(net, frames) for kind, net in nets.items()}, max(5, args.timing_runs // 2))
 
     print(
         f"Lines scored: {scores['lstm'].lines} of IAM-OnDB {args.split} (greedy); median line "
@@ -149,15 +173,16 @@ def main() -> None:
     )
     print(
         "| network | parameters | steps in budget | best valid CER (step) | "
-        f"{args.split} CER | WER | train step p50 | recognize() p50 / p95 |"
+        f"{args.split} CER | WER | fed whole: as written -> marks last | train step p50 | recognize() p50 / p95 |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind in KINDS:
         log, best = logs[kind], min(logs[kind], key=lambda e: e["cer"])
         parameters = sum(p.numel() for p in nets[kind].parameters())
         print(
             f"| {LABEL[kind]} | {parameters:,} | {log[-1]['step']:,} in {log[-1]['minutes']:.0f} min | "
             f"{best['cer']:.2%} ({best['step']:,}) | {scores[kind].cer:.2%} | {scores[kind].wer:.2%} | "
+            f"{gaps[kind][0]:.2%} -> {gaps[kind][1]:.2%} ({gaps[kind][1] / gaps[kind][0]:.2f}x) | "
             f"{1000 * statistics.median(steps[kind]):.0f} ms | "
             f"{1000 * statistics.median(latency[kind]):.1f} / {1000 * percentile(latency[kind], 0.95):.1f} ms |"
         )
