@@ -217,6 +217,7 @@ METADATA_CASES = {
     "features-mismatch": (_set("architecture", "num_features", 9), "preprocessing makes 8 features per point"),
     "preprocessing-list": (_set("preprocessing", [1]), "preprocessing must be a JSON object"),
     "step-zero": (_set("preprocessing", "features", "step", 0.0), r"features.step 0.0 is out of bounds"),
+    "smooth-huge": (_set("preprocessing", "features", "smooth", 50.0), r"features.smooth 50.0 is out of bounds"),
     "step-string": (_set("preprocessing", "features", "step", "x"), "features.step must be a finite number"),
     "percentiles-crossed": (_set("preprocessing", "features", "height_low", 90.0), "height_low must be below"),
     "alphabet-duplicates": (_set("alphabet", "abca"), "the alphabet repeats 'a'"),
