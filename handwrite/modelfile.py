@@ -53,7 +53,6 @@ PREPROCESSING_LIMITS: dict[str, tuple[float, float]] = {
     "height_high": (0.0, 100.0),
     "max_jump": (0.01, 1000.0),
     "smooth": (0.0, 1.0),  # writing heights; the kernel is capped anyway, but a file is untrusted
-    "smooth": (0.0, 1.0),  # writing heights; the kernel is capped anyway, but a file is untrusted
     "height": (16, 512),
     "margin": (0, 64),
     "width_scale": (0.05, 20.0),
