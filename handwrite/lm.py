@@ -3,6 +3,7 @@ stored as compact JSON. Used by beam search to prefer likely character runs."""
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import itertools
 import json
@@ -224,9 +225,11 @@ class WordLexicon:
         self.floor = min(self.log_probs.values())  # the rarest word's log-probability
         self._cache: dict[str, tuple[str, float]] = {}
         self._outside: dict[str, bool] = {}
-        # every start of a known word (0.1 s for 50,000 words), made here: recognizers in
-        # several threads share one loaded lexicon
-        self._prefixes = frozenset(word[:n] for word in self.log_probs for n in range(1, len(word) + 1))
+        # the words in order, made here (recognizers in several threads share one loaded
+        # lexicon): the words starting alike lie together, so one binary search tells
+        # whether any does, in memory of the words alone (a set of every start of every
+        # word took 3.3 GB for a lexicon of long words within the file's bounds)
+        self._sorted = sorted(self.log_probs)
 
     @classmethod
     def from_frequencies(cls, frequencies: Iterable[tuple[str, float]], scale: float = 1e9) -> WordLexicon:
@@ -281,7 +284,12 @@ class WordLexicon:
         rest = token[letters.end() :]
         if any(c.isalnum() for c in rest):
             return False  # letters then digits or more letters after a mark: not a word, never charged
-        return letters.group().rstrip("'-").lower() not in self._prefixes
+        return not self._starts_a_word(letters.group().rstrip("'-").lower())
+
+    def _starts_a_word(self, start: str) -> bool:
+        """Whether a known word begins with `start`: the first word not before it does, if any does."""
+        index = bisect.bisect_left(self._sorted, start)
+        return index < len(self._sorted) and self._sorted[index].startswith(start)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         document = {"format": LEXICON_FORMAT, "counts": self.counts}

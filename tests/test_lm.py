@@ -214,6 +214,26 @@ def test_invalid_lexicons_are_refused_with_a_clear_error(tmp_path, case):
     assert "word lexicon" in str(caught.value) and str(path) in str(caught.value)
 
 
+def test_a_lexicon_of_long_words_loads_in_bounded_memory(tmp_path):
+    """As many 64-letter words as the JSON bound lets through (456,976, every one with
+    its own 60 starts): keeping every start of every word took about 3.3 GB and a
+    minute. The child may not allocate 1 GB."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = ("".join(letters[(i // 26**k) % 26] for k in range(4)) + "a" * 60 for i in range(26**4))
+    path = _write(tmp_path, "long-words", {"format": "handwrite-word-lexicon", "counts": dict.fromkeys(words, 1)})
+    outcome = run_reader(
+        f"""
+        from handwrite.lm import WordLexicon
+        lexicon = WordLexicon.load({str(path)!r})
+        result = [lexicon.outside("baca"), lexicon.outside("bacaaaa"), lexicon.outside("bacaab")]
+        """,
+        timeout=60,
+        memory_bytes=1024 * 2**20,
+    )
+    assert outcome["error"] is None, outcome["error"]
+    assert outcome["result"] == [False, False, True]
+
+
 def test_the_bundled_lexicon_loads():
     from handwrite.recognizer import DEFAULT_LEXICON
 
