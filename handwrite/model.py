@@ -310,9 +310,15 @@ def batched_log_probs(
     max_frames: int = MAX_BATCH_FRAMES,
 ) -> list[np.ndarray]:
     """(T', C) log-probabilities per input, in eval mode; inputs of similar length
-    are padded into batches of at most `max_frames` frames."""
+    are padded into batches of at most `max_frames` frames, except through bfloat16
+    LSTMs, which read each input on its own: oneDNN rounds a lone row differently from
+    rows of a batch (which agree with each other), and a line must read the same alone
+    as in a batch (batched, up to 0.076 apart in log-probability, and 1 of 120
+    testset_v lines read other text). A lone line stays as fast as it was."""
     if net.training:  # (eval() walks every module: a reader's network is in eval mode already)
         net.eval()
+    if _has_bfloat16_layers(net):
+        max_frames = 0  # every input its own batch
     outputs: list[np.ndarray | None] = [None] * len(features)
     for chunk in length_batches([len(f) for f in features], max_frames):
         batch, lengths = pad_features([features[i] for i in chunk])
@@ -324,6 +330,10 @@ def batched_log_probs(
         for row, index in enumerate(chunk):
             outputs[index] = log_probs[: out_lengths[row], row].numpy()
     return outputs  # type: ignore[return-value]
+
+
+def _has_bfloat16_layers(net: RecognizerNet) -> bool:
+    return any(weight_dtype(layer.forward_rnn, "weight_ih_l0") == torch.bfloat16 for layer in net.layers)
 
 
 def _reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
