@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handwrite.ink import Ink
+from handwrite.ink import MAX_POINTS, Ink
 from handwrite.layout import find_page_lines
 from handwrite.page_reading import levelled_words
 
@@ -121,6 +121,8 @@ def resampled_noisy(ink: Ink, rate: float, jitter: float, noise: np.random.Gener
     noise of s.d. `jitter` times the ink's height: a digitiser of another rate with
     sensor noise. Times are interpolated with the positions."""
     sigma = jitter * _height(ink)
+    # never more points than an Ink may hold (each stroke's count is rounded: one spare a stroke)
+    rate = min(rate, (MAX_POINTS - len(ink.strokes)) / max(ink.num_points, 1))
     strokes = []
     for stroke in ink.strokes:
         count = max(1, round(len(stroke) * rate))

@@ -179,6 +179,18 @@ def test_resampled_noisy_jitter_is_the_share_of_the_height():
     assert 0.9 < noise[:, 0].std() < 1.1 and 0.9 < noise[:, 1].std() < 1.1
 
 
+def test_a_faster_pen_never_makes_more_points_than_an_ink_may_hold():
+    """A labelled line of 600,000 points (readable: an Ink holds up to 2,000,000) at 4x
+    the rate raised InkError mid-training; the rate is held to what fits."""
+    from handwrite.ink import MAX_POINTS
+
+    many = np.arange(600_000, dtype=float)
+    big = Ink([np.column_stack([many, np.sin(many / 50), many]), np.zeros((3, 3))])
+    out = resampled_noisy(big, 4.0, 0.0, np.random.default_rng(0))
+    assert MAX_POINTS - 2 <= sum(len(s) for s in out.strokes) <= MAX_POINTS
+    np.testing.assert_allclose(out.strokes[0][[0, -1]], big.strokes[0][[0, -1]])  # the same path, ends kept
+
+
 def test_swap_swaps_only_overlapping_neighbours():
     """Strokes 0 and 1 overlap in x (a letter's two strokes) and swap at chance 1;
     stroke 2 stands apart and keeps its place."""
