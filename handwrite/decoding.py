@@ -19,7 +19,6 @@ from handwrite.lm import MAX_WORD_LENGTH, CharNgramModel, WordLexicon
 class DecodingOptions:
     beam_size: int = 1  # 1 = greedy
     alternatives: int = 3  # n-best lines kept (beam search only)
-    prune_log_prob: float = -8.0  # characters less likely than this in a frame are not extended
     # The character LM scores a letter whatever its case (the network alone decides
     # the case: an LM of word frequencies took capitals mid-line for errors), and a
     # mark (punctuation) never below mark_floor (it knows little of handwritten quotes,
@@ -27,6 +26,8 @@ class DecodingOptions:
     lm: CharNgramModel | None = None
     lm_weight: float = 0.25
     insertion_bonus: float = 0.5  # per character, balances the LM's preference for short text
+    prune_log_prob: float = -8.0  # characters less likely than this in a frame are not extended
+    # (the fields above keep their places: options made positionally mean what they meant)
     mark_floor: float = -2.0
     # The word lexicon: a lower-case word outside it pays unknown_word_penalty as soon as
     # no known word starts like it (so the beam keeps room for real words; it stays

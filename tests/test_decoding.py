@@ -135,3 +135,11 @@ def test_the_character_lm_cannot_talk_a_clear_mark_away():
     lp = np.log(np.array([[0.02, 0.9, 0.04, 0.04], [0.9, 0.04, 0.02, 0.04], [0.03, 0.02, 0.05, 0.9]]))
     assert lm.log_prob("a", ",") < -5
     assert decode(lp, codec, DecodingOptions(beam_size=8, lm=lm, lm_weight=1.0))[0].text == "a,"
+
+
+def test_options_made_positionally_keep_their_meaning():
+    """The fields of before the word lexicon keep their places (the reordering put the
+    LM where prune_log_prob was: DecodingOptions(8, 3, lm) failed in the first frame)."""
+    lm = CharNgramModel.train([("ab ab", 1.0)], order=2, min_count=1)
+    options = DecodingOptions(8, 3, lm, 0.3, 0.4, -6.0)
+    assert (options.lm, options.lm_weight, options.insertion_bonus, options.prune_log_prob) == (lm, 0.3, 0.4, -6.0)
