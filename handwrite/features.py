@@ -57,7 +57,11 @@ class FeatureSettings:
 
     @classmethod
     def from_dict(cls, values: dict) -> FeatureSettings:
-        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+        """The settings a model file holds. A file written before smoothing existed has
+        no `smooth`: its network was trained, and has always read, without it, and it
+        keeps reading the same text (the bundled model's file names its smoothing)."""
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        return cls(**{"smooth": 0.0, **known})
 
 
 def normalize(ink: Ink, settings: FeatureSettings) -> list[np.ndarray]:

@@ -139,3 +139,14 @@ def test_smoothing_is_on_by_default_and_noise_no_longer_lengthens_the_path():
     ink = Ink([stroke])
     plain, smoothed = featurize(ink, FeatureSettings(smooth=0.0)), featurize(ink, FeatureSettings())
     assert FeatureSettings().smooth > 0 and len(smoothed) < len(plain)  # noise no longer lengthens the path
+
+
+def test_a_model_file_from_before_smoothing_reads_without_it_and_the_bundled_one_smooths():
+    """Old files (personal models among them) keep reading the text they always read;
+    the bundled model's file names its smoothing, and new training runs smooth."""
+    from handwrite.modelfile import load_model_file
+    from handwrite.recognizer import default_model_path
+
+    assert FeatureSettings.from_dict({"step": 0.2}).smooth == 0.0
+    bundled = load_model_file(default_model_path("ink")).preprocessing["features"]
+    assert FeatureSettings.from_dict(bundled).smooth == FeatureSettings().smooth > 0
