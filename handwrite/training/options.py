@@ -58,6 +58,12 @@ class TrainOptions:
     load: str | None = option(
         None, metavar="MODEL", exclusive="start", help="start from this model file's weights (a new run)"
     )
+    teacher: str | None = option(
+        None, metavar="MODEL", help="distil: also match this model's per-frame output (same kind, alphabet, inputs)"
+    )
+    distill_weight: float = option(
+        0.5, bounds=FRACTION, help="with --teacher: share of the loss that matches the teacher (the rest is CTC)"
+    )
     limit_train: int | None = option(None, bounds=AT_LEAST_ONE, help="use only this many training lines")
     threads: int | None = option(None, bounds=AT_LEAST_ONE, help="torch threads per process")
     progress: bool = option(True, help="no progress bar")

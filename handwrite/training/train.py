@@ -76,6 +76,7 @@ class Trainer:
         )
         self.base_info: dict = {}
         self.codec, self.net = self._build_network()
+        self.teacher = self._load_teacher() if options.teacher else None
         self.train_set = self._samples(self._load_train())
         self.valid_set, self.selected_on = self._load_valid()
         self.sampler = TextSampler([s.text for s in self.train_set], common_words(), self.data_rng)
@@ -111,6 +112,21 @@ class Trainer:
             self.inputs.num_features, len(codec), o.rnn, o.hidden, o.layers, dropout=o.dropout, front=o.kind
         )
         return codec, RecognizerNet(config)
+
+    def _load_teacher(self) -> RecognizerNet:
+        """The network whose per-frame output the one trained learns to match: it must
+        read the same inputs, with the same alphabet, at the same frame rate."""
+        o = self.options
+        teacher = load_model_file(o.teacher)
+        if teacher.kind != o.kind or teacher.codec.alphabet != self.codec.alphabet:
+            raise HandwriteError(f"{o.teacher}: a teacher must be a {o.kind} model with the same alphabet")
+        if teacher.preprocessing != self.inputs.preprocessing():
+            raise HandwriteError(f"{o.teacher}: a teacher must read the same inputs (preprocessing differs)")
+        if teacher.config.front != self.net.config.front:
+            raise HandwriteError(f"{o.teacher}: a teacher must have the same front (frame rate)")
+        net = teacher.build_network().eval().to(self.device)
+        net.requires_grad_(False)
+        return net
 
     def _load_train(self) -> list[Item]:
         o = self.options
@@ -219,7 +235,11 @@ class Trainer:
         features = [self.inputs.training_frames(s, self.rng) for s in batch]
         for group in self.optimizer.param_groups:
             group["lr"] = self._learning_rate()
-        loss = batch_loss(self.model, features, batch, self.device)
+        if self.teacher is None:
+            loss = batch_loss(self.model, features, batch, self.device)
+        else:
+            weight = self.options.distill_weight
+            loss = distilled_batch_loss(self.model, self.teacher, features, batch, weight, self.device)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
@@ -362,6 +382,32 @@ def batch_loss(
     return nn.functional.ctc_loss(
         log_probs, targets.to(device), out_lengths, target_lengths.to(device), blank=0, zero_infinity=True
     )
+
+
+def distilled_batch_loss(
+    model: nn.Module,
+    teacher: RecognizerNet,
+    features: list[np.ndarray],
+    samples: list[Sample],
+    weight: float,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """(1 - weight) x the CTC loss + weight x the mean over real frames of
+    KL(teacher || model): a smaller network learns the teacher's per-frame
+    distribution (where it puts each character and how sure it is), which
+    carries more than the transcription alone."""
+    x, lengths = pad_features(features)
+    x, lengths = x.to(device), lengths.to(device)
+    log_probs, out_lengths = model(x, lengths)
+    with torch.no_grad():
+        teacher_log_probs, _ = teacher(x, lengths)
+    targets = torch.tensor([label for s in samples for label in s.labels], dtype=torch.long, device=device)
+    target_lengths = torch.tensor([len(s.labels) for s in samples], dtype=torch.long, device=device)
+    ctc = nn.functional.ctc_loss(log_probs, targets, out_lengths, target_lengths, blank=0, zero_infinity=True)
+    frames = torch.arange(log_probs.shape[0], device=device)[:, None] < out_lengths[None, :]  # (T, B) real frames
+    per_frame = (teacher_log_probs.exp() * (teacher_log_probs - log_probs)).sum(dim=-1)
+    kl = (per_frame * frames).sum() / frames.sum().clamp(min=1)
+    return (1 - weight) * ctc + weight * kl
 
 
 def evaluate_network(

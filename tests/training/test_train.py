@@ -5,10 +5,12 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from handwrite.cli import main
 from handwrite.modelfile import load_model_file
+from handwrite.training.inputs import Sample
 from handwrite.training.train import Trainer, TrainOptions
 
 TINY = ["--hidden", "16", "--layers", "1", "--batch-size", "8", "--valid-lines", "0", "--no-progress",
@@ -90,3 +92,35 @@ def test_data_parallel_under_torchrun(synthetic_dir, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert load_model_file(out).metadata()["training"]["steps"] >= 1
     assert len(metrics(tmp_path / "run")) == 1  # only rank 0 evaluates and writes
+
+
+def test_a_student_learns_its_teachers_frames():
+    """distilled_batch_loss at weight 1 is the KL to the teacher's frames: zero for the
+    teacher itself, and steps on it bring a smaller network close to the teacher."""
+    from handwrite.model import ModelConfig, RecognizerNet
+    from handwrite.training.train import distilled_batch_loss
+
+    torch.manual_seed(0)
+    teacher = RecognizerNet(ModelConfig(8, 12, hidden=16, layers=1, conv_channels=16)).eval()
+    teacher.head.weight.data *= 20  # peaked, varied frames, as a trained teacher's are
+    student = RecognizerNet(ModelConfig(8, 12, hidden=8, layers=1, conv_channels=16)).eval()
+    features = [torch.randn(n, 8).numpy() for n in (40, 64, 52)]
+    samples = [Sample(None, "ab", [1, 2], n) for n in (40, 64, 52)]
+    assert distilled_batch_loss(teacher, teacher, features, samples, 1.0).item() == pytest.approx(0.0, abs=1e-6)
+
+    before = distilled_batch_loss(student, teacher, features, samples, 1.0).item()
+    optimizer = torch.optim.Adam(student.parameters(), lr=2e-2)
+    for _ in range(50):
+        loss = distilled_batch_loss(student, teacher, features, samples, 1.0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert distilled_batch_loss(student, teacher, features, samples, 1.0).item() < 0.3 * before
+
+
+def test_a_teacher_that_reads_other_inputs_is_refused(synthetic_dir, tmp_path, capsys):
+    teacher = tmp_path / "teacher.safetensors"
+    assert main(train_args(synthetic_dir, teacher, tmp_path / "t", "--epochs", "1", "--step", "0.3")) == 0
+    out = tmp_path / "student.safetensors"
+    assert main(train_args(synthetic_dir, out, tmp_path / "s", "--epochs", "1", "--teacher", str(teacher))) != 0
+    assert "same inputs" in capsys.readouterr().err
