@@ -33,6 +33,9 @@ class TrainOptions:
     )
     valid_lines: int = option(400, bounds=NOT_NEGATIVE, help="validation lines scored (0 = all)")
     synthetic_fraction: float = option(0.1, bounds=NOT_NEGATIVE, help="synthetic lines per real line, each epoch")
+    hershey_share: float = option(
+        0.3, bounds=FRACTION, help="image: share of synthetic lines in Hershey-font ink rather than TTF fonts"
+    )
     epochs: int = option(30, bounds=AT_LEAST_ONE, help="passes over the training lines")
     max_minutes: float | None = option(None, bounds=NOT_NEGATIVE, help="stop (and finish the LR decay) after this long")
     batch_size: int = option(24, bounds=AT_LEAST_ONE, help="lines per step")

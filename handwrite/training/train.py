@@ -70,7 +70,7 @@ class Trainer:
         self.work_dir = Path(options.work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.inputs: TrainingInputs = (
-            TrainingImageInputs(ImageSettings(height=options.image_height))
+            TrainingImageInputs(ImageSettings(height=options.image_height), hershey=options.hershey_share)
             if options.kind == "image"
             else TrainingInkInputs(FeatureSettings(step=options.step))
         )
@@ -106,6 +106,8 @@ class Trainer:
                 raise HandwriteError(f"{o.load}: a {base.kind} model cannot start a {o.kind} model's training")
             self.base_info = {"base_model": str(o.load)}
             self.inputs = training_inputs_for(base.kind, base.preprocessing)
+            if isinstance(self.inputs, TrainingImageInputs):
+                self.inputs.hershey = o.hershey_share
             return base.codec, base.build_network().train()
         codec = Codec(PRINTABLE_ASCII)
         config = ModelConfig(
@@ -283,7 +285,11 @@ class Trainer:
     def _model_file(self, result: ErrorRates) -> ModelFile:
         o = self.options
         state = {k: v.detach().cpu() for k, v in self._kept_net.state_dict().items()}
-        synthetic = "synthetic Hershey ink" if o.kind == "ink" else "synthetic lines in handwriting fonts"
+        synthetic = (
+            "synthetic Hershey ink"
+            if o.kind == "ink"
+            else f"synthetic lines ({o.hershey_share:.0%} Hershey ink, the rest handwriting fonts)"
+        )
         real = "IAM-OnDB trainset" if o.kind == "ink" else "IAM-OnDB trainset rendered to images"
         info = {
             **self.base_info,

@@ -1,6 +1,7 @@
 """Training end to end on tiny synthetic data (Hershey ink, no real data)."""
 
 import json
+import random
 import os
 import subprocess
 import sys
@@ -124,3 +125,20 @@ def test_a_teacher_that_reads_other_inputs_is_refused(synthetic_dir, tmp_path, c
     out = tmp_path / "student.safetensors"
     assert main(train_args(synthetic_dir, out, tmp_path / "s", "--epochs", "1", "--teacher", str(teacher))) != 0
     assert "same inputs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_image_training_writes_its_hershey_share_of_synthetic_lines_in_ink(synthetic_dir, tmp_path, share):
+    from handwrite.ink import Ink
+    from handwrite.training.data.render import find_handwriting_fonts
+
+    if share < 1 and not find_handwriting_fonts():
+        pytest.skip("no handwriting fonts installed: every synthetic line is Hershey ink")
+    options = TrainOptions(
+        str(tmp_path / "m.safetensors"), str(tmp_path / "run"), kind="image", train_files=[str(synthetic_dir)],
+        hidden=16, layers=1, threads=1, hershey_share=share,
+    )  # fmt: skip
+    trainer = Trainer(options)
+    rng = random.Random(3)
+    lines = [trainer.inputs.synthetic(trainer.sampler.sample(), rng, trainer.codec) for _ in range(12)]
+    assert sum(isinstance(line.source, Ink) for line in lines) == round(12 * share)
