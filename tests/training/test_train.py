@@ -1,8 +1,8 @@
 """Training end to end on tiny synthetic data (Hershey ink, no real data)."""
 
 import json
-import random
 import os
+import random
 import subprocess
 import sys
 
