@@ -64,6 +64,7 @@ def main() -> None:
     forms = _forms(args.split, args.forms)
     rng = random.Random(0)
     page_pairs, line_pairs, whole_pairs, exact, ratios, page_times = [], [], [], 0, [], []
+    per_form: list[tuple[str, int, int, str]] = []  # form, lines, lines found, lines read alone
     for form_id, lines in forms.items():
         if args.order == "shuffled":
             lines = rng.sample(lines, len(lines))
@@ -76,9 +77,13 @@ def main() -> None:
         if args.kind == "ink":
             whole_pairs += [(line.ink.text or "", _without_layout(model, line.ink)) for line in lines]
         exact += len(result.lines) == len(lines)
+        by_id = sorted(zip(lines, alone, strict=True), key=lambda pair: pair[0].line_id)
+        per_form.append((form_id, len(lines), len(result.lines), " ".join(r.text for _, r in by_id)))
         page_times.append(page_time)
         ratios.append(page_time / lines_time)
     _report(args, page_pairs, line_pairs, whole_pairs, exact, len(forms), page_times, ratios)
+    if args.errors:
+        _write_errors(args.errors, page_pairs, per_form)
 
 
 def _page_and_lines(args: argparse.Namespace, form_id: str, lines: list[IamLine]) -> tuple[object, list[object]]:
@@ -91,6 +96,7 @@ def _page_and_lines(args: argparse.Namespace, form_id: str, lines: list[IamLine]
 
     page = render_page([line.ink for line in lines], random.Random(zlib.crc32(form_id.encode())))
     if args.save_pages:
+        Path(args.save_pages).mkdir(parents=True, exist_ok=True)
         page.save(Path(args.save_pages) / f"{form_id}.png")
     return page, [rendered_line(line.ink) for line in lines]
 
@@ -110,6 +116,20 @@ def _forms(split: str, limit: int) -> dict[str, list[IamLine]]:
             forms[line.form_id].append(line)
     chosen = sorted(f for f, lines in forms.items() if len(lines) >= 2)
     return {f: forms[f] for f in (chosen[:limit] if limit else chosen)}
+
+
+def _write_errors(path: str, page_pairs: list[tuple[str, str]], per_form: list[tuple[str, int, int, str]]) -> None:
+    """Every page's reference, page reading and lines read alone, the pages that lose
+    most to layout analysis (page CER minus its lines' CER) first."""
+    rows = []
+    for (reference, page_text), (form_id, count, found, alone_text) in zip(page_pairs, per_form, strict=True):
+        page, alone = error_rates([(reference, page_text)]), error_rates([(reference, alone_text)])
+        loss = page.cer - alone.cer
+        rows.append((loss, form_id, count, found, page.cer, alone.cer, reference, page_text, alone_text))
+    with open(path, "w", encoding="utf-8") as out:
+        for loss, form_id, count, found, page, alone, reference, page_text, alone_text in sorted(rows, reverse=True):
+            out.write(f"{form_id}: {count} lines, {found} found; page {page:.2%}, alone {alone:.2%} ({loss:+.2%})\n")
+            out.write(f"REF   {reference}\nPAGE  {page_text}\nALONE {alone_text}\n\n")
 
 
 def _timed(work, runs: int):
@@ -138,10 +158,6 @@ def _report(args, page_pairs, line_pairs, whole_pairs, exact, forms, page_times,
     print(f"| time per page, 1 thread | p50 {1000 * statistics.median(page_times):.0f} ms, p95 {1000 * p95:.0f} ms |")
     r50, r95 = statistics.median(ratios), float(np.percentile(ratios, 95))
     print(f"| page time / its lines read one by one | p50 {r50:.2f}x, p95 {r95:.2f}x |")
-    if args.errors:
-        with open(args.errors, "w", encoding="utf-8") as out:
-            for reference, hypothesis in page_pairs:
-                out.write(f"REF {reference}\nHYP {hypothesis}\n\n")
 
 
 if __name__ == "__main__":
