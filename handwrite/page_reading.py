@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handwrite.decoding import Hypothesis
-from handwrite.features import FeatureSettings, features_from_strokes, resampled
+from handwrite.features import FeatureSettings, features_from_strokes, resampled_strokes
 from handwrite.ink import Ink
 from handwrite.layout import TextLine, level
 from handwrite.results import Alternative, Box, Line, Word, union_box
@@ -38,19 +38,22 @@ class InkLine:
 def ink_line(ink: Ink, line: TextLine, settings: FeatureSettings) -> InkLine:
     """The features of one line of the ink's page `line.page`, levelled, words left to right."""
     page = ink.page_ranges()[line.page - 1]
-    levelled, words = levelled_words(ink, line)
+    levelled, words = levelled_words(ink, line, page)
     order = tuple(i for word in words for i in word)
-    points = resampled(Ink([levelled[i] for i in order]), settings)
+    points = resampled_strokes([levelled[i] for i in order], settings)
     word_of_stroke = tuple(w for w, word in enumerate(words) for _ in word)
     boxes = tuple(_box(ink.strokes[page[i]]) for i in order)
     ends = np.cumsum([len(s) for s in points]) if points else np.zeros(0, dtype=int)
     return InkLine(features_from_strokes(points, settings), order, ends, word_of_stroke, boxes)
 
 
-def levelled_words(ink: Ink, line: TextLine) -> tuple[dict[int, np.ndarray], list[tuple[int, ...]]]:
+def levelled_words(
+    ink: Ink, line: TextLine, page: range | None = None
+) -> tuple[dict[int, np.ndarray], list[tuple[int, ...]]]:
     """The line's strokes levelled (x, y; by their index in the page) and its words in
-    the order they are fed: each word's strokes as `late_strokes_in_place` orders them."""
-    page = ink.page_ranges()[line.page - 1]
+    the order they are fed: each word's strokes as `late_strokes_in_place` orders them.
+    `page`: the stroke indices of the line's page, where the caller has them."""
+    page = ink.page_ranges()[line.page - 1] if page is None else page
     strokes = level([ink.strokes[page[i]][:, :2] for i in line.strokes], line.slope)
     levelled = dict(zip(line.strokes, strokes, strict=True))
     return levelled, late_strokes_in_place(line.words, {i: float(s[:, 0].mean()) for i, s in levelled.items()})

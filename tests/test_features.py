@@ -1,9 +1,9 @@
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from handwrite import Ink
-from handwrite.features import FEATURE_NAMES, FeatureSettings, featurize, smooth_strokes
+from handwrite.features import FEATURE_NAMES, FeatureSettings, featurize, resample_strokes, smooth_strokes
 
 
 def wave(n: int = 200) -> Ink:
@@ -69,6 +69,33 @@ def test_any_finite_ink_gives_finite_bounded_features(strokes):
     assert np.isfinite(feats).all()
     assert len(feats) >= 1
     assert np.abs(feats[:, :2]).max() <= FeatureSettings().max_jump / FeatureSettings().step / 4 + 1e-6
+
+
+def resampled_alone(stroke: np.ndarray, step: float) -> np.ndarray:
+    """One stroke resampled by the definition: points `step` apart along its path from
+    its start to its end; shorter than a step: its start, and its end if over half a step."""
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))])
+    if len(stroke) < 2 or arc[-1] < step:
+        return stroke[[0, -1]] if len(stroke) > 1 and arc[-1] > step / 2 else stroke[:1]
+    targets = np.linspace(0.0, arc[-1], int(np.ceil(arc[-1] / step)) + 1)
+    return np.column_stack([np.interp(targets, arc, stroke[:, 0]), np.interp(targets, arc, stroke[:, 1])])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(-8, 8), st.integers(-8, 8)), min_size=0, max_size=12), min_size=1, max_size=6
+    ),
+    st.sampled_from([0.3, 1.0, 2.5]),
+)
+@example([[(0, 0), (1, 0)], [(3, 3), (5, 3), (5, 5)]], 2.5)  # one stroke under half a step, one of two steps
+@example([[(0, 0), (0, 0), (2, 0)], [], [(4, 4)]], 1.0)  # a repeated point, an empty stroke, a dot
+def test_each_stroke_is_resampled_on_its_own(strokes, step):
+    """All strokes are resampled at once for speed: every stroke (dots, repeated points,
+    strokes shorter than a step, empty ones) must come out as if resampled alone."""
+    arrays = [np.array(s, dtype=np.float64).reshape(-1, 2) for s in strokes]
+    for got, stroke in zip(resample_strokes(arrays, step), arrays, strict=True):
+        np.testing.assert_allclose(got, resampled_alone(stroke, step), atol=1e-9)
 
 
 def test_a_long_flat_stroke_stays_bounded():
