@@ -43,6 +43,10 @@ MAX_JOIN_PASSES = 8  # joining pieces settles in two or three passes on real pag
 MARK_SIZE = 0.4  # strokes smaller than this (in writing heights) on both axes are marks
 MARK_ABOVE_WEIGHT = 0.7  # how much being above a line's band counts against a mark, against below
 WORD_GAP = 0.45  # a gap wider than this (in the line's writing height) separates words
+STACKED_MIN_ANCHORS = 3  # a line split off a group that holds two must have this many anchors
+STACKED_GAP = 0.45  # writing heights: the empty band between two lines grown into one
+STACKED_APART = 0.9  # writing heights between the two lines' centres
+STACKED_WIDTH_SHARE = 0.25  # each of the two lines holds at least this share of the group's width
 SUBSTANTIAL_BLOB = 0.1  # of a typical blob's area (area-weighted median): less is no measure of writing
 
 
@@ -174,6 +178,7 @@ def _group_lines(shapes: list[np.ndarray], geometry_of: Callable[[list[np.ndarra
     groups = _grow_lines(geometry, np.flatnonzero(is_anchor), height, spacing)
     groups = _join_pieces(geometry, groups, height, spacing)
     groups, loose = _dissolve_fragments(geometry, groups, height, spacing)
+    groups = [part for group in groups for part in _split_stacked(geometry, group, height)]
     marks = np.concatenate([np.flatnonzero(~is_anchor), loose]).astype(int)
     _attach_marks(geometry, groups, marks, height)
     return _Grouping([g for g in groups if g], geometry, page, is_anchor, height, angle)
@@ -523,6 +528,36 @@ def _dissolve_fragments(
         else:
             kept.append(group)
     return kept, np.asarray(loose, dtype=int)
+
+
+def _split_stacked(geometry: _StrokeGeometry, members: list[int], height: float) -> list[list[int]]:
+    """A group that holds two lines written close one above the other (closer than the
+    page's usual spacing, so they grew into one): its anchors sit in two bands either
+    side of the group's centre line with a clear gap between them. Split there, and
+    again while a part is still two lines; one line's capitals and descenders spread
+    its anchors evenly and leave no such gap."""
+    if len(members) < 2 * STACKED_MIN_ANCHORS:
+        return [members]
+    index = np.asarray(members)
+    fit = _fit(geometry, members)
+    residual = geometry.cy[index] - fit.y_at(geometry.cx[index], height)
+    order = np.argsort(residual, kind="stable")
+    gaps = np.diff(residual[order])
+    candidates = range(STACKED_MIN_ANCHORS - 1, len(members) - STACKED_MIN_ANCHORS)
+    if not candidates:
+        return [members]
+    at = max(candidates, key=lambda k: gaps[k])
+    upper, lower = order[: at + 1], order[at + 1 :]
+    width = geometry.x1[index] - geometry.x0[index]
+    apart = residual[lower].mean() - residual[upper].mean()
+    if gaps[at] < STACKED_GAP * height or apart < STACKED_APART * height:
+        return [members]
+    # each band narrower than the gap between them: two lines, not one line's tall and low letters
+    if max(np.ptp(residual[upper]), np.ptp(residual[lower])) > gaps[at]:
+        return [members]
+    if min(width[upper].sum(), width[lower].sum()) < STACKED_WIDTH_SHARE * width.sum():
+        return [members]
+    return [part for half in (upper, lower) for part in _split_stacked(geometry, index[half].tolist(), height)]
 
 
 def _width(geometry: _StrokeGeometry, members: list[int]) -> float:

@@ -66,6 +66,18 @@ def test_indented_short_lines_and_lines_of_different_sizes():
     assert _lines_by_owner(strokes, owner) == [[0], [1], [2], [3]]
 
 
+def test_two_lines_squeezed_closer_than_the_rest_stay_two_lines():
+    """Found on testset_v page images: the first two lines of a page written closer
+    together than its other lines grew into one line."""
+    lines = demo_lines() * 2
+    squeezed, owner = stacked(lines[:2], spacing=0.5 * LINE_SPACING)
+    rest, rest_owner = stacked(lines[2:])
+    below = 0.5 * LINE_SPACING + LINE_SPACING
+    strokes = squeezed + [s + np.array([0.0, below, 0.0]) for s in rest]
+    owner = owner + [2 + o for o in rest_owner]
+    assert _lines_by_owner(strokes, owner) == [[k] for k in range(len(lines))]
+
+
 def test_a_stray_stroke_far_away_is_kept():
     strokes, owner = stacked(demo_lines())
     stray = np.array([[900.0, 900.0, 0.0], [905.0, 903.0, 0.0]])
