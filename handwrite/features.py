@@ -18,11 +18,13 @@ look alike, then turn it into one feature vector per resampled point.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from handwrite.ink import Ink
+from handwrite.stored_settings import StoredSettings
 
 FEATURE_NAMES = ("dx", "dy", "cos", "sin", "dcos", "dsin", "pen_up", "y")
 MAX_ASPECT = 400.0  # a line of writing is at most this many writing heights long
@@ -37,8 +39,12 @@ SHORTEST_SMOOTHED = 6.0
 
 
 @dataclass(frozen=True)
-class FeatureSettings:
+class FeatureSettings(StoredSettings):
     """Preprocessing settings; stored in every model file so inference matches training."""
+
+    # a file written before smoothing existed has no `smooth`: its network was trained,
+    # and has always read, without it (the bundled model's file names its smoothing)
+    READ_WITHOUT: ClassVar[dict[str, Any]] = {"smooth": 0.0}
 
     step: float = 0.1  # resampling distance, in units of the writing height
     height_low: float = 20.0  # percentiles of y whose spread defines the writing height
@@ -52,17 +58,6 @@ class FeatureSettings:
     @property
     def num_features(self) -> int:
         return len(FEATURE_NAMES)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> FeatureSettings:
-        """The settings a model file holds. A file written before smoothing existed has
-        no `smooth`: its network was trained, and has always read, without it, and it
-        keeps reading the same text (the bundled model's file names its smoothing)."""
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        return cls(**{"smooth": 0.0, **known})
 
 
 def normalize(ink: Ink, settings: FeatureSettings) -> list[np.ndarray]:

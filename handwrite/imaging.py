@@ -17,13 +17,14 @@ Page images are cut into lines by layout analysis (`image_layout.page_lines`).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
 from handwrite.errors import HandwriteError
+from handwrite.stored_settings import StoredSettings
 
 MAX_LINE_ASPECT = 400  # a line image is at most this many heights wide after scaling
 # frames: the image front pools the width by 2 twice, so fewer than 4 columns leave
@@ -35,7 +36,7 @@ MAX_PAGE_FRAMES = 150_000  # about 150 long lines: more is noise, not writing, a
 
 
 @dataclass(frozen=True)
-class ImageSettings:
+class ImageSettings(StoredSettings):
     """Preprocessing settings; stored in every image model file."""
 
     height: int = 48  # pixels of the normalised line, margins included
@@ -47,13 +48,6 @@ class ImageSettings:
     @property
     def num_features(self) -> int:
         return self.height
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ImageSettings:
-        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
 
 def ink_map(image: Image.Image) -> np.ndarray:

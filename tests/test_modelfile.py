@@ -1,6 +1,7 @@
 import json
 import pickle
 import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from safetensors.torch import save_file
 from handwrite import ModelFileError, __version__, load_model
 from handwrite.codec import Codec
 from handwrite.features import FeatureSettings
+from handwrite.imaging import ImageSettings
 from handwrite.model import ModelConfig, RecognizerNet
 from handwrite.modelfile import (
     MIN_READER_VERSION,
@@ -435,3 +437,21 @@ def test_a_recognizer_reading_faster_leaves_its_files_weights_as_they_are(monkey
     for name, tensor in original.items():
         kept = recognizer.model_file.state[name]
         assert kept.dtype == tensor.dtype and torch.equal(kept, tensor), name
+
+
+# The preprocessing settings of the first model files of each kind (commits bc0afa4 and
+# 186c504). A setting added since must say in READ_WITHOUT how files without it read.
+FIRST_SETTINGS = {
+    "features": {"step", "height_low", "height_high", "max_jump"},
+    "image": {"height", "margin", "width_scale", "ink_threshold", "deslant"},
+}
+
+
+@pytest.mark.parametrize(("key", "settings_class"), [("features", FeatureSettings), ("image", ImageSettings)])
+def test_every_setting_added_since_the_first_files_says_how_files_without_it_read(key, settings_class):
+    """The class default is what new models train with, which an old network never saw:
+    a file without the setting must read as it always did."""
+    added = {spec.name for spec in fields(settings_class)} - FIRST_SETTINGS[key]
+    assert added <= set(settings_class.READ_WITHOUT), f"say how files without {added} read"
+    without = settings_class.from_dict({})
+    assert all(getattr(without, name) == value for name, value in settings_class.READ_WITHOUT.items())
