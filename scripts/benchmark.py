@@ -20,6 +20,10 @@ run by run, p50/p95 of the median line, and greedy CER on `--cer-lines` testset_
 lines for each; the choices made in model.py and recognizer.py are measured here.
 
     python scripts/benchmark.py --old /tmp/old [--runs 200] [--lines 100] [--cer-lines 300]
+
+`--candidate MODEL` (repeatable, with or without `--old`) adds rows for other
+online model files read by this code, e.g. a smaller network distilled from the
+bundled one: the bundled model and the candidate alternated in one process.
 """
 
 from __future__ import annotations
@@ -161,21 +165,29 @@ def old_package(root: Path) -> dict[str, object]:
             sys.path.remove(str(root))
 
 
-def compare_code(old_root: Path, runs: int, count: int, cer_count: int) -> None:
-    """recognize() of the old checkout's code against this one's, alternated in one process."""
+def compare_code(old_root: Path | None, candidates: list[Path], runs: int, count: int, cer_count: int) -> None:
+    """recognize() of the old checkout's code (with its bundled model), this code in
+    float32 and as it reads by default, and this code with each candidate model file,
+    alternated in one process; speed-ups against the first row."""
     torch.set_num_threads(1)
-    old = old_package(old_root)
-    with _modules(old):
-        old_model = old["handwrite"].load_model()  # type: ignore[attr-defined]
+    models: dict[str, tuple[handwrite.Recognizer, dict[str, object]]] = {}
+    old: dict[str, object] = {}
+    if old_root is not None:
+        old = old_package(old_root)
+        with _modules(old):
+            models["old code"] = (old["handwrite"].load_model(), old)  # type: ignore[attr-defined]
     os.environ[PRECISION_VARIABLE] = "float32"
-    exact = handwrite.load_model()
+    models["this code, float32"] = (handwrite.load_model(), {})
     del os.environ[PRECISION_VARIABLE]
-    models = {"old code": (old_model, old), "this code, float32": (exact, {})}
     models["this code"] = (handwrite.load_model(), {})
+    for path in candidates:
+        models[f"this code, {path.name}"] = (handwrite.load_model(path), {})
     inks, source = benchmark_lines(max(count, cer_count))
-    with _modules(old):  # the old Ink type (public names are imported lazily)
-        old_ink = old["handwrite"].Ink  # type: ignore[attr-defined]
-        as_old = [old_ink(i.strokes, i.text, i.source, i.page_starts, i.page_sizes) for i in inks]
+    as_old = inks
+    if old:
+        with _modules(old):  # the old Ink type (public names are imported lazily)
+            old_ink = old["handwrite"].Ink  # type: ignore[attr-defined]
+            as_old = [old_ink(i.strokes, i.text, i.source, i.page_starts, i.page_sizes) for i in inks]
     sizes = [ink.num_points for ink in inks[:count]]
     middle = int(np.argsort(sizes)[len(sizes) // 2])
     times: dict[str, list[float]] = {name: [] for name in models}
@@ -191,7 +203,7 @@ def compare_code(old_root: Path, runs: int, count: int, cer_count: int) -> None:
                     times[name].append(time.perf_counter() - start)
     print(f"median of {count} lines from {source}: {inks[middle].num_points} points; 1 thread; {runs} runs each")
     print(f"\n| code | p50 ms | p95 ms | speed-up p50 / p95 | greedy CER, {cer_count} lines |\n|---|---|---|---|---|")
-    base50, base95 = percentiles(times["old code"])
+    base50, base95 = percentiles(times[names[0]])
     for name, (model, package) in models.items():
         items = as_old if package else inks
         with _modules(package) if package else contextlib.nullcontext():
@@ -208,10 +220,13 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=400)
     parser.add_argument("--kind", choices=("ink", "image"), default="ink", help="which bundled model")
     parser.add_argument("--old", type=Path, help="root of an older checkout: compare its recognize() with this one's")
-    parser.add_argument("--cer-lines", type=int, default=300, help="with --old: testset_v lines for CER")
+    parser.add_argument(
+        "--candidate", type=Path, action="append", default=[], help="also this online model file, with this code"
+    )
+    parser.add_argument("--cer-lines", type=int, default=300, help="with --old/--candidate: testset_v lines for CER")
     args = parser.parse_args()
-    if args.old:
-        compare_code(args.old.resolve(), args.runs, args.lines, args.cer_lines)
+    if args.old or args.candidate:
+        compare_code(args.old.resolve() if args.old else None, args.candidate, args.runs, args.lines, args.cer_lines)
         return
 
     model = handwrite.load_model(kind=args.kind)
