@@ -21,6 +21,7 @@ word (`#`) are left out of the page, as they are of line-level scores.
 
     python scripts/page_benchmark.py --split testset_v [--order written|shuffled] [--forms N] [--beam 8 --lm]
     python scripts/page_benchmark.py --kind image --split testset_v [-m MODEL]   # rendered page images
+    python scripts/page_benchmark.py --kind image --throughput 40   # and pages/s through the CLI, 1 and 2 workers
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ import argparse
 import os
 import random
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import zlib
 from collections import defaultdict
@@ -58,6 +62,9 @@ def main() -> None:
     parser.add_argument("--timing-runs", type=int, default=1, help="time each page this many times (p50 of them)")
     parser.add_argument("--errors", help="write reference / hypothesis of every page here")
     parser.add_argument("--save-pages", help="write each rendered page image here (--kind image)")
+    parser.add_argument(
+        "--throughput", type=int, default=0, metavar="N", help="also time `handwrite transcribe` of N pages, -j 1 and 2"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = handwrite.load_model(args.model, kind=args.kind, beam_size=args.beam, language_model=args.lm)
@@ -65,10 +72,13 @@ def main() -> None:
     rng = random.Random(0)
     page_pairs, line_pairs, whole_pairs, exact, ratios, page_times = [], [], [], 0, [], []
     per_form: list[tuple[str, int, int, str]] = []  # form, lines, lines found, lines read alone
+    kept_pages: list[tuple[str, object, int]] = []  # the first --throughput pages: form, page, its lines
     for form_id, lines in forms.items():
         if args.order == "shuffled":
             lines = rng.sample(lines, len(lines))
         page, line_inputs = _page_and_lines(args, form_id, lines)
+        if len(kept_pages) < args.throughput:
+            kept_pages.append((form_id, page, len(lines)))
         reference = " ".join(line.ink.text or "" for line in sorted(lines, key=lambda line: line.line_id))
         page_time, result = _timed(lambda page=page: model.recognize(page), args.timing_runs)
         lines_time, alone = _timed(lambda items=line_inputs: [model.recognize(x) for x in items], args.timing_runs)
@@ -84,6 +94,8 @@ def main() -> None:
     _report(args, page_pairs, line_pairs, whole_pairs, exact, len(forms), page_times, ratios)
     if args.errors:
         _write_errors(args.errors, page_pairs, per_form)
+    if kept_pages:
+        _throughput(kept_pages, args.model)
 
 
 def _page_and_lines(args: argparse.Namespace, form_id: str, lines: list[IamLine]) -> tuple[object, list[object]]:
@@ -130,6 +142,29 @@ def _write_errors(path: str, page_pairs: list[tuple[str, str]], per_form: list[t
         for loss, form_id, count, found, page, alone, reference, page_text, alone_text in sorted(rows, reverse=True):
             out.write(f"{form_id}: {count} lines, {found} found; page {page:.2%}, alone {alone:.2%} ({loss:+.2%})\n")
             out.write(f"REF   {reference}\nPAGE  {page_text}\nALONE {alone_text}\n\n")
+
+
+def _throughput(pages: list[tuple[str, object, int]], model: str | None) -> None:
+    """Pages through the command line, as a user runs it on a folder: start, reading
+    the files and writing JSONL included; one worker, then two."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "pages"
+        folder.mkdir()
+        for form_id, page, _ in pages:
+            if isinstance(page, handwrite.Ink):
+                handwrite.write_ink(page, folder / f"{form_id}.inkml")
+            else:
+                page.save(folder / f"{form_id}.png")  # type: ignore[attr-defined]
+        lines = sum(count for _, _, count in pages)
+        print(f"\n| `handwrite transcribe` of {len(pages)} pages ({lines} lines) | seconds | pages/s | lines/s |")
+        print("|---|---|---|---|")
+        for workers in (1, 2):
+            command = [sys.executable, "-m", "handwrite", "transcribe", str(folder), "-f", "jsonl", "--no-progress"]
+            command += ["-j", str(workers)] + (["-m", model] if model else [])
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            seconds = time.perf_counter() - start
+            print(f"| -j {workers} | {seconds:.1f} | {len(pages) / seconds:.2f} | {lines / seconds:.1f} |")
 
 
 def _timed(work, runs: int):
