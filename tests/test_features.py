@@ -90,6 +90,8 @@ def resampled_alone(stroke: np.ndarray, step: float) -> np.ndarray:
 )
 @example([[(0, 0), (1, 0)], [(3, 3), (5, 3), (5, 5)]], 2.5)  # one stroke under half a step, one of two steps
 @example([[(0, 0), (0, 0), (2, 0)], [], [(4, 4)]], 1.0)  # a repeated point, an empty stroke, a dot
+# a stroke ten steps long after one whose length rounds the sum over strokes up (found in review)
+@example([[(0, 0), (1.91, 0)], [(0, 1), (1, 1)]], 0.1)
 def test_each_stroke_is_resampled_on_its_own(strokes, step):
     """All strokes are resampled at once for speed: every stroke (dots, repeated points,
     strokes shorter than a step, empty ones) must come out as if resampled alone."""
