@@ -29,6 +29,9 @@ from handwrite.stored_settings import StoredSettings
 FEATURE_NAMES = ("dx", "dy", "cos", "sin", "dcos", "dsin", "pen_up", "y")
 MAX_ASPECT = 400.0  # a line of writing is at most this many writing heights long
 MAX_RESAMPLED = 250_000  # points after resampling, whatever the input
+# A stroke resampled to more points than this is resampled on its own (np.interp): past
+# about 200 points that is faster than the all-strokes pass, and needs a third of its memory.
+RESAMPLED_ALONE = 256
 CHORD_POINTS = 4  # the pen's speed is measured over this many points: noise cancels, curves hardly shorten it
 MAX_SMOOTH_POINTS = 24.0  # widest kernel (s.d., in points): a pen dwelling in place is not averaged away
 # Left as they are: points further apart than this many kernel widths (whiteboard
@@ -207,6 +210,10 @@ def _resample_all(strokes: list[np.ndarray], step: float) -> list[np.ndarray]:
     # a stroke shorter than a step keeps its start, and its end if over half a step long
     counts = np.where(totals >= step, np.ceil(totals / max(step, 1e-300)) + 1, np.where(totals > step / 2, 2, 1))
     counts = counts.astype(np.int64)
+    if counts.max() > RESAMPLED_ALONE:  # (a scribble's hundreds of steps a stroke)
+        alone = counts > RESAMPLED_ALONE
+        together = iter(_resample_all([s for s, a in zip(strokes, alone, strict=True) if not a], step))
+        return [_resample(s[:, :2], step) if a else next(together) for s, a in zip(strokes, alone, strict=True)]
     stroke_of = np.repeat(np.arange(len(strokes)), counts)
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     last = first + counts - 1

@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -98,6 +100,23 @@ def test_each_stroke_is_resampled_on_its_own(strokes, step):
     arrays = [np.array(s, dtype=np.float64).reshape(-1, 2) for s in strokes]
     for got, stroke in zip(resample_strokes(arrays, step), arrays, strict=True):
         np.testing.assert_allclose(got, resampled_alone(stroke, step), atol=1e-9)
+
+
+def test_a_scribble_is_resampled_in_little_more_memory_than_its_points():
+    """Found in review: the all-strokes pass took some 110 bytes a resampled point (2.8 times
+    resampling each stroke alone, and 7 times its time); a stroke of hundreds of points is
+    resampled alone again, and still as it should be."""
+    scribble = np.random.default_rng(0).uniform(0, 100, size=(4000, 2))  # ~100k points a step 2 apart
+    strokes = [np.array([[0.0, 0.0], [3.0, 0.0]]), scribble, np.array([[5.0, 5.0]])]
+    tracemalloc.start()
+    try:
+        resampled = resample_strokes(strokes, 2.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * sum(len(s) for s in resampled)
+    for got, stroke in zip(resampled, strokes, strict=True):
+        np.testing.assert_allclose(got, resampled_alone(stroke, 2.0), atol=1e-9)
 
 
 def test_a_long_flat_stroke_stays_bounded():
