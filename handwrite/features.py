@@ -17,6 +17,7 @@ look alike, then turn it into one feature vector per resampled point.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -32,6 +33,7 @@ MAX_RESAMPLED = 250_000  # points after resampling, whatever the input
 # A stroke resampled to more points than this is resampled on its own (np.interp): past
 # about 200 points that is faster than the all-strokes pass, and needs a third of its memory.
 RESAMPLED_ALONE = 256
+RESAMPLED_AT_ONCE = 65_536  # points the all-strokes pass makes at once (more: in parts, its temporaries stay small)
 CHORD_POINTS = 4  # the pen's speed is measured over this many points: noise cancels, curves hardly shorten it
 MAX_SMOOTH_POINTS = 24.0  # widest kernel (s.d., in points): a pen dwelling in place is not averaged away
 # Left as they are: points further apart than this many kernel widths (whiteboard
@@ -214,6 +216,10 @@ def _resample_all(strokes: list[np.ndarray], step: float) -> list[np.ndarray]:
         alone = counts > RESAMPLED_ALONE
         together = iter(_resample_all([s for s, a in zip(strokes, alone, strict=True) if not a], step))
         return [_resample(s[:, :2], step) if a else next(together) for s, a in zip(strokes, alone, strict=True)]
+    if counts.sum() > 2 * RESAMPLED_AT_ONCE:  # (many scribbled strokes)
+        cuts = np.searchsorted(np.cumsum(counts), np.arange(RESAMPLED_AT_ONCE, counts.sum(), RESAMPLED_AT_ONCE))
+        bounds = [0, *np.unique(cuts).tolist(), len(strokes)]
+        return [r for a, b in itertools.pairwise(bounds) if b > a for r in _resample_all(strokes[a:b], step)]
     stroke_of = np.repeat(np.arange(len(strokes)), counts)
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     last = first + counts - 1
