@@ -30,8 +30,8 @@ from handwrite.stored_settings import StoredSettings
 FEATURE_NAMES = ("dx", "dy", "cos", "sin", "dcos", "dsin", "pen_up", "y")
 MAX_ASPECT = 400.0  # a line of writing is at most this many writing heights long
 MAX_RESAMPLED = 250_000  # points after resampling, whatever the input
-# A stroke resampled to more points than this is resampled on its own (np.interp): past
-# about 200 points that is faster than the all-strokes pass, and needs a third of its memory.
+# A stroke of more points than this, or resampled to more, is resampled on its own (np.interp):
+# past about 200 points that is faster than the all-strokes pass, and needs a third of its memory.
 RESAMPLED_ALONE = 256
 RESAMPLED_AT_ONCE = 65_536  # points the all-strokes pass makes at once (more: in parts, its temporaries stay small)
 CHORD_POINTS = 4  # the pen's speed is measured over this many points: noise cancels, curves hardly shorten it
@@ -144,14 +144,10 @@ def _smooth(stroke: np.ndarray, sigma: float) -> np.ndarray:
     offsets = np.arange(-radius, radius + 1)
     kernel = np.exp(-0.5 * (offsets / width) ** 2)
     kernel /= kernel.sum()
-    # One matrix product over all windows (both columns at once): several times faster
-    # than np.pad and a convolution per column on the short strokes ink is made of.
-    padded = np.ascontiguousarray(_odd_reflection(stroke, radius))
-    rows, columns = padded.strides
-    windows = np.lib.stride_tricks.as_strided(
-        padded, (len(stroke), padded.shape[1], 2 * radius + 1), (rows, columns, rows), writeable=False
-    )
-    return windows @ kernel
+    # (np.pad cost several times the convolutions on the short strokes ink is made of; a
+    # matrix product over strided windows is no faster there and up to 6x slower on long ones)
+    padded = _odd_reflection(stroke, radius)
+    return np.stack([np.convolve(padded[:, j], kernel, mode="valid") for j in range(stroke.shape[1])], axis=1)
 
 
 def _odd_reflection(stroke: np.ndarray, radius: int) -> np.ndarray:
@@ -202,24 +198,24 @@ def _resample_all(strokes: list[np.ndarray], step: float) -> list[np.ndarray]:
     lengths = np.array([len(s) for s in strokes])
     if not strokes or lengths.min() == 0:  # (an empty stroke stays empty)
         return [_resample(s, step) for s in strokes]
+    if lengths.max() > RESAMPLED_ALONE:  # (a fast pen's long stroke: as fast alone, without the pass's extra work)
+        return _some_alone(strokes, lengths > RESAMPLED_ALONE, step)
     points = np.concatenate(strokes)[:, :2]
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     ends = starts + lengths - 1  # each stroke's last point
     seg = np.hypot(*np.diff(points, axis=0).T)
     seg[starts[1:] - 1] = 0.0  # no path from one stroke's end to the next one's start
-    arc = np.concatenate([[0.0], np.cumsum(seg)])  # along all strokes, flat between them
     totals = _lengths_alone(seg, starts, lengths - 1)  # not arc[ends] - arc[starts]: see there
     # a stroke shorter than a step keeps its start, and its end if over half a step long
     counts = np.where(totals >= step, np.ceil(totals / max(step, 1e-300)) + 1, np.where(totals > step / 2, 2, 1))
     counts = counts.astype(np.int64)
     if counts.max() > RESAMPLED_ALONE:  # (a scribble's hundreds of steps a stroke)
-        alone = counts > RESAMPLED_ALONE
-        together = iter(_resample_all([s for s, a in zip(strokes, alone, strict=True) if not a], step))
-        return [_resample(s[:, :2], step) if a else next(together) for s, a in zip(strokes, alone, strict=True)]
+        return _some_alone(strokes, counts > RESAMPLED_ALONE, step)
     if counts.sum() > 2 * RESAMPLED_AT_ONCE:  # (many scribbled strokes)
         cuts = np.searchsorted(np.cumsum(counts), np.arange(RESAMPLED_AT_ONCE, counts.sum(), RESAMPLED_AT_ONCE))
         bounds = [0, *np.unique(cuts).tolist(), len(strokes)]
         return [r for a, b in itertools.pairwise(bounds) if b > a for r in _resample_all(strokes[a:b], step)]
+    arc = np.concatenate([[0.0], np.cumsum(seg)])  # along all strokes, flat between them
     stroke_of = np.repeat(np.arange(len(strokes)), counts)
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     last = first + counts - 1
@@ -236,6 +232,12 @@ def _resample_all(strokes: list[np.ndarray], step: float) -> list[np.ndarray]:
     out[last] = points[ends]
     out[first] = points[starts]  # after the ends: a stroke kept as one point keeps its start
     return np.split(out, first[1:])
+
+
+def _some_alone(strokes: list[np.ndarray], alone: np.ndarray, step: float) -> list[np.ndarray]:
+    """The strokes marked resampled each on its own (`_resample`), the others together."""
+    together = iter(_resample_all([s for s, a in zip(strokes, alone, strict=True) if not a], step))
+    return [_resample(s[:, :2], step) if a else next(together) for s, a in zip(strokes, alone, strict=True)]
 
 
 def _lengths_alone(seg: np.ndarray, starts: np.ndarray, segments: np.ndarray) -> np.ndarray:

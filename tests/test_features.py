@@ -169,6 +169,29 @@ def _zigzag(points: int, spacing: float, amplitude: float) -> np.ndarray:
     return np.column_stack([x, amplitude * (-1.0) ** np.arange(points)])
 
 
+def smoothed_by_definition(stroke: np.ndarray, sigma: float) -> np.ndarray:
+    """dda3aad's smoothing, which the bundled model was trained with: np.pad's odd
+    reflection past the ends, np.convolve per column."""
+    k = min(4, len(stroke) - 1)
+    spacing = float(np.mean(np.hypot(*(stroke[k:] - stroke[:-k]).T))) / k
+    width = min(sigma / spacing, 24.0) if spacing > 1e-12 else 24.0
+    if len(stroke) < 3 or spacing * (len(stroke) - 1) < 6.0 * sigma or width < 0.3:
+        return stroke
+    radius = int(np.ceil(3 * width))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / width) ** 2)
+    padded = np.pad(stroke, ((radius, radius), (0, 0)), mode="reflect", reflect_type="odd")
+    return np.stack([np.convolve(padded[:, j], kernel / kernel.sum(), mode="valid") for j in range(2)], axis=1)
+
+
+def test_smoothing_gives_the_values_it_was_trained_with():
+    """Review of 00a925b: a matrix product over strided windows (for speed; no faster than
+    the convolution on short strokes, up to 6x slower on long ones) changed the last bits."""
+    rng = np.random.default_rng(0)
+    for n, sigma in [(3, 0.045), (12, 0.045), (60, 0.045), (60, 0.01), (400, 0.045), (3000, 0.3)]:
+        stroke = np.cumsum(rng.normal(size=(n, 2)) * 0.01, axis=0)
+        np.testing.assert_array_equal(smooth_strokes([stroke], sigma)[0], smoothed_by_definition(stroke, sigma))
+
+
 def test_smoothing_removes_noise_finer_than_the_kernel():
     """Points 0.025 apart (a fast pen), each 0.03 off the line: a kernel of s.d. 0.045
     (about 1.8 points) averages the alternating offsets nearly away."""
