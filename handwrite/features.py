@@ -247,9 +247,12 @@ def _lengths_alone(seg: np.ndarray, starts: np.ndarray, segments: np.ndarray) ->
     zeros: all to the longest where that is cheap (a line), else to the next power of two
     segments (a few numpy calls each, at most twice the points)."""
     totals = np.zeros(len(segments))
+    longest = int(segments.max())
+    if 0 < len(segments) * longest <= 4 * len(seg) + 4096:  # (a line: one cumsum)
+        columns = np.arange(longest)
+        rows = np.where(columns < segments[:, None], seg[np.minimum(starts[:, None] + columns, len(seg) - 1)], 0.0)
+        return np.cumsum(rows, axis=1)[:, -1]
     widths = 2 ** np.ceil(np.log2(np.maximum(segments, 1))).astype(np.int64)
-    if len(widths) * widths.max() <= 4 * len(seg) + 4096:
-        widths[:] = widths.max()
     for width in np.unique(widths[segments > 0]):
         which = np.flatnonzero((widths == width) & (segments > 0))
         columns = np.arange(width)
