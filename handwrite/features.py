@@ -186,10 +186,12 @@ def features_from_strokes(strokes: list[np.ndarray], settings: FeatureSettings) 
 
 
 def _provisional_step(strokes: list[np.ndarray]) -> float:
-    """A step fine enough to measure the height: 1/50 of the larger extent."""
+    """A step fine enough to measure the height: 1/50 of the larger extent, coarser
+    where that would give more than MAX_RESAMPLED points (a scribble's path can be
+    thousands of times its extent: 2M points made 50M, 2 GB)."""
     points = np.concatenate(strokes)
     extent = float(np.ptp(points, axis=0).max()) if len(points) > 1 else 0.0
-    return extent / 50.0 if extent > 0 else 1.0
+    return max(extent / 50.0, _path_length(strokes) / MAX_RESAMPLED) if extent > 0 else 1.0
 
 
 def _resample_all(strokes: list[np.ndarray], step: float) -> list[np.ndarray]:
