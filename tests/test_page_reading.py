@@ -147,6 +147,15 @@ def test_strokes_written_after_a_later_word_go_back_where_they_stand():
     assert placed == [(0, 5, 1), (2, 3, 4)]
 
 
+def test_a_late_dot_over_the_start_of_a_one_stroke_word_follows_that_stroke():
+    """Word 0 is one cursive stroke (0: from 0 to 10, centre 5) and an i-dot over its
+    start (3, centre 2) added after word 1 (stroke 1) was begun: the dot follows the
+    stroke it stands on, as it was written, not before it (as by centres)."""
+    centre, left = {0: 5.0, 3: 2.0, 1: 20.0}, {0: 0.0, 3: 1.9, 1: 15.0}
+    assert page_reading.late_strokes_in_place(((0, 3), (1,)), centre, left) == [(0, 3), (1,)]
+    assert page_reading.late_strokes_in_place(((0, 3), (1,)), centre) == [(3, 0), (1,)]
+
+
 def test_a_word_squeezed_in_later_keeps_its_writing_order():
     """Word 0 (strokes 3, 4) was written after word 1 (0-2) was done: as written."""
     centre = {3: 2.0, 4: 1.0, 0: 10.0, 1: 11.0, 2: 12.0}
