@@ -355,6 +355,7 @@ class Trainer:
             raise HandwriteError(f"{path}: cannot resume from this checkpoint ({reason})") from exc
         if checkpoint["alphabet"] != self.codec.alphabet:
             raise HandwriteError(f"{path}: checkpoint alphabet differs from this run's")
+        self._check_same_network(path, json.loads(checkpoint.get("config", "{}")))
         self.net.load_state_dict(checkpoint["net"])
         if self.ema is not None and "ema" in checkpoint:
             self.ema.load_state_dict(checkpoint["ema"])
@@ -366,6 +367,19 @@ class Trainer:
         self.elapsed_before = float(checkpoint.get("elapsed_minutes", 0.0))
         self.history = json.loads(checkpoint["history"])
         self.base_info = json.loads(checkpoint.get("base_info", "{}"))
+
+    def _check_same_network(self, path: str, saved: dict) -> None:
+        """A run resumes the network it checkpointed: flags that build another one
+        (--hidden 192 for a run of 128) are a clear error, not a failed weight copy."""
+        wanted = self.net.config.to_dict()
+        differ = [name for name in wanted if name != "dropout" and name in saved and saved[name] != wanted[name]]
+        if differ:
+            theirs = ", ".join(f"{name} {saved[name]}" for name in differ)
+            ours = ", ".join(f"{name} {wanted[name]}" for name in differ)
+            raise HandwriteError(
+                f"{path}: the checkpoint's network has {theirs}, this run's {ours}: "
+                "resume with the flags it was started with"
+            )
 
     def _progress_bar(self):
         if self.rank != 0 or not self.options.progress:

@@ -79,6 +79,17 @@ def test_resume_from_a_corrupt_checkpoint_is_a_clear_error(synthetic_dir, tmp_pa
     assert "cannot resume from this checkpoint" in capsys.readouterr().err
 
 
+def test_resume_with_flags_that_build_another_network_is_a_clear_error(synthetic_dir, tmp_path, capsys):
+    """Found resuming a distilled 3 x 128 run without its --hidden 128: a torch traceback
+    of size mismatches, no word of which flag."""
+    out, work = tmp_path / "m.safetensors", tmp_path / "run"
+    assert main(train_args(synthetic_dir, out, work, "--epochs", "1")) == 0
+    wider = [a if a != "16" else "24" for a in train_args(synthetic_dir, out, work, "--epochs", "2")]
+    assert main([*wider, "--resume", str(work / "checkpoint.pt")]) == 1
+    err = capsys.readouterr().err
+    assert "network has hidden 16, this run's hidden 24" in err and "Traceback" not in err
+
+
 def test_no_training_data_is_a_clear_error(tmp_path, capsys):
     assert main(train_args(tmp_path, tmp_path / "m.safetensors", tmp_path)) == 1
     assert "no training data" in capsys.readouterr().err
