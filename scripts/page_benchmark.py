@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--lm", action="store_true")
     parser.add_argument("--timing-runs", type=int, default=1, help="time each page this many times (p50 of them)")
-    parser.add_argument("--errors", help="write reference / hypothesis of every page here")
+    parser.add_argument("--errors", help="write each page's reference, reading and lines read alone here")
     parser.add_argument("--save-pages", help="write each rendered page image here (--kind image)")
     parser.add_argument(
         "--throughput", type=int, default=0, metavar="N", help="also time `handwrite transcribe` of N pages, -j 1 and 2"
