@@ -70,12 +70,14 @@ class Trainer:
         self.work_dir = Path(options.work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.inputs: TrainingInputs = (
-            TrainingImageInputs(ImageSettings(height=options.image_height), hershey=options.hershey_share)
+            TrainingImageInputs(ImageSettings(height=options.image_height))
             if options.kind == "image"
             else TrainingInkInputs(FeatureSettings(step=options.step))
         )
         self.base_info: dict = {}
         self.codec, self.net = self._build_network()
+        if isinstance(self.inputs, TrainingImageInputs):  # new or loaded: this run's share
+            self.inputs.hershey = options.hershey_share
         self.teacher = self._load_teacher() if options.teacher else None
         self.train_set = self._samples(self._load_train())
         self.valid_set, self.selected_on = self._load_valid()
@@ -106,8 +108,6 @@ class Trainer:
                 raise HandwriteError(f"{o.load}: a {base.kind} model cannot start a {o.kind} model's training")
             self.base_info = {"base_model": str(o.load)}
             self.inputs = training_inputs_for(base.kind, base.preprocessing)
-            if isinstance(self.inputs, TrainingImageInputs):
-                self.inputs.hershey = o.hershey_share
             return base.codec, base.build_network().train()
         codec = Codec(PRINTABLE_ASCII)
         config = ModelConfig(
@@ -395,13 +395,7 @@ def batch_loss(
     model: nn.Module, features: list[np.ndarray], samples: list[Sample], device: torch.device | str = "cpu"
 ) -> torch.Tensor:
     """Mean CTC loss of a batch (padded frames are excluded through the lengths)."""
-    x, lengths = pad_features(features)
-    targets = torch.tensor([label for s in samples for label in s.labels], dtype=torch.long)
-    target_lengths = torch.tensor([len(s.labels) for s in samples], dtype=torch.long)
-    log_probs, out_lengths = model(x.to(device), lengths.to(device))
-    return nn.functional.ctc_loss(
-        log_probs, targets.to(device), out_lengths, target_lengths.to(device), blank=0, zero_infinity=True
-    )
+    return _ctc_and_outputs(model, features, samples, device)[0]
 
 
 def distilled_batch_loss(
@@ -416,18 +410,27 @@ def distilled_batch_loss(
     KL(teacher || model): a smaller network learns the teacher's per-frame
     distribution (where it puts each character and how sure it is), which
     carries more than the transcription alone."""
-    x, lengths = pad_features(features)
-    x, lengths = x.to(device), lengths.to(device)
-    log_probs, out_lengths = model(x, lengths)
+    ctc, log_probs, out_lengths, (x, lengths) = _ctc_and_outputs(model, features, samples, device)
     with torch.no_grad():
         teacher_log_probs, _ = teacher(x, lengths)
-    targets = torch.tensor([label for s in samples for label in s.labels], dtype=torch.long, device=device)
-    target_lengths = torch.tensor([len(s.labels) for s in samples], dtype=torch.long, device=device)
-    ctc = nn.functional.ctc_loss(log_probs, targets, out_lengths, target_lengths, blank=0, zero_infinity=True)
     frames = torch.arange(log_probs.shape[0], device=device)[:, None] < out_lengths[None, :]  # (T, B) real frames
     per_frame = (teacher_log_probs.exp() * (teacher_log_probs - log_probs)).sum(dim=-1)
     kl = (per_frame * frames).sum() / frames.sum().clamp(min=1)
     return (1 - weight) * ctc + weight * kl
+
+
+def _ctc_and_outputs(
+    model: nn.Module, features: list[np.ndarray], samples: list[Sample], device: torch.device | str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """The batch's mean CTC loss, the model's log-probabilities and output lengths, and
+    the padded input it read (on `device`)."""
+    x, lengths = pad_features(features)
+    x, lengths = x.to(device), lengths.to(device)
+    targets = torch.tensor([label for s in samples for label in s.labels], dtype=torch.long, device=device)
+    target_lengths = torch.tensor([len(s.labels) for s in samples], dtype=torch.long, device=device)
+    log_probs, out_lengths = model(x, lengths)
+    ctc = nn.functional.ctc_loss(log_probs, targets, out_lengths, target_lengths, blank=0, zero_infinity=True)
+    return ctc, log_probs, out_lengths, (x, lengths)
 
 
 def evaluate_network(
