@@ -245,23 +245,15 @@ def _some_alone(strokes: list[np.ndarray], alone: np.ndarray, step: float) -> li
 def _lengths_alone(seg: np.ndarray, starts: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """Each stroke's length summed from its own start, as `_resample` sums it alone. Taken
     off the running sum over all strokes, rounding let the strokes before a stroke a whole
-    number of steps long give it one point more. Strokes are summed in rows padded with
-    zeros: all to the longest where that is cheap (a line), else to the next power of two
-    segments (a few numpy calls each, at most twice the points)."""
-    totals = np.zeros(len(segments))
+    number of steps long give it one point more. A line's strokes are summed in one
+    array of rows padded with zeros; where that array would be far larger than the
+    points (many short strokes beside a long one), stroke by stroke."""
     longest = int(segments.max())
-    if 0 < len(segments) * longest <= 4 * len(seg) + 4096:  # (a line: one cumsum)
-        columns = np.arange(longest)
-        rows = np.where(columns < segments[:, None], seg[np.minimum(starts[:, None] + columns, len(seg) - 1)], 0.0)
-        return np.cumsum(rows, axis=1)[:, -1]
-    widths = 2 ** np.ceil(np.log2(np.maximum(segments, 1))).astype(np.int64)
-    for width in np.unique(widths[segments > 0]):
-        which = np.flatnonzero((widths == width) & (segments > 0))
-        columns = np.arange(width)
-        index = np.minimum(starts[which, None] + columns, len(seg) - 1)
-        rows = np.where(columns < segments[which, None], seg[index], 0.0)
-        totals[which] = np.cumsum(rows, axis=1)[:, -1]  # in order, as np.cumsum sums a stroke
-    return totals
+    if len(segments) * longest > 4 * len(seg) + 4096:
+        return np.array([np.cumsum(seg[a : a + n])[-1] if n else 0.0 for a, n in zip(starts, segments, strict=True)])
+    columns = np.arange(longest)
+    rows = np.where(columns < segments[:, None], seg[np.minimum(starts[:, None] + columns, len(seg) - 1)], 0.0)
+    return np.cumsum(rows, axis=1)[:, -1] if longest else np.zeros(len(segments))
 
 
 def _resample(stroke: np.ndarray, step: float) -> np.ndarray:
