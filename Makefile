@@ -4,13 +4,18 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# torch 2.13: pip takes its CPU build where it finds one (a local wheel folder, or
+# PyTorch's CPU index): 0.9 GB installed, against 5.5 GB for the CUDA build that
+# plain PyPI gives on Linux and handwrite, which runs on the CPU, never uses.
+# `make TORCH=torch` takes the newest release instead.
+TORCH ?= torch==2.13.*
 
 .PHONY: app test lint install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' '$(TORCH)'
 	touch $(STAMP)
 
 install: $(STAMP)

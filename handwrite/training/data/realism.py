@@ -15,8 +15,8 @@ import random
 
 import torch
 from PIL import Image
-from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as F
+
+from handwrite.training.data import warp
 
 
 def paper_texture(shape: tuple[int, int], rng: random.Random, generator: torch.Generator) -> torch.Tensor:
@@ -62,7 +62,7 @@ def bleed_through(coverage: torch.Tensor, rng: random.Random) -> torch.Tensor:
         coverage.flip(-1), shifts=(rng.randint(-5, 5), rng.randint(0, coverage.shape[2])), dims=(1, 2)
     )
     sigma = rng.uniform(1.0, 2.5)
-    return v2.GaussianBlur(kernel_size=2 * int(3 * sigma) + 1, sigma=sigma)(mirrored) * rng.uniform(0.05, 0.15)
+    return warp.gaussian_blur(mirrored, sigma) * rng.uniform(0.05, 0.15)
 
 
 def perspective(image: torch.Tensor, rng: random.Random, fill: float) -> torch.Tensor:
@@ -70,7 +70,7 @@ def perspective(image: torch.Tensor, rng: random.Random, fill: float) -> torch.T
     _, height, width = image.shape
     corners = [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
     moved = [[x + rng.uniform(-0.03, 0.03) * width, y + rng.uniform(-0.03, 0.03) * height] for x, y in corners]
-    return F.perspective(image, corners, moved, interpolation=v2.InterpolationMode.BILINEAR, fill=[fill])
+    return warp.perspective(image, corners, moved, fill)
 
 
 def jpeg(image: Image.Image, rng: random.Random) -> Image.Image:

@@ -8,7 +8,7 @@ Two sources, both ending in the same "paper" step:
   `find_handwriting_fonts`), with random size, slant and rotation.
 
 The paper step puts the ink mask onto a random background (brightness,
-gradient), with random ink darkness, blur and noise (torchvision v2), so the
+gradient), with random ink darkness, blur and noise, so the
 model sees scans, photos and screenshots alike.
 """
 
@@ -24,12 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
-from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as F
 
 from handwrite.features import FeatureSettings, normalize
 from handwrite.ink import Ink
 from handwrite.training.data.realism import jpeg, scan_flaws
+from handwrite.training.data.warp import affine, gaussian_blur
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
 # OFL handwriting faces from Debian's fonts-dkg-handwriting, fonts-femkeklaver,
@@ -109,15 +108,8 @@ def render_font_line(
     margin = int(rng.uniform(3, 14))
     mask = Image.new("L", (right - left + 2 * margin, bottom - top + 2 * margin), 0)
     ImageDraw.Draw(mask).text((margin - left, margin - top), text, fill=255, font=font)
-    tensor = F.affine(
-        F.to_image(mask),
-        angle=rng.uniform(-2.0, 2.0),
-        translate=[0, 0],
-        scale=1.0,
-        shear=[rng.uniform(-15.0, 15.0), 0.0],
-        interpolation=v2.InterpolationMode.BILINEAR,
-    )
-    return paper(F.to_pil_image(tensor), rng, style)
+    mask = affine(mask, angle=rng.uniform(-2.0, 2.0), shear=rng.uniform(-15.0, 15.0))
+    return paper(mask, rng, style)
 
 
 def paper(
@@ -127,7 +119,7 @@ def paper(
     style.realism if not given) adds a real page's flaws."""
     if real is None:
         real = style.realism > 0 and rng.random() < style.realism
-    coverage = F.to_dtype(F.to_image(mask), torch.float32, scale=True)
+    coverage = torch.from_numpy(np.asarray(mask.convert("L"), dtype=np.float32) / 255)[None]
     width = coverage.shape[2]
     back = rng.uniform(*style.background)
     ramp = torch.linspace(-0.5, 0.5, width).view(1, 1, width) * rng.uniform(-style.gradient, style.gradient)
@@ -138,29 +130,22 @@ def paper(
         image = scan_flaws(coverage, back, ink, rng, generator) + ramp
     else:
         image = (back + ramp) * (1 - coverage) + ink * coverage
-    image = v2.GaussianBlur(kernel_size=2 * int(3 * sigma) + 1, sigma=sigma)(image)
+    image = gaussian_blur(image, sigma)
     image = image + torch.randn(image.shape, generator=generator) * rng.uniform(*style.noise)
-    composed = F.to_pil_image(image.clamp(0, 1).mul(255).round().to(torch.uint8))
+    composed = Image.fromarray(image[0].clamp(0, 1).mul(255).round().to(torch.uint8).numpy())
     return jpeg(composed, rng) if real and rng.random() < 0.4 else composed
 
 
 def distort_image(image: Image.Image, rng: random.Random) -> Image.Image:
     """A label-preserving variant of a real line image (for fine-tuning on a few
-    of them): small rotation, shear and scale, a little blur (torchvision v2)."""
-    tensor = F.to_image(image.convert("L"))
-    fill = float(np.percentile(np.asarray(image.convert("L")), 90))  # the paper, roughly
-    tensor = F.affine(
-        tensor,
-        angle=rng.uniform(-1.5, 1.5),
-        translate=[0, 0],
-        scale=rng.uniform(0.9, 1.1),
-        shear=[rng.uniform(-10.0, 10.0), 0.0],
-        interpolation=v2.InterpolationMode.BILINEAR,
-        fill=fill,
-    )
-    sigma = rng.uniform(0.1, 0.8)
-    tensor = F.gaussian_blur(tensor, kernel_size=[2 * int(3 * sigma) + 1] * 2, sigma=[sigma, sigma])
-    return F.to_pil_image(tensor)
+    of them): small rotation, shear and scale, a little blur."""
+    gray = image.convert("L")
+    fill = round(float(np.percentile(np.asarray(gray), 90)))  # the paper, roughly
+    angle, scale, shear = rng.uniform(-1.5, 1.5), rng.uniform(0.9, 1.1), rng.uniform(-10.0, 10.0)
+    warped = affine(gray, angle=angle, shear=shear, scale=scale, fill=fill)
+    tensor = torch.from_numpy(np.asarray(warped, dtype=np.float32))[None]
+    blurred = gaussian_blur(tensor, rng.uniform(0.1, 0.8))
+    return Image.fromarray(blurred[0].round().clamp(0, 255).to(torch.uint8).numpy())
 
 
 def find_handwriting_fonts(dirs: Iterable[Path] = FONT_DIRS) -> list[Path]:
