@@ -10,12 +10,14 @@ on CPU, NCCL on GPU)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import math
 import os
 import pickle
 import random
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -75,7 +77,8 @@ class Trainer:
             else TrainingInkInputs(FeatureSettings(step=options.step))
         )
         self.base_info: dict = {}
-        self.codec, self.net = self._build_network()
+        checkpoint = _read_checkpoint(options.resume) if options.resume else None
+        self.codec, self.net = self._network_from(checkpoint) if checkpoint else self._build_network()
         if isinstance(self.inputs, TrainingImageInputs):  # new or loaded: this run's share
             self.inputs.hershey = options.hershey_share
         self.teacher = self._load_teacher() if options.teacher else None
@@ -96,8 +99,8 @@ class Trainer:
         self.elapsed_before = 0.0  # minutes trained before a resume
         self._started = time.monotonic()
         self.history: list[dict] = []
-        if options.resume:
-            self._restore(options.resume)
+        if checkpoint:
+            self._restore(checkpoint)
 
     # ---- data -------------------------------------------------------------
     def _build_network(self) -> tuple[Codec, RecognizerNet]:
@@ -114,6 +117,30 @@ class Trainer:
             self.inputs.num_features, len(codec), o.rnn, o.hidden, o.layers, dropout=o.dropout, front=o.kind
         )
         return codec, RecognizerNet(config)
+
+    def _network_from(self, checkpoint: dict) -> tuple[Codec, RecognizerNet]:
+        """The network a checkpoint was saved from (its architecture, inputs and
+        alphabet, whatever this run's --rnn, --hidden, ... say), to resume it."""
+        try:
+            config = ModelConfig.from_dict(json.loads(checkpoint["config"]))
+            preprocessing = json.loads(checkpoint["preprocessing"])
+            codec = Codec(checkpoint["alphabet"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HandwriteError(f"{self.options.resume}: cannot resume from this checkpoint ({exc})") from exc
+        if config.front != self.options.kind:
+            raise HandwriteError(f"{self.options.resume}: an {config.front} run cannot resume as {self.options.kind}")
+        self._note_ignored_flags(config)
+        config = dataclasses.replace(config, dropout=self.options.dropout)  # the one setting a resume may change
+        self.inputs = training_inputs_for(config.front, preprocessing)
+        return codec, RecognizerNet(config).train()
+
+    def _note_ignored_flags(self, config: ModelConfig) -> None:
+        o = self.options
+        asked = {"rnn": o.rnn, "hidden": o.hidden, "layers": o.layers}
+        ignored = [f"--{name} {value}" for name, value in asked.items() if getattr(config, name) != value]
+        if ignored and self.rank == 0:
+            kept = ", ".join(f"{name} {getattr(config, name)}" for name in asked)
+            print(f"resuming the checkpoint's network ({kept}); ignoring {', '.join(ignored)}", file=sys.stderr)
 
     def _load_teacher(self) -> RecognizerNet:
         """The network whose per-frame output the one trained learns to match: it must
@@ -347,15 +374,8 @@ class Trainer:
         with atomic_open(self.work_dir / "checkpoint.pt", "wb") as handle:
             torch.save(checkpoint, handle)
 
-    def _restore(self, path: str) -> None:
-        try:
-            checkpoint = torch.load(path, map_location=self.device, weights_only=True)
-        except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise HandwriteError(f"{path}: cannot resume from this checkpoint ({reason})") from exc
-        if checkpoint["alphabet"] != self.codec.alphabet:
-            raise HandwriteError(f"{path}: checkpoint alphabet differs from this run's")
-        self._check_same_network(path, json.loads(checkpoint.get("config", "{}")))
+    def _restore(self, checkpoint: dict) -> None:
+        """Weights, optimizer, average and progress of the checkpointed run."""
         self.net.load_state_dict(checkpoint["net"])
         if self.ema is not None and "ema" in checkpoint:
             self.ema.load_state_dict(checkpoint["ema"])
@@ -368,19 +388,6 @@ class Trainer:
         self.history = json.loads(checkpoint["history"])
         self.base_info = json.loads(checkpoint.get("base_info", "{}"))
 
-    def _check_same_network(self, path: str, saved: dict) -> None:
-        """A run resumes the network it checkpointed: flags that build another one
-        (--hidden 192 for a run of 128) are a clear error, not a failed weight copy."""
-        wanted = self.net.config.to_dict()
-        differ = [name for name in wanted if name != "dropout" and name in saved and saved[name] != wanted[name]]
-        if differ:
-            theirs = ", ".join(f"{name} {saved[name]}" for name in differ)
-            ours = ", ".join(f"{name} {wanted[name]}" for name in differ)
-            raise HandwriteError(
-                f"{path}: the checkpoint's network has {theirs}, this run's {ours}: "
-                "resume with the flags it was started with"
-            )
-
     def _progress_bar(self):
         if self.rank != 0 or not self.options.progress:
             return None
@@ -389,6 +396,14 @@ class Trainer:
         return tqdm(
             total=self._steps_per_epoch() * self.options.epochs, initial=self.step, unit="step", dynamic_ncols=True
         )
+
+
+def _read_checkpoint(path: str) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise HandwriteError(f"{path}: cannot resume from this checkpoint ({reason})") from exc
 
 
 def batch_loss(

@@ -79,15 +79,18 @@ def test_resume_from_a_corrupt_checkpoint_is_a_clear_error(synthetic_dir, tmp_pa
     assert "cannot resume from this checkpoint" in capsys.readouterr().err
 
 
-def test_resume_with_flags_that_build_another_network_is_a_clear_error(synthetic_dir, tmp_path, capsys):
+def test_resume_continues_the_checkpoints_network_whatever_the_flags_say(synthetic_dir, tmp_path, capsys):
     """Found resuming a distilled 3 x 128 run without its --hidden 128: a torch traceback
-    of size mismatches, no word of which flag."""
+    of size mismatches. A resume builds the network the checkpoint holds and says which
+    flags it did not follow."""
     out, work = tmp_path / "m.safetensors", tmp_path / "run"
     assert main(train_args(synthetic_dir, out, work, "--epochs", "1")) == 0
     wider = [a if a != "16" else "24" for a in train_args(synthetic_dir, out, work, "--epochs", "2")]
-    assert main([*wider, "--resume", str(work / "checkpoint.pt")]) == 1
+    assert main([*wider, "--resume", str(work / "checkpoint.pt")]) == 0
     err = capsys.readouterr().err
-    assert "network has hidden 16, this run's hidden 24" in err and "Traceback" not in err
+    assert "ignoring --hidden 24" in err and "Traceback" not in err
+    assert load_model_file(out).config.hidden == 16
+    assert metrics(work)[-1]["epoch"] == 2
 
 
 def test_no_training_data_is_a_clear_error(tmp_path, capsys):
@@ -153,3 +156,11 @@ def test_image_training_writes_its_hershey_share_of_synthetic_lines_in_ink(synth
     rng = random.Random(3)
     lines = [trainer.inputs.synthetic(trainer.sampler.sample(), rng, trainer.codec) for _ in range(12)]
     assert sum(isinstance(line.source, Ink) for line in lines) == round(12 * share)
+
+
+def test_resume_as_another_kind_of_model_is_a_clear_error(synthetic_dir, tmp_path, capsys):
+    out, work = tmp_path / "m.safetensors", tmp_path / "run"
+    assert main(train_args(synthetic_dir, out, work, "--epochs", "1")) == 0
+    as_image = train_args(synthetic_dir, out, work, "--epochs", "2", "--kind", "image")
+    assert main([*as_image, "--resume", str(work / "checkpoint.pt")]) == 1
+    assert "an ink run cannot resume as image" in capsys.readouterr().err
