@@ -30,8 +30,6 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import zlib
@@ -40,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from benchmark import cli_runs, write_inputs  # scripts/ is on the path when this script runs
 
 import handwrite
 from handwrite.decoding import decode
@@ -149,21 +148,13 @@ def _throughput(pages: list[tuple[str, object, int]], model: str | None) -> None
     the files and writing JSONL included; one worker, then two."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "pages"
-        folder.mkdir()
-        for form_id, page, _ in pages:
-            if isinstance(page, handwrite.Ink):
-                handwrite.write_ink(page, folder / f"{form_id}.inkml")
-            else:
-                page.save(folder / f"{form_id}.png")  # type: ignore[attr-defined]
+        write_inputs([page for _, page, _ in pages], folder)
         lines = sum(count for _, _, count in pages)
         print(f"\n| `handwrite transcribe` of {len(pages)} pages ({lines} lines) | seconds | pages/s | lines/s |")
         print("|---|---|---|---|")
         for workers in (1, 2):
-            command = [sys.executable, "-m", "handwrite", "transcribe", str(folder), "-f", "jsonl", "--no-progress"]
-            command += ["-j", str(workers)] + (["-m", model] if model else [])
-            start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
-            seconds = time.perf_counter() - start
+            command = ["transcribe", str(folder), "-f", "jsonl", "--no-progress", "-j", str(workers)]
+            (seconds,), _ = cli_runs(command + (["-m", model] if model else []), runs=1)
             print(f"| -j {workers} | {seconds:.1f} | {len(pages) / seconds:.2f} | {lines / seconds:.1f} |")
 
 
