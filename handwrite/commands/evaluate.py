@@ -158,7 +158,7 @@ def _iam_ondb_lines(options: EvalOptions, kind: str) -> list[Ink | Image.Image]:
     inks = spread_subset(load_iam_split(options.iam_ondb, options.split), options.limit or 10**9)
     if kind != "image":
         return list(inks)
-    from handwrite.training.inputs import rendered_line  # an image model scored on ink (torchvision)
+    from handwrite.training.inputs import rendered_line  # an image model scored on ink: training's renders
 
     return [rendered_line(ink) for ink in inks]
 
