@@ -39,6 +39,9 @@ LINE_TOLERANCE = 1.1  # how far an anchor may sit off a line: in writing heights
 SIDE_BY_SIDE = 2.5  # pieces side by side join across this many writing heights
 SIDE_BY_SIDE_SPACINGS = 1.6  # or this many line spacings, if fewer
 FRAGMENT_REACH = 1.0  # a fragment this near a line (in writing heights, or half a spacing) joins it
+# a piece whose strokes span less than this share of its width is a row of marks
+# (quotation marks between two lines: 0.05-0.11 on testset_v pages; lines of writing 0.38 and up)
+SPARSE_COVERAGE = 0.2
 MAX_JOIN_PASSES = 8  # joining pieces settles in two or three passes on real pages
 MARK_SIZE = 0.4  # strokes smaller than this (in writing heights) on both axes are marks
 MARK_ABOVE_WEIGHT = 0.7  # how much being above a line's band counts against a mark, against below
@@ -507,10 +510,14 @@ def _fit(geometry: _StrokeGeometry, members: list[int]) -> _LineFit:
 def _dissolve_fragments(
     geometry: _StrokeGeometry, groups: list[list[int]], height: float, spacing: float
 ) -> tuple[list[list[int]], np.ndarray]:
-    """A piece much shorter than a word that sits within a line's reach (a tall capital,
-    an l standing out of its line) is not a line of its own: its strokes are
-    attached like marks. A short piece far from every line stays a line."""
-    short = [len(g) <= 3 and _width(geometry, g) < 3 * height for g in groups]
+    """A piece much shorter than a word (a tall capital, an l standing out of its
+    line), or one whose strokes are a few marks spread thin (quotation marks above a
+    line), that sits within a line's reach is not a line of its own: its strokes are
+    attached like marks. Such a piece far from every line stays a line."""
+    short = [
+        (len(g) <= 3 and _width(geometry, g) < 3 * height) or _covered_share(geometry, g) < SPARSE_COVERAGE
+        for g in groups
+    ]
     lines = [g for g, s in zip(groups, short, strict=True) if not s]
     if not lines:
         return groups, np.zeros(0, dtype=int)
@@ -563,6 +570,17 @@ def _split_stacked(geometry: _StrokeGeometry, members: list[int], height: float)
 def _width(geometry: _StrokeGeometry, members: list[int]) -> float:
     index = np.asarray(members)
     return float(geometry.x1[index].max() - geometry.x0[index].min())
+
+
+def _covered_share(geometry: _StrokeGeometry, members: list[int]) -> float:
+    """The share of the members' left-to-right extent that some member spans."""
+    index = np.asarray(members)
+    order = np.argsort(geometry.x0[index])
+    x0, x1 = geometry.x0[index][order], geometry.x1[index][order]
+    reach = np.maximum.accumulate(x1)  # how far right the members so far reach
+    gaps = np.clip(x0[1:] - reach[:-1], 0.0, None)  # uncovered stretches between them
+    extent = float(reach[-1] - x0[0])
+    return 1.0 - float(gaps.sum()) / extent if extent > 0 else 1.0
 
 
 def _attach_marks(geometry: _StrokeGeometry, groups: list[list[int]], marks: np.ndarray, height: float) -> None:

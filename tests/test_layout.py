@@ -182,3 +182,23 @@ def test_levelling_all_strokes_at_once_gives_each_strokes_own_rotation():
         want[:, 1] = -stroke[:, 0] * sin + stroke[:, 1] * cos
         assert got.shape == want.shape and np.array_equal(got, want)
     assert level(strokes, 0.0) is strokes and level([], slope) == []
+
+
+def test_quotation_marks_between_two_lines_join_a_line():
+    """Found on a testset_v page: two pairs of quotation marks, written above the
+    words they open and close, sat in a wider gap between two lines and were read
+    as a line of their own."""
+    lines = demo_lines() * 2
+    strokes, owner = stacked(lines)
+    wider = np.array([0.0, 0.4 * LINE_SPACING, 0.0])  # the gap under the fourth line
+    strokes = [s + wider if o >= 4 else s for s, o in zip(strokes, owner, strict=True)]
+    upper, lower = ([s for s, o in zip(strokes, owner, strict=True) if o == k] for k in (3, 4))
+    middle = (max(float(s[:, 1].max()) for s in upper) + min(float(s[:, 1].min()) for s in lower)) / 2
+    left = min(float(s[:, 0].min()) for s in lower)
+    ticks = [
+        np.array([[x, middle - 7.0, 0.0], [x - 1.5, middle + 7.0, 0.0]])
+        for start in (left + 30.0, left + 120.0)
+        for x in (start, start + 6.0)
+    ]
+    found = _lines_by_owner(strokes + ticks, owner + [-1] * len(ticks))  # -1: a quotation mark
+    assert [[o for o in line if o >= 0] for line in found] == [[k] for k in range(len(lines))]
