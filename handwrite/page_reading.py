@@ -79,15 +79,24 @@ def late_strokes_in_place(
     as written 7.85% -> 7.84%). Strokes written after their own word but before the
     next (an i-dot at the word's end) keep their place: that is how the models saw
     them in training; so does a whole word written after one to its right (a word
-    squeezed in)."""
-    placed: list[tuple[int, ...]] = []
+    squeezed in). The last word has no word to its right to tell: once the writer
+    went back to an earlier word, its strokes written after that are late too (a
+    line dotted and crossed at its end; testset_v, dots and crosses last: 9.09% ->
+    8.96%, the lines as written unchanged at 7.83%)."""
+    late: list[list[int]] = []
     next_words_start = float("inf")  # the first stroke index of any word to the right
     for word in reversed(words):
-        late = [i for i in word if i >= next_words_start]
-        in_order = [i for i in word if i < next_words_start]
-        placed.append(_with_late_strokes(in_order, late, centre, left or centre) if in_order and late else word)
+        late.append([i for i in word if i >= next_words_start])
         next_words_start = min([next_words_start, *word])
-    return placed[::-1]
+    late.reverse()
+    went_back_at = min((i for strokes in late[:-1] for i in strokes), default=None)
+    if went_back_at is not None:
+        late[-1] = [i for i in words[-1] if i > went_back_at]
+    placed = []
+    for word, moved in zip(words, late, strict=True):
+        in_order = [i for i in word if i not in moved]
+        placed.append(_with_late_strokes(in_order, moved, centre, left or centre) if in_order and moved else word)
+    return placed
 
 
 def line_result(

@@ -156,6 +156,17 @@ def test_a_late_dot_over_the_start_of_a_one_stroke_word_follows_that_stroke():
     assert page_reading.late_strokes_in_place(((0, 3), (1,)), centre) == [(3, 0), (1,)]
 
 
+def test_a_line_dotted_at_its_end_has_its_last_words_marks_placed_too():
+    """The writer finished the line, went back to dot word 0 (stroke 4), then crossed
+    the T of the last word (stroke 5): the last word has no word to its right to show
+    that its cross is late, the dot before it does."""
+    centre = {0: 1.0, 1: 3.0, 4: 1.2, 2: 10.0, 3: 12.0, 5: 10.2}
+    left = {0: 0.5, 1: 2.5, 4: 1.1, 2: 9.5, 3: 11.5, 5: 9.6}
+    assert page_reading.late_strokes_in_place(((0, 1, 4), (2, 3, 5)), centre, left) == [(0, 4, 1), (2, 5, 3)]
+    # the same last word with no earlier word gone back to: a cross at its end, as written
+    assert page_reading.late_strokes_in_place(((0, 1), (2, 3, 5)), centre, left) == [(0, 1), (2, 3, 5)]
+
+
 def test_a_word_squeezed_in_later_keeps_its_writing_order():
     """Word 0 (strokes 3, 4) was written after word 1 (0-2) was done: as written."""
     centre = {3: 2.0, 4: 1.0, 0: 10.0, 1: 11.0, 2: 12.0}
