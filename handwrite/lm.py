@@ -256,12 +256,23 @@ class WordLexicon:
         word = _core(token)
         if not _is_word(word.lower()) or len(word) > MAX_WORD_LENGTH:
             found = ("other", 0.0)
-        elif word.lower() in self.log_probs:
-            found = ("known", self.log_probs[word.lower()] - self.floor)
+        elif (log_prob := self._log_prob(word.lower())) is not None:
+            found = ("known", log_prob - self.floor)
         else:
             found = ("capitalized" if word[0].isupper() else "unknown", 0.0)
         self._cache[token] = found  # returned from here, not read back (threads share the lexicon)
         return found
+
+    def _log_prob(self, word: str) -> float | None:
+        """A known word's log-probability; a compound of known words ("lace-making",
+        "co-operated") is as likely as its rarest part, since the lexicon's words
+        come from text split at hyphens."""
+        if word in self.log_probs:
+            return self.log_probs[word]
+        parts = word.split("-")
+        if len(parts) > 1 and all(part in self.log_probs for part in parts):
+            return min(self.log_probs[part] for part in parts)
+        return None
 
     def outside(self, token: str) -> bool:
         """Whether a word being written has already left the lexicon: it starts with a
@@ -284,7 +295,9 @@ class WordLexicon:
         rest = token[letters.end() :]
         if any(c.isalnum() for c in rest):
             return False  # letters then digits or more letters after a mark: not a word, never charged
-        return not self._starts_a_word(letters.group().rstrip("'-").lower())
+        word = letters.group().rstrip("'-").lower()
+        *done, last = word.split("-")  # a compound so far: known words, then the start of one
+        return not (self._starts_a_word(word) or (all(p in self.log_probs for p in done) and self._starts_a_word(last)))
 
     def _starts_a_word(self, start: str) -> bool:
         """Whether a known word begins with `start`: the first word not before it does, if any does."""

@@ -182,6 +182,16 @@ def test_a_word_leaves_the_lexicon_once_no_known_word_starts_like_it():
     assert not lexicon.outside("") and not lexicon.outside("x" * 100)
 
 
+def test_a_compound_of_known_words_is_known_as_its_rarest_part():
+    """Found on testset_v: 'lace-making' and 'co-operated' were unknown words (the
+    lexicon's text is split at hyphens), so the decoder wrote 'lace making'."""
+    lexicon = _lexicon()
+    assert lexicon.lookup("the-cat") == lexicon.lookup("cat") == lexicon.lookup("Cat-the,")
+    assert lexicon.lookup("the-thx")[0] == "unknown" and lexicon.lookup("the--cat")[0] == "unknown"
+    assert not lexicon.outside("the-c") and not lexicon.outside("the-cat-th")
+    assert lexicon.outside("the-x") and lexicon.outside("thx-c")
+
+
 def test_lexicon_from_frequencies_keeps_words_of_letters_lower_cased(tmp_path):
     lexicon = WordLexicon.from_frequencies(
         [("The", 0.05), ("the", 0.01), ("1990", 0.01), ("u.s", 0.01), ("cat", 1e-12)]
