@@ -10,7 +10,6 @@ on CPU, NCCL on GPU)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import math
@@ -19,7 +18,7 @@ import pickle
 import random
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +129,7 @@ class Trainer:
         if config.front != self.options.kind:
             raise HandwriteError(f"{self.options.resume}: an {config.front} run cannot resume as {self.options.kind}")
         self._note_ignored_flags(config)
-        config = dataclasses.replace(config, dropout=self.options.dropout)  # the one setting a resume may change
+        config = replace(config, dropout=self.options.dropout)  # the one setting a resume may change
         self.inputs = training_inputs_for(config.front, preprocessing)
         return codec, RecognizerNet(config).train()
 
