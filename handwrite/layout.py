@@ -38,6 +38,7 @@ SLOPE_TRUST_LENGTH = 6.0  # a line this many writing heights long (spread) has i
 LINE_TOLERANCE = 1.1  # how far an anchor may sit off a line: in writing heights, or half line spacings
 SIDE_BY_SIDE = 2.5  # pieces side by side join across this many writing heights
 SIDE_BY_SIDE_SPACINGS = 1.6  # or this many line spacings, if fewer
+FRAGMENT_WIDTH = 2.0  # writing heights: a piece of a few strokes narrower than this is no word of its own
 FRAGMENT_REACH = 1.0  # a fragment this near a line (in writing heights, or half a spacing) joins it
 # a piece whose strokes span less than this share of its width is a row of marks
 # (quotation marks between two lines: 0.05-0.11 on testset_v pages; lines of writing 0.38 and up)
@@ -515,7 +516,7 @@ def _dissolve_fragments(
     line), that sits within a line's reach is not a line of its own: its strokes are
     attached like marks. Such a piece far from every line stays a line."""
     short = [
-        (len(g) <= 3 and _width(geometry, g) < 3 * height) or _covered_share(geometry, g) < SPARSE_COVERAGE
+        (len(g) <= 3 and _width(geometry, g) < FRAGMENT_WIDTH * height) or _covered_share(geometry, g) < SPARSE_COVERAGE
         for g in groups
     ]
     lines = [g for g, s in zip(groups, short, strict=True) if not s]

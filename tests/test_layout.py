@@ -202,3 +202,15 @@ def test_quotation_marks_between_two_lines_join_a_line():
     ]
     found = _lines_by_owner(strokes + ticks, owner + [-1] * len(ticks))  # -1: a quotation mark
     assert [[o for o in line if o >= 0] for line in found] == [[k] for k in range(len(lines))]
+
+
+def test_a_one_word_last_line_written_close_under_the_line_above_stays_a_line():
+    """Found on testset_v pages ('grass.', 'Paget.' ending a page): a last line of one
+    word, written closer under the line above than the page's spacing, was attached
+    to that line like a capital standing out of it."""
+    lines = demo_lines()
+    strokes, owner = stacked(lines)
+    hello = lines[0].strokes[:2]  # "hello", about 2.6 writing heights wide
+    below = np.array([40.0, 3.6 * LINE_SPACING, 0.0])  # 0.6 of a spacing under the fourth line
+    word = [s + below for s in hello]
+    assert _lines_by_owner(strokes + word, owner + [4] * len(word)) == [[0], [1], [2], [3], [4]]
