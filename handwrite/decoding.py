@@ -21,8 +21,9 @@ class DecodingOptions:
     alternatives: int = 3  # n-best lines kept (beam search only)
     # The character LM scores a letter whatever its case (the network alone decides
     # the case: an LM of word frequencies took capitals mid-line for errors), and a
-    # mark (punctuation) never below mark_floor (it knows little of handwritten quotes,
-    # dashes and line-end hyphens). Weights chosen on IAM-OnDB testset_v.
+    # mark (punctuation) or digit never below mark_floor (it knows little of handwritten
+    # quotes, dashes and line-end hyphens, and would turn a clear digit into a letter).
+    # Weights chosen on IAM-OnDB testset_v.
     lm: CharNgramModel | None = None
     lm_weight: float = 0.25
     insertion_bonus: float = 0.5  # per character, balances the LM's preference for short text
@@ -176,7 +177,7 @@ def _lm_term(prefix: tuple[int, ...], char: str, codec: Codec, options: Decoding
         log_prob = lm.log_prob_any_case(context, char)
     else:
         log_prob = lm.log_prob(context, char)
-        if not char.isalnum() and char != " ":
+        if not char.isalpha() and char != " ":
             log_prob = max(log_prob, options.mark_floor)
     return options.lm_weight * log_prob + options.insertion_bonus
 

@@ -137,6 +137,16 @@ def test_the_character_lm_cannot_talk_a_clear_mark_away():
     assert decode(lp, codec, DecodingOptions(beam_size=8, lm=lm, lm_weight=1.0))[0].text == "a,"
 
 
+def test_the_character_lm_cannot_talk_a_clear_digit_away():
+    """Digits score mark_floor at worst too: found on testset_v, where an LM of words
+    turned a model's clear digits into letters (digits 43% -> 49% CER with the LM)."""
+    codec = Codec("ab1")
+    lm = CharNgramModel.train([("ab ab ab ab", 1000.0), ("a1", 1.0)], order=3, min_count=1)
+    lp = np.log(np.array([[0.02, 0.9, 0.04, 0.04], [0.9, 0.04, 0.02, 0.04], [0.03, 0.02, 0.05, 0.9]]))
+    assert lm.log_prob("a", "1") < -5
+    assert decode(lp, codec, DecodingOptions(beam_size=8, lm=lm, lm_weight=1.0))[0].text == "a1"
+
+
 def test_options_made_positionally_keep_their_meaning():
     """The fields of before the word lexicon keep their places (the reordering put the
     LM where prune_log_prob was: DecodingOptions(8, 3, lm) failed in the first frame)."""
