@@ -20,14 +20,14 @@ from tests.conftest import SAMPLE_INK
 WAIT_S = 120  # the machine is slow and busy: generous, never a fixed sleep
 
 
-def ink(name: str, tall: float = 1.0) -> handwrite.Ink:
-    """A demo line; `tall` stretches it upwards (taller than any ruled line)."""
+def ink(name: str, size: float = 1.0) -> handwrite.Ink:
+    """A demo line, written `size` times as large (larger: taller than any ruled line)."""
     line = handwrite.read_ink(SAMPLE_INK / name)
-    return handwrite.Ink([s * [1.0, tall, 1.0] for s in line.strokes])
+    return handwrite.Ink([s * [size, size, 1.0] for s in line.strokes])
 
 
-def write(window, name: str, top: float, tall: float = 1.0) -> None:
-    replay(window, ink(name, tall), top=top)
+def write(window, name: str, top: float, size: float = 1.0) -> None:
+    replay(window, ink(name, size), top=top)
     assert wait_for_transcription(window, WAIT_S)
 
 
@@ -52,7 +52,7 @@ class CountingModel:
 
 def test_tall_writing_stays_one_line(make_window):
     window = make_window()
-    write(window, "hello-world.inkml", top=60, tall=5.0)  # about 100 points tall: three ruled lines
+    write(window, "hello-world.inkml", top=60, size=5.0)  # about 100 points tall: three ruled lines
     result = window.page_result()
     assert len(result.lines) == 1 and len(result.lines[0].strokes) == len(window.canvas.strokes)
     assert window.transcription().replace(" ", "").lower().startswith("hel")
@@ -217,7 +217,7 @@ def test_writing_past_the_view_s_edge_scrolls_the_page_along(make_window):
 def test_save_and_open_give_back_the_same_pages_and_text(make_window, tmp_path, suffix):
     window = make_window()
     write(window, "quick-fox.inkml", top=60)
-    write(window, "meeting.inkml", top=200, tall=1.5)
+    write(window, "meeting.inkml", top=200, size=1.5)
     window.canvas.new_page()
     write(window, "hello-world.inkml", top=500)
     assert window.save_ink(str(tmp_path / f"notes{suffix}"))
