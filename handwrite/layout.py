@@ -40,6 +40,7 @@ SIDE_BY_SIDE = 2.5  # pieces side by side join across this many writing heights
 SIDE_BY_SIDE_SPACINGS = 1.6  # or this many line spacings, if fewer
 FRAGMENT_WIDTH = 2.0  # writing heights: a piece of a few strokes narrower than this is no word of its own
 FRAGMENT_REACH = 1.0  # a fragment this near a line (in writing heights, or half a spacing) joins it
+FRAGMENT_REACH_MAX = 1.75  # writing heights: however wide the spacing, one further away is a line
 # a piece whose strokes span less than this share of its width is a row of marks
 # (quotation marks between two lines: 0.05-0.11 on testset_v pages; lines of writing 0.38 and up)
 SPARSE_COVERAGE = 0.2
@@ -531,7 +532,7 @@ def _dissolve_fragments(
         nearest = min(
             float(_band_distance(fit, band, x, y, height).min()) for fit, band in zip(fits, bands, strict=True)
         )
-        if nearest < max(0.5 * spacing, FRAGMENT_REACH * height):
+        if nearest < min(max(0.5 * spacing, FRAGMENT_REACH * height), FRAGMENT_REACH_MAX * height):
             loose += group
         else:
             kept.append(group)

@@ -214,3 +214,13 @@ def test_a_one_word_last_line_written_close_under_the_line_above_stays_a_line():
     below = np.array([40.0, 3.6 * LINE_SPACING, 0.0])  # 0.6 of a spacing under the fourth line
     word = [s + below for s in hello]
     assert _lines_by_owner(strokes + word, owner + [4] * len(word)) == [[0], [1], [2], [3], [4]]
+
+
+def test_a_short_last_word_two_writing_heights_under_the_last_line_stays_a_line():
+    """Found on a testset_v page of wide spacing: a last line of one short word ('it.')
+    lay within half a line spacing of the line above, so it was attached to it like
+    a capital standing out of that line, though two writing heights away."""
+    lines = demo_lines()
+    strokes, owner = stacked(lines, spacing=65.0)  # about 4.7 writing heights apart
+    word = [s + np.array([30.0, 3 * 65.0 + 36.0, 0.0]) for s in lines[1].strokes[:3]]  # narrow: 3 strokes
+    assert _lines_by_owner(strokes + word, owner + [4] * len(word)) == [[0], [1], [2], [3], [4]]
