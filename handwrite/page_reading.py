@@ -94,7 +94,8 @@ def late_strokes_in_place(
         late[-1] = [i for i in words[-1] if i > went_back_at]
     placed = []
     for word, moved in zip(words, late, strict=True):
-        in_order = [i for i in word if i not in moved]
+        moving = set(moved)
+        in_order = [i for i in word if i not in moving]
         placed.append(_with_late_strokes(in_order, moved, centre, left or centre) if in_order and moved else word)
     return placed
 
