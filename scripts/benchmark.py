@@ -110,12 +110,13 @@ def batch_throughput(model: handwrite.Recognizer, inks: list) -> float:
     return len(inks) / (time.perf_counter() - start)
 
 
-def cli_runs(args: list[str], runs: int) -> tuple[list[float], int]:
-    """Wall times of a CLI command and the peak RSS (KiB) of its largest run."""
+def cli_runs(args: list[str], runs: int, check: bool = False) -> tuple[list[float], int]:
+    """Wall times of a CLI command and the peak RSS (KiB) of its largest run; `check`:
+    a run that fails raises (a failed run's time is no throughput)."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "handwrite", *args], check=False, capture_output=True)
+        subprocess.run([sys.executable, "-m", "handwrite", *args], check=check, capture_output=True)
         times.append(time.perf_counter() - start)
     return times, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 

@@ -154,7 +154,7 @@ def _throughput(pages: list[tuple[str, object, int]], model: str | None) -> None
         print("|---|---|---|---|")
         for workers in (1, 2):
             command = ["transcribe", str(folder), "-f", "jsonl", "--no-progress", "-j", str(workers)]
-            (seconds,), _ = cli_runs(command + (["-m", model] if model else []), runs=1)
+            (seconds,), _ = cli_runs(command + (["-m", model] if model else []), runs=1, check=True)
             print(f"| -j {workers} | {seconds:.1f} | {len(pages) / seconds:.2f} | {lines / seconds:.1f} |")
 
 
