@@ -477,8 +477,9 @@ def plot_learning_curve(history: list[dict], path: Path) -> None:
     twin = ax.twinx()
     twin.plot(steps, [h["loss"] for h in history], "s--", color="tab:orange", label="training loss")
     twin.set_ylabel("CTC loss")
-    fig.legend(loc="upper right")
-    fig.tight_layout()
+    # above the axes, in a strip of its own: inside, it covers the curves or the right axis
+    fig.legend(loc="upper center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     with atomic_open(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=90)
     plt.close(fig)
