@@ -138,9 +138,11 @@ def training_inputs_for(kind: str, preprocessing: dict) -> TrainingInputs:
     return TrainingInkInputs(FeatureSettings.from_dict(preprocessing.get("features", {})))
 
 
-def rendered_line(ink: Ink) -> Image.Image:
+def rendered_line(ink: Ink, style: PaperStyle | None = None) -> Image.Image:
     """The ink as a line image whose random look is fixed by the ink's source
-    name: how image models are validated and scored on IAM-OnDB, repeatably."""
-    image = render_ink(ink, random.Random(zlib.crc32((ink.source or ink.text or "").encode("utf-8"))))
+    name: how image models are validated and scored on IAM-OnDB, repeatably
+    (clean renders by default; a realistic `style` for scans and photos)."""
+    rng = random.Random(zlib.crc32((ink.source or ink.text or "").encode("utf-8")))
+    image = render_ink(ink, rng, style or PaperStyle())
     image.info.update(text=ink.text or "", source=ink.source or "")
     return image
