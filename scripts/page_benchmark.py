@@ -21,6 +21,7 @@ word (`#`) are left out of the page, as they are of line-level scores.
 
     python scripts/page_benchmark.py --split testset_v [--order written|shuffled] [--forms N] [--beam 8 --lm]
     python scripts/page_benchmark.py --kind image --split testset_v [-m MODEL]   # rendered page images
+    python scripts/page_benchmark.py --kind image --scans   # the same pages with a scan's or photo's flaws
     python scripts/page_benchmark.py --kind image --throughput 40   # and pages/s through the CLI, 1 and 2 workers
 """
 
@@ -62,6 +63,9 @@ def main() -> None:
     parser.add_argument("--errors", help="write each page's reference, reading and lines read alone here")
     parser.add_argument("--save-pages", help="write each rendered page image here (--kind image)")
     parser.add_argument(
+        "--scans", action="store_true", help="--kind image: pages and lines drawn as scans and photos, not clean"
+    )
+    parser.add_argument(
         "--throughput", type=int, default=0, metavar="N", help="also time `handwrite transcribe` of N pages, -j 1 and 2"
     )
     args = parser.parse_args()
@@ -102,14 +106,15 @@ def _page_and_lines(args: argparse.Namespace, form_id: str, lines: list[IamLine]
     with a fixed look per form (and per line, as `handwrite eval` renders lines)."""
     if args.kind == "ink":
         return handwrite.Ink([s for line in lines for s in line.ink.strokes], source=form_id), [x.ink for x in lines]
-    from handwrite.training.data.render import render_page
+    from handwrite.training.data.render import PaperStyle, render_page
     from handwrite.training.inputs import rendered_line
 
-    page = render_page([line.ink for line in lines], random.Random(zlib.crc32(form_id.encode())))
+    style = PaperStyle(realism=1.0 if args.scans else 0.0)  # every flaw of training's realism, or none
+    page = render_page([line.ink for line in lines], random.Random(zlib.crc32(form_id.encode())), style)
     if args.save_pages:
         Path(args.save_pages).mkdir(parents=True, exist_ok=True)
         page.save(Path(args.save_pages) / f"{form_id}.png")
-    return page, [rendered_line(line.ink) for line in lines]
+    return page, [rendered_line(line.ink, style) for line in lines]
 
 
 def _without_layout(model: handwrite.Recognizer, ink: handwrite.Ink) -> str:
@@ -171,6 +176,7 @@ def _report(args, page_pairs, line_pairs, whole_pairs, exact, forms, page_times,
     pages, lines = error_rates(page_pairs), error_rates(line_pairs)
     decoding = f"beam {args.beam}" + (" + LM" if args.lm else "") if args.beam > 1 or args.lm else "greedy"
     kind = "ink" if args.kind == "ink" else "rendered page images"
+    kind += " drawn as scans and photos" if args.scans else ""
     print(f"## {args.split} {kind}, lines {args.order}, {decoding}: {forms} pages, {lines.lines} lines\n")
     print("| measure | figure |\n|---|---|")
     print(f"| page CER / WER (line breaks as spaces) | {pages.cer:.2%} / {pages.wer:.2%} |")
