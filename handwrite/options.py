@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass
 from typing import Any, TypeVar
 
-from handwrite.limits import MAX_BEAM
+from handwrite.limits import LM_BEAM, MAX_BEAM
 
 T = TypeVar("T")
 
@@ -172,7 +172,7 @@ class ModelOptions:
         False,
         exclusive="language model",  # one LM or the other, never both
         help="decode with the bundled English language model: characters and a word lexicon "
-        "that still lets other words through (beam 8 unless --beam says)",
+        f"that still lets other words through (beam {LM_BEAM} unless --beam says)",
     )
     lm_file: str | None = option(
         None,

@@ -27,6 +27,7 @@ from handwrite.imaging import page_line_frames
 from handwrite.ink import Ink
 from handwrite.inputs import inputs_for, item_source
 from handwrite.layout import TextLine, find_lines
+from handwrite.limits import LM_BEAM
 from handwrite.lm import CharNgramModel, WordLexicon
 from handwrite.model import RecognizerNet, batched_log_probs, inference_network
 from handwrite.modelfile import ModelFile, load_model_file
@@ -151,8 +152,8 @@ def load_model(
     if words:
         lexicon_path = Path(DEFAULT_LEXICON if words is True else words)
         lexicon = _word_lexicon(str(lexicon_path.resolve()), _modified(lexicon_path))
-    # a language model only acts through beam search: greedy becomes a beam of 8
-    beam = 8 if (lm or lexicon) and beam_size <= 1 else beam_size
+    # a language model only acts through beam search: greedy becomes a beam of LM_BEAM
+    beam = LM_BEAM if (lm or lexicon) and beam_size <= 1 else beam_size
     options = DecodingOptions(beam_size=beam, lm=lm, lexicon=lexicon)
     return Recognizer(load_model_file(model_path), str(model_path), options)
 

@@ -262,6 +262,7 @@ def test_a_letter_scores_whatever_its_case():
 
 def test_the_bundled_language_model_brings_the_word_lexicon_unless_told_not_to(tmp_path):
     import handwrite
+    from handwrite.limits import LM_BEAM
     from handwrite.options import ModelOptions, add_flags, from_args
 
     assert handwrite.load_model(language_model=True).decoding.lexicon is not None
@@ -270,7 +271,8 @@ def test_the_bundled_language_model_brings_the_word_lexicon_unless_told_not_to(t
     CharNgramModel.train([("hello world", 2.0)], order=3, min_count=1).save(lm_file)
     assert handwrite.load_model(language_model=lm_file).decoding.lexicon is None  # perhaps not English
     words_alone = handwrite.load_model(words=True).decoding
-    assert words_alone.lexicon is not None and words_alone.lm is None and words_alone.beam_size == 8
+    assert words_alone.lexicon is not None and words_alone.lm is None and words_alone.beam_size == LM_BEAM > 1
+    assert handwrite.load_model(beam_size=4, language_model=True).decoding.beam_size == 4  # an asked beam is kept
     parser = argparse.ArgumentParser()
     add_flags(parser, ModelOptions)
     keywords = from_args(ModelOptions, parser.parse_args(["--lm", "--no-words"])).decoding()
