@@ -3,7 +3,8 @@
 1. The page's ink (`imaging.ink_map`) falls apart into blobs: connected pieces
    of ink (a letter, a word written in one go, a dot). Ruled lines and margins
    (straight runs across much of the page) are taken out first; specks far
-   smaller than writing (grain, noise) are left out of the layout.
+   smaller than writing (grain, noise) are left out of the layout, and so are
+   faint, soft blotches of a textured or dirty sheet.
 2. Blobs are grouped into lines by the rules that group pen strokes
    (`layout.find_blob_lines`): the page's angle and line spacing from its
    sharpest profile, lines grown left to right along their own slope, pieces of
@@ -12,7 +13,7 @@
    another line's centre line (a descender touching the ascender below it): such
    a blob's pixels are shared out by which centre line is nearer, which cuts
    along the path between the two lines; specks go with the line they lie in or
-   next to. Faint edges follow the ink beside them.
+   next to, unless they are faint (grain). Faint edges follow the ink beside them.
 4. Each line is cut out with only its own ink (a neighbour's descender reaching
    into its box is not part of it), levelled (columns moved up or down to take
    out the line's slope) and cropped.
@@ -38,6 +39,15 @@ CROSSING_MARGIN = 0.15  # of the writing height: how far past a centre line a bl
 RULE_SHARE = 0.3  # a straight run of ink this share of the page across (or down) is a ruled line
 MIN_RULE = 100  # pixels: never shorter (a long pen stroke in a small image is writing)
 THIN_LINE = 0.35  # a line less tall than this share of the page's typical line is dust or a rule left over
+# A blob faint at its darkest (under FAINT_PEAK of the page's full ink) may be the sheet:
+# grain and blotches of textured or dirty paper. A faint speck never joins a line (grain
+# around a line made it tall and noisy), and a faint blob that is also soft (its pixels'
+# mean steepness under SOFT_EDGE of its darkest, per pixel) is not writing at all.
+# Measured on testset_v pages drawn as scans: blotches 0.08-0.10 soft; a line in lighter
+# ink than the rest of its page, 0.15-0.24; writing at full ink, 0.137 at its 0.1st
+# percentile (and never faint on clean renders: every blob 0.7 or darker).
+FAINT_PEAK = 0.6
+SOFT_EDGE = 0.12
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class BlobLayout:
     ink: np.ndarray
     lines: list[BlobLine]
     kept: np.ndarray  # the blobs read (not specks)
+    faint: np.ndarray  # per blob: fainter than FAINT_PEAK (as a speck, never part of a line)
     xs: np.ndarray  # every ink pixel, sorted by blob
     ys: np.ndarray
     blob_of: np.ndarray
@@ -70,7 +81,7 @@ class BlobLayout:
     def cut(self) -> list[PageLine]:
         """Each line with its own ink, levelled and cropped, top to bottom (steps 3 and 4)."""
         ink, xs, ys = self.ink, self.xs, self.ys
-        line_of_pixel = _line_of_each_pixel(self.lines, self.kept, self.blob_of, xs, ys, self.areas)
+        line_of_pixel = _line_of_each_pixel(self.lines, self.kept, self.faint, self.blob_of, xs, ys, self.areas)
         owner = np.zeros(ink.shape, dtype=np.int32)  # 0: no line; k + 1: line k
         owner[ys, xs] = line_of_pixel + 1
         owner = _with_edges(owner, ink)
@@ -90,11 +101,13 @@ def blob_layout(ink: np.ndarray) -> BlobLayout | None:
     if blobs is None:
         return None
     xs, ys, blob_of, areas = blobs
-    kept = _blobs_to_read(areas)
     starts = np.concatenate([[0], np.cumsum(areas)[:-1]])
+    peaks = np.maximum.reduceat(ink[ys, xs], starts)
+    faint = peaks < FAINT_PEAK
+    kept = _blobs_to_read(np.where(faint & _soft(ink, xs, ys, starts, areas, peaks), 0, areas))
     xy = np.stack([xs, ys], axis=1).astype(np.float64)
     lines = find_blob_lines([xy[starts[i] : starts[i] + areas[i]] for i in kept.tolist()])
-    return BlobLayout(ink, lines, kept, xs, ys, blob_of, areas) if lines else None
+    return BlobLayout(ink, lines, kept, faint, xs, ys, blob_of, areas) if lines else None
 
 
 def _blobs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -109,9 +122,19 @@ def _blobs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return xs[order], ys[order], blob_of[order], np.bincount(blob_of, minlength=count)
 
 
+def _soft(
+    ink: np.ndarray, xs: np.ndarray, ys: np.ndarray, starts: np.ndarray, areas: np.ndarray, peaks: np.ndarray
+) -> np.ndarray:
+    """Per blob: soft-edged for how dark it is, as a blotch of the sheet is; a pen line,
+    however light its ink, is about as steep at its edges as it is dark."""
+    steepness = np.hypot(ndimage.sobel(ink, 0), ndimage.sobel(ink, 1)) / 8  # Sobel weighs 8 pixels
+    return np.add.reduceat(steepness[ys, xs], starts) / areas < SOFT_EDGE * peaks
+
+
 def _blobs_to_read(areas: np.ndarray) -> np.ndarray:
     """Indices of the blobs that are writing: not specks (against a typical blob,
-    `layout.typical_blob_area`), and at most MAX_BLOBS of them."""
+    `layout.typical_blob_area`; blobs of the sheet come with area 0), and at most
+    MAX_BLOBS of them."""
     typical = typical_blob_area(areas)
     # and against the few largest blobs (words written in one go): on a faint, noisy
     # line, specks of noise outnumber and outweigh the writing itself
@@ -125,21 +148,28 @@ def _blobs_to_read(areas: np.ndarray) -> np.ndarray:
 
 
 def _line_of_each_pixel(
-    lines: list[BlobLine], kept: np.ndarray, blob_of: np.ndarray, xs: np.ndarray, ys: np.ndarray, areas: np.ndarray
+    lines: list[BlobLine],
+    kept: np.ndarray,
+    faint: np.ndarray,
+    blob_of: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    areas: np.ndarray,
 ) -> np.ndarray:
     """The line (index) of every ink pixel: its blob's line, except that a blob reaching
     across other lines' centre lines is split by nearest centre line; a speck goes to
-    the line whose box holds it, or nowhere (-1)."""
+    the line whose box holds it, or nowhere (-1), a faint speck nowhere."""
     line_of_blob = np.full(len(areas), -1)
     for k, line in enumerate(lines):
         line_of_blob[kept[list(line.blobs)]] = k
     starts = np.concatenate([[0], np.cumsum(areas)[:-1]])
     boxes = _blob_boxes(xs, ys, starts)
-    specks = np.flatnonzero(line_of_blob < 0)
+    specks = np.flatnonzero((line_of_blob < 0) & ~faint)
     line_of_blob[specks] = _line_holding(lines, boxes[:, specks])
     result = line_of_blob[blob_of]
     crossed = _crossings(lines, boxes, line_of_blob)
     crossed[:, specks] = False
+    crossed[:, line_of_blob < 0] = False  # ink of no line is not shared out
     for blob in np.flatnonzero(crossed.any(axis=0)).tolist():
         candidates = np.union1d(np.flatnonzero(crossed[:, blob]), [line_of_blob[blob]])
         pixels = slice(starts[blob], starts[blob] + areas[blob])

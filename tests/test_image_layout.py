@@ -67,6 +67,28 @@ def test_dots_and_specks_do_not_make_lines():
     assert lines[0].box[3] < 300  # the dust does not
 
 
+def test_blotches_of_a_textured_sheet_are_not_writing():
+    image = page([(40, 5), (120, 5)], width=560)
+    draw = ImageDraw.Draw(image)
+    for x, y in ((470, 50), (500, 140), (480, 300)):  # soft grey blotches beside and under the lines
+        draw.ellipse((x, y, x + 40, y + 30), fill=160)
+    lines = page_lines(ink_map(image))
+    assert len(lines) == 2
+    # the writing ends at x = 20 + 4 * 80 + 60 = 400: no blotch joins a line, nor makes one
+    assert all(line.box[2] <= 410 for line in lines), [line.box for line in lines]
+
+
+def test_a_line_in_lighter_ink_than_the_rest_of_the_page_is_still_writing():
+    image = page([(40, 5), (120, 5)], height=300)
+    draw = ImageDraw.Draw(image)
+    for w in range(5):  # a third row in pencil-grey, sharp-edged like any pen line
+        x = 20 + w * 80
+        draw.line([(x + 10 * k, 200 + (30 if k % 2 == 0 else 5)) for k in range(7)], fill=130, width=3)
+    lines = page_lines(ink_map(image))
+    assert len(lines) == 3
+    assert lines[2].box[0] <= 22 and lines[2].box[2] >= 398  # the whole row
+
+
 def test_blank_and_inkless_pages_have_no_lines():
     assert page_lines(ink_map(Image.new("L", (300, 200), 240))) == []
     assert page_line_frames(Image.new("L", (300, 200), 240)) == []
