@@ -8,7 +8,7 @@ take turns on each line, so their times are measured under the same load. With
 `--flashlight W`, flashlight-text's lexicon decoder (KenLM, LM weight W) over the
 same lexicon joins them, where that package is installed (it is no dependency).
 
-    python scripts/lm_benchmark.py --split testset_v [--limit N] [--beam 8]
+    python scripts/lm_benchmark.py --split testset_v [--limit N] [--beam 16]
         [--lm-weight W] [--insertion-bonus B] [--mark-floor F] [--word-weight W] [--unknown-word-penalty P]
         [--flashlight 1.0]
 
@@ -36,6 +36,7 @@ from handwrite.decoding import GREEDY, DecodingOptions, decode
 from handwrite.evaluate import error_rates
 from handwrite.inputs import item_text
 from handwrite.layout import find_lines
+from handwrite.limits import LM_BEAM
 from handwrite.lm import CharNgramModel, WordLexicon
 from handwrite.page_reading import ink_line
 from handwrite.recognizer import DEFAULT_LEXICON, DEFAULT_LM, Recognizer, load_model
@@ -225,7 +226,7 @@ def main() -> None:
     parser.add_argument("--split", default="testset_v")
     parser.add_argument("--limit", type=int, default=None, help="only this many lines, spread over the split")
     parser.add_argument("-m", "--model", default=None, help="model file (default: the bundled online model)")
-    parser.add_argument("--beam", type=int, default=8)
+    parser.add_argument("--beam", type=int, default=LM_BEAM, help="default: the beam --lm decodes with")
     parser.add_argument("--lm-file", type=Path, default=DEFAULT_LM)
     parser.add_argument("--lexicon", type=Path, default=DEFAULT_LEXICON)
     for name in ("lm-weight", "insertion-bonus", "mark-floor", "word-weight", "unknown-word-penalty"):
