@@ -69,6 +69,8 @@ def main() -> None:
         "--throughput", type=int, default=0, metavar="N", help="also time `handwrite transcribe` of N pages, -j 1 and 2"
     )
     args = parser.parse_args()
+    if args.scans and args.kind != "image":
+        parser.error("--scans draws page images: give --kind image")
     torch.set_num_threads(1)
     model = handwrite.load_model(args.model, kind=args.kind, beam_size=args.beam, language_model=args.lm)
     forms = _forms(args.split, args.forms)
