@@ -40,14 +40,14 @@ RULE_SHARE = 0.3  # a straight run of ink this share of the page across (or down
 MIN_RULE = 100  # pixels: never shorter (a long pen stroke in a small image is writing)
 THIN_LINE = 0.35  # a line less tall than this share of the page's typical line is dust or a rule left over
 # A blob faint at its darkest (under FAINT_PEAK of the page's full ink) may be the sheet:
-# grain and blotches of textured or dirty paper. A faint speck never joins a line (grain
-# around a line made it tall and noisy), and a faint blob that is also soft (its pixels'
-# mean steepness under SOFT_EDGE of its darkest, per pixel) is not writing at all.
-# Measured on testset_v pages drawn as scans: blotches 0.08-0.10 soft; a line in lighter
-# ink than the rest of its page, 0.15-0.24; writing at full ink, 0.137 at its 0.1st
-# percentile (and never faint on clean renders: every blob 0.7 or darker).
+# grain and blotches of textured or dirty paper. A speck fainter than FAINT_PEAK of the
+# writing of the line it lies in never joins it (grain around a line made it tall and
+# noisy), and a faint blob that is also soft (mean steepness at its rim under SOFT_EDGE
+# of its darkest, per pixel) is not writing at all. Measured on pages drawn as scans:
+# blotches 0.085-0.135; a line in lighter ink than the rest of its page, 0.155 or more.
+# Clean renders of testset_v have no faint blob (every blob 0.7 or darker).
 FAINT_PEAK = 0.6
-SOFT_EDGE = 0.12
+SOFT_EDGE = 0.145
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class BlobLayout:
     ink: np.ndarray
     lines: list[BlobLine]
     kept: np.ndarray  # the blobs read (not specks)
-    faint: np.ndarray  # per blob: fainter than FAINT_PEAK (as a speck, never part of a line)
+    peaks: np.ndarray  # per blob: its darkest ink
     xs: np.ndarray  # every ink pixel, sorted by blob
     ys: np.ndarray
     blob_of: np.ndarray
@@ -81,7 +81,7 @@ class BlobLayout:
     def cut(self) -> list[PageLine]:
         """Each line with its own ink, levelled and cropped, top to bottom (steps 3 and 4)."""
         ink, xs, ys = self.ink, self.xs, self.ys
-        line_of_pixel = _line_of_each_pixel(self.lines, self.kept, self.faint, self.blob_of, xs, ys, self.areas)
+        line_of_pixel = _line_of_each_pixel(self.lines, self.kept, self.peaks, self.blob_of, xs, ys, self.areas)
         owner = np.zeros(ink.shape, dtype=np.int32)  # 0: no line; k + 1: line k
         owner[ys, xs] = line_of_pixel + 1
         owner = _with_edges(owner, ink)
@@ -104,10 +104,10 @@ def blob_layout(ink: np.ndarray) -> BlobLayout | None:
     starts = np.concatenate([[0], np.cumsum(areas)[:-1]])
     peaks = np.maximum.reduceat(ink[ys, xs], starts)
     faint = peaks < FAINT_PEAK
-    kept = _blobs_to_read(np.where(faint & _soft(ink, xs, ys, starts, areas, peaks), 0, areas))
+    kept = _blobs_to_read(np.where(faint & _soft(ink, xs, ys, areas, peaks), 0, areas))
     xy = np.stack([xs, ys], axis=1).astype(np.float64)
     lines = find_blob_lines([xy[starts[i] : starts[i] + areas[i]] for i in kept.tolist()])
-    return BlobLayout(ink, lines, kept, faint, xs, ys, blob_of, areas) if lines else None
+    return BlobLayout(ink, lines, kept, peaks, xs, ys, blob_of, areas) if lines else None
 
 
 def _blobs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -122,13 +122,23 @@ def _blobs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return xs[order], ys[order], blob_of[order], np.bincount(blob_of, minlength=count)
 
 
-def _soft(
-    ink: np.ndarray, xs: np.ndarray, ys: np.ndarray, starts: np.ndarray, areas: np.ndarray, peaks: np.ndarray
-) -> np.ndarray:
+def _soft(ink: np.ndarray, xs: np.ndarray, ys: np.ndarray, areas: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     """Per blob: soft-edged for how dark it is, as a blotch of the sheet is; a pen line,
-    however light its ink, is about as steep at its edges as it is dark."""
-    steepness = np.hypot(ndimage.sobel(ink, 0), ndimage.sobel(ink, 1)) / 8  # Sobel weighs 8 pixels
-    return np.add.reduceat(steepness[ys, xs], starts) / areas < SOFT_EDGE * peaks
+    however light its ink, is about as steep at its edges as it is dark. Steepness is
+    taken at the blob's rim only (pixels beside the paper): inside, a thick stroke is
+    flat, so a mean over all its pixels would say how thick it is at this resolution."""
+    padded = np.pad(ink, 1, mode="edge")
+
+    def at(dy: int, dx: int) -> np.ndarray:  # the ink beside each blob pixel
+        return padded[ys + 1 + dy, xs + 1 + dx]
+
+    gx = at(-1, 1) + 2 * at(0, 1) + at(1, 1) - at(-1, -1) - 2 * at(0, -1) - at(1, -1)  # Sobel
+    gy = at(1, -1) + 2 * at(1, 0) + at(1, 1) - at(-1, -1) - 2 * at(-1, 0) - at(-1, 1)
+    rim = np.minimum.reduce([at(0, 1), at(0, -1), at(1, 0), at(-1, 0)]) <= INK_LEVEL
+    blob = np.repeat(np.arange(len(areas)), areas)[rim]
+    rim_pixels = np.bincount(blob, minlength=len(areas))
+    steepness = np.bincount(blob, weights=np.hypot(gx, gy)[rim] / 8, minlength=len(areas))  # 8: Sobel's weights
+    return steepness / np.maximum(rim_pixels, 1) < SOFT_EDGE * peaks
 
 
 def _blobs_to_read(areas: np.ndarray) -> np.ndarray:
@@ -150,7 +160,7 @@ def _blobs_to_read(areas: np.ndarray) -> np.ndarray:
 def _line_of_each_pixel(
     lines: list[BlobLine],
     kept: np.ndarray,
-    faint: np.ndarray,
+    peaks: np.ndarray,
     blob_of: np.ndarray,
     xs: np.ndarray,
     ys: np.ndarray,
@@ -158,14 +168,18 @@ def _line_of_each_pixel(
 ) -> np.ndarray:
     """The line (index) of every ink pixel: its blob's line, except that a blob reaching
     across other lines' centre lines is split by nearest centre line; a speck goes to
-    the line whose box holds it, or nowhere (-1), a faint speck nowhere."""
+    the line whose box holds it, or nowhere (-1): nowhere too when it is fainter than
+    that line's writing (grain; a pencil's i-dot is as dark as the pencil)."""
     line_of_blob = np.full(len(areas), -1)
     for k, line in enumerate(lines):
         line_of_blob[kept[list(line.blobs)]] = k
     starts = np.concatenate([[0], np.cumsum(areas)[:-1]])
     boxes = _blob_boxes(xs, ys, starts)
-    specks = np.flatnonzero((line_of_blob < 0) & ~faint)
-    line_of_blob[specks] = _line_holding(lines, boxes[:, specks])
+    specks = np.flatnonzero(line_of_blob < 0)
+    held = _line_holding(lines, boxes[:, specks])
+    writing = np.array([np.median(peaks[kept[list(line.blobs)]]) for line in lines])  # each line's ink
+    held[(held >= 0) & (peaks[specks] < FAINT_PEAK * writing[np.maximum(held, 0)])] = -1
+    line_of_blob[specks] = held
     result = line_of_blob[blob_of]
     crossed = _crossings(lines, boxes, line_of_blob)
     crossed[:, specks] = False
