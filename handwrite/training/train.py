@@ -315,6 +315,8 @@ class Trainer:
             "synthetic Hershey ink"
             if o.kind == "ink"
             else f"synthetic lines ({o.hershey_share:.0%} Hershey ink, the rest handwriting fonts)"
+            if self.inputs.fonts  # type: ignore[union-attr]
+            else "synthetic lines in Hershey ink (no handwriting fonts installed)"
         )
         real = "IAM-OnDB trainset" if o.kind == "ink" else "IAM-OnDB trainset rendered to images"
         info = {

@@ -158,6 +158,17 @@ def test_image_training_writes_its_hershey_share_of_synthetic_lines_in_ink(synth
     assert sum(isinstance(line.source, Ink) for line in lines) == round(12 * share)
 
 
+def test_an_image_model_says_its_synthetic_lines_are_hershey_ink_when_no_fonts_are_installed(
+    synthetic_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("handwrite.training.inputs.find_handwriting_fonts", lambda: [])
+    out = tmp_path / "m.safetensors"
+    args = train_args(synthetic_dir, out, tmp_path / "run", "--epochs", "1", "--kind", "image")
+    assert main([*args, "--synthetic-fraction", "0.5"]) == 0
+    data = load_model_file(out).info["training"]["data"]
+    assert "synthetic lines in Hershey ink (no handwriting fonts installed) (50% of lines)" in data
+
+
 def test_resume_as_another_kind_of_model_is_a_clear_error(synthetic_dir, tmp_path, capsys):
     out, work = tmp_path / "m.safetensors", tmp_path / "run"
     assert main(train_args(synthetic_dir, out, work, "--epochs", "1")) == 0
