@@ -3,6 +3,13 @@
 
     python scripts/average_models.py OUT.safetensors MODEL.safetensors MODEL.safetensors [...]
 
+A training checkpoint (`checkpoint.pt` of a run with --ema-decay) stands for the
+moving average it holds at its last step (the run's best model file beside it,
+`best.safetensors`, gives the metadata), so the last averages of two runs can be
+averaged without first saving them:
+
+    python scripts/average_models.py OUT.safetensors runs/a/checkpoint.pt runs/b/checkpoint.pt
+
 Score the result before using it (`handwrite eval -m OUT ... --record-metrics`):
 the mean of unrelated models is noise, and this script cannot tell.
 """
@@ -10,10 +17,31 @@ the mean of unrelated models is noise, and this script cannot tell.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from pathlib import Path
+
+import torch
 
 from handwrite.errors import HandwriteError
-from handwrite.modelfile import average_models, load_model_file, save_model_file
+from handwrite.modelfile import ModelFile, average_models, load_model_file, save_model_file
+
+EMA_PREFIX = "module."  # torch's AveragedModel keeps the averaged network's weights under this
+
+
+def load(path: str) -> ModelFile:
+    """A model file, or the moving average in a training checkpoint."""
+    if not path.endswith(".pt"):
+        return load_model_file(path)
+    best = load_model_file(Path(path).with_name("best.safetensors"))
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if "ema" not in checkpoint:
+        raise HandwriteError(f"{path}: the run kept no moving average (--ema-decay)")
+    state = {k.removeprefix(EMA_PREFIX): v for k, v in checkpoint["ema"].items() if k.startswith(EMA_PREFIX)}
+    if set(state) != set(best.state):
+        raise HandwriteError(f"{path}: its moving average does not match {Path(path).with_name('best.safetensors')}")
+    info = {**best.info, "training": {**best.info.get("training", {}), "steps": int(checkpoint["step"])}}
+    return dataclasses.replace(best, state=state, info=info)
 
 
 def main() -> int:
@@ -24,10 +52,10 @@ def main() -> int:
     if len(args.models) < 2:
         parser.error("give at least two models to average")
     try:
-        soup = average_models([load_model_file(path) for path in args.models])
+        soup = average_models([load(path) for path in args.models])
         soup.info["averaged_from"] = list(args.models)
         save_model_file(soup, args.output)
-    except HandwriteError as exc:
+    except (HandwriteError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"{args.output}: the mean of {len(args.models)} models")

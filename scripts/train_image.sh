@@ -3,7 +3,7 @@
 # Needs IAM-OnDB (lineStrokes-*.tar.gz, ascii-*.tar.gz, splits/) at $IAM_ONDB, and the
 # OFL handwriting fonts from Debian for the synthetic lines:
 #   apt-get install fonts-dkg-handwriting fonts-femkeklaver fonts-breip fonts-rufscript fonts-sjfonts
-# Four stages on 2 CPU cores, each on a time budget with the learning rate decaying to its
+# Five stages on 2 CPU cores, each on a time budget with the learning rate decaying to its
 # floor by the end of it:
 #   1. from scratch, peak LR 2e-3, STAGE1_MINUTES (105);
 #   2. a warm restart from stage 1's best model (fresh optimizer, peak LR 1e-3, another data
@@ -12,8 +12,11 @@
 #      STAGE3_MINUTES (135);
 #   4. two more from stage 3's best (peak LR 5e-4, two other data orders), each keeping a
 #      moving average of the weights (decay 0.999) as its model, STAGE4_MINUTES (100) and
-#      STAGE4B_MINUTES (95); the bundled model is the mean of the two (a "model soup").
-# STAGE=1, 2, 3 or 4 runs one stage; extra arguments go to each run (for example
+#      STAGE4B_MINUTES (95), averaged (a "model soup");
+#   5. two more from stage 4's average (seeds 6 and 7), with a real page's flaws in the
+#      renders and synthetic lines in Hershey ink, STAGE5_MINUTES (100) each; the bundled
+#      model is the mean of their moving averages at their last step.
+# STAGE=1, 2, 3, 4 or 5 runs one stage; extra arguments go to each run (for example
 # --resume runs/image/stage2/checkpoint.pt with STAGE=2 continues an interrupted stage 2).
 set -euo pipefail
 IAM_ONDB=${IAM_ONDB:-../shared/datasets/iam-ondb}
@@ -48,5 +51,22 @@ if [[ ${STAGE:-all} == all || ${STAGE} == 4 ]]; then
   # ran side by side, --threads 1 each), then the mean of their weights
   restart 4 3 5e-4 4 "${STAGE4_MINUTES:-100}" --ema-decay 0.999 "$@"
   restart 4b 3 5e-4 5 "${STAGE4B_MINUTES:-95}" --ema-decay 0.999 "$@"
-  python scripts/average_models.py "$OUT" "$RUNS/stage4/best.safetensors" "$RUNS/stage4b/best.safetensors"
+  python scripts/average_models.py "$RUNS/stage4/average.safetensors" \
+    "$RUNS/stage4/best.safetensors" "$RUNS/stage4b/best.safetensors"
+  cp "$RUNS/stage4/average.safetensors" "$OUT"
+fi
+stage5() {
+  # from stage 4's average: renders with a real page's flaws (training's default realism) and
+  # synthetic lines all in Hershey ink (the bundled model's machine had no handwriting fonts)
+  local start=(--load "$RUNS/stage4/average.safetensors")
+  [[ " ${*:3} " == *" --resume "* ]] && start=()
+  train -o "$RUNS/stage$1/best.safetensors" --work-dir "$RUNS/stage$1" --lr 5e-4 --seed "$2" \
+    --max-minutes "${STAGE5_MINUTES:-100}" --ema-decay 0.999 --synthetic-fraction 0.2 --hershey-share 1.0 \
+    "${start[@]}" "${@:3}"
+}
+if [[ ${STAGE:-all} == all || ${STAGE} == 5 ]]; then
+  # two runs side by side (--threads 1 each), then the mean of their moving averages at their last step
+  stage5 5 6 "$@"
+  stage5 5b 7 "$@"
+  python scripts/average_models.py "$OUT" "$RUNS/stage5/checkpoint.pt" "$RUNS/stage5b/checkpoint.pt"
 fi
