@@ -13,7 +13,8 @@
    another line's centre line (a descender touching the ascender below it): such
    a blob's pixels are shared out by which centre line is nearer, which cuts
    along the path between the two lines; specks go with the line they lie in or
-   next to, unless they are faint (grain). Faint edges follow the ink beside them.
+   next to, unless fainter than that line's writing (grain). Faint edges follow
+   the ink beside them.
 4. Each line is cut out with only its own ink (a neighbour's descender reaching
    into its box is not part of it), levelled (columns moved up or down to take
    out the line's slope) and cropped.
@@ -104,7 +105,8 @@ def blob_layout(ink: np.ndarray) -> BlobLayout | None:
     starts = np.concatenate([[0], np.cumsum(areas)[:-1]])
     peaks = np.maximum.reduceat(ink[ys, xs], starts)
     faint = peaks < FAINT_PEAK
-    kept = _blobs_to_read(np.where(faint & _soft(ink, xs, ys, areas, peaks), 0, areas))
+    sheet = faint & _soft(ink, xs, ys, areas, peaks) if faint.any() else faint  # most pages: nothing faint
+    kept = _blobs_to_read(np.where(sheet, 0, areas))
     xy = np.stack([xs, ys], axis=1).astype(np.float64)
     lines = find_blob_lines([xy[starts[i] : starts[i] + areas[i]] for i in kept.tolist()])
     return BlobLayout(ink, lines, kept, peaks, xs, ys, blob_of, areas) if lines else None
