@@ -105,7 +105,7 @@ def blob_layout(ink: np.ndarray) -> BlobLayout | None:
     starts = np.concatenate([[0], np.cumsum(areas)[:-1]])
     peaks = np.maximum.reduceat(ink[ys, xs], starts)
     faint = peaks < FAINT_PEAK
-    sheet = faint & _soft(ink, xs, ys, areas, peaks) if faint.any() else faint  # most pages: nothing faint
+    sheet = _soft_faint_blobs(ink, xs, ys, blob_of, faint, peaks) if faint.any() else faint  # most pages: none
     kept = _blobs_to_read(np.where(sheet, 0, areas))
     xy = np.stack([xs, ys], axis=1).astype(np.float64)
     lines = find_blob_lines([xy[starts[i] : starts[i] + areas[i]] for i in kept.tolist()])
@@ -124,23 +124,28 @@ def _blobs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return xs[order], ys[order], blob_of[order], np.bincount(blob_of, minlength=count)
 
 
-def _soft(ink: np.ndarray, xs: np.ndarray, ys: np.ndarray, areas: np.ndarray, peaks: np.ndarray) -> np.ndarray:
-    """Per blob: soft-edged for how dark it is, as a blotch of the sheet is; a pen line,
-    however light its ink, is about as steep at its edges as it is dark. Steepness is
-    taken at the blob's rim only (pixels beside the paper): inside, a thick stroke is
-    flat, so a mean over all its pixels would say how thick it is at this resolution."""
+def _soft_faint_blobs(
+    ink: np.ndarray, xs: np.ndarray, ys: np.ndarray, blob_of: np.ndarray, faint: np.ndarray, peaks: np.ndarray
+) -> np.ndarray:
+    """Per blob: faint, and soft-edged for how dark it is, as a blotch of the sheet is; a
+    pen line, however light its ink, is about as steep at its edges as it is dark.
+    Steepness is taken at the blob's rim only (pixels beside the paper): inside, a thick
+    stroke is flat, so a mean over all its pixels would say how thick it is at this
+    resolution. Only the faint blobs' pixels are looked at."""
+    mine = faint[blob_of]
+    xs, ys, blob_of = xs[mine], ys[mine], blob_of[mine]
     padded = np.pad(ink, 1, mode="edge")
 
-    def at(dy: int, dx: int) -> np.ndarray:  # the ink beside each blob pixel
+    def at(dy: int, dx: int) -> np.ndarray:  # the ink beside each faint blob pixel
         return padded[ys + 1 + dy, xs + 1 + dx]
 
     gx = at(-1, 1) + 2 * at(0, 1) + at(1, 1) - at(-1, -1) - 2 * at(0, -1) - at(1, -1)  # Sobel
     gy = at(1, -1) + 2 * at(1, 0) + at(1, 1) - at(-1, -1) - 2 * at(-1, 0) - at(-1, 1)
     rim = np.minimum.reduce([at(0, 1), at(0, -1), at(1, 0), at(-1, 0)]) <= INK_LEVEL
-    blob = np.repeat(np.arange(len(areas)), areas)[rim]
-    rim_pixels = np.bincount(blob, minlength=len(areas))
-    steepness = np.bincount(blob, weights=np.hypot(gx, gy)[rim] / 8, minlength=len(areas))  # 8: Sobel's weights
-    return steepness / np.maximum(rim_pixels, 1) < SOFT_EDGE * peaks
+    blob = blob_of[rim]
+    rim_pixels = np.bincount(blob, minlength=len(faint))
+    steepness = np.bincount(blob, weights=np.hypot(gx, gy)[rim] / 8, minlength=len(faint))  # 8: Sobel's weights
+    return faint & (steepness / np.maximum(rim_pixels, 1) < SOFT_EDGE * peaks)
 
 
 def _blobs_to_read(areas: np.ndarray) -> np.ndarray:
