@@ -108,10 +108,10 @@ def _page_and_lines(args: argparse.Namespace, form_id: str, lines: list[IamLine]
     with a fixed look per form (and per line, as `handwrite eval` renders lines)."""
     if args.kind == "ink":
         return handwrite.Ink([s for line in lines for s in line.ink.strokes], source=form_id), [x.ink for x in lines]
-    from handwrite.training.data.render import PaperStyle, render_page
+    from handwrite.training.data.render import SCANNED, PaperStyle, render_page
     from handwrite.training.inputs import rendered_line
 
-    style = PaperStyle(realism=1.0 if args.scans else 0.0)  # every flaw of training's realism, or none
+    style = SCANNED if args.scans else PaperStyle()
     page = render_page([line.ink for line in lines], random.Random(zlib.crc32(form_id.encode())), style)
     if args.save_pages:
         Path(args.save_pages).mkdir(parents=True, exist_ok=True)

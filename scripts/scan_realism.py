@@ -24,12 +24,12 @@ import torch
 import handwrite
 from handwrite.evaluate import error_rates
 from handwrite.training.data.datasets import load_iam_split
-from handwrite.training.data.render import PaperStyle
+from handwrite.training.data.render import SCANNED, PaperStyle
 from handwrite.training.inputs import rendered_line
 
 REPO = Path(__file__).resolve().parent.parent
 IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datasets" / "iam-ondb"))
-STYLES = {"clean renders": PaperStyle(), "scans and photos": PaperStyle(realism=1.0)}
+STYLES = {"clean renders": PaperStyle(), "scans and photos": SCANNED}
 
 
 def main() -> None:

@@ -60,6 +60,7 @@ class PaperStyle:
 
 
 REALISTIC = PaperStyle(realism=0.6)  # how training renders lines
+SCANNED = PaperStyle(realism=1.0)  # every line with a real page's flaws: how scans and photos are measured
 
 
 def render_ink(ink: Ink, rng: random.Random, style: PaperStyle = PaperStyle()) -> Image.Image:
