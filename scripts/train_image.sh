@@ -33,40 +33,34 @@ if [[ ${STAGE:-all} == all || ${STAGE} == 1 ]]; then
   train -o "$RUNS/stage1/best.safetensors" --work-dir "$RUNS/stage1" --lr 2e-3 --seed 1 \
     --max-minutes "${STAGE1_MINUTES:-105}" "$@"
 fi
-# a warm restart: stage $1 from stage $2's best model (unless resuming), peak LR $3, seed $4, $5 minutes
+# a warm restart: stage $1 from the model file $2 (unless resuming), peak LR $3, seed $4, $5 minutes
 restart() {
-  local start=(--load "$RUNS/stage$2/best.safetensors")
+  local start=(--load "$2")
   [[ " ${*:6} " == *" --resume "* ]] && start=()
   train -o "$RUNS/stage$1/best.safetensors" --work-dir "$RUNS/stage$1" --lr "$3" --seed "$4" --max-minutes "$5" \
     "${start[@]}" "${@:6}"
 }
 if [[ ${STAGE:-all} == all || ${STAGE} == 2 ]]; then
-  restart 2 1 1e-3 2 "${STAGE2_MINUTES:-125}" "$@"
+  restart 2 "$RUNS/stage1/best.safetensors" 1e-3 2 "${STAGE2_MINUTES:-125}" "$@"
 fi
 if [[ ${STAGE:-all} == all || ${STAGE} == 3 ]]; then
-  restart 3 2 5e-4 3 "${STAGE3_MINUTES:-135}" "$@"
+  restart 3 "$RUNS/stage2/best.safetensors" 5e-4 3 "${STAGE3_MINUTES:-135}" "$@"
 fi
 if [[ ${STAGE:-all} == all || ${STAGE} == 4 ]]; then
   # two runs from stage 3's best that differ only in their data order (the bundled model's
   # ran side by side, --threads 1 each), then the mean of their weights
-  restart 4 3 5e-4 4 "${STAGE4_MINUTES:-100}" --ema-decay 0.999 "$@"
-  restart 4b 3 5e-4 5 "${STAGE4B_MINUTES:-95}" --ema-decay 0.999 "$@"
+  restart 4 "$RUNS/stage3/best.safetensors" 5e-4 4 "${STAGE4_MINUTES:-100}" --ema-decay 0.999 "$@"
+  restart 4b "$RUNS/stage3/best.safetensors" 5e-4 5 "${STAGE4B_MINUTES:-95}" --ema-decay 0.999 "$@"
   python scripts/average_models.py "$RUNS/stage4/average.safetensors" \
     "$RUNS/stage4/best.safetensors" "$RUNS/stage4b/best.safetensors"
   cp "$RUNS/stage4/average.safetensors" "$OUT"
 fi
-stage5() {
-  # from stage 4's average: renders with a real page's flaws (training's default realism) and
-  # synthetic lines all in Hershey ink (the bundled model's machine had no handwriting fonts)
-  local start=(--load "$RUNS/stage4/average.safetensors")
-  [[ " ${*:3} " == *" --resume "* ]] && start=()
-  train -o "$RUNS/stage$1/best.safetensors" --work-dir "$RUNS/stage$1" --lr 5e-4 --seed "$2" \
-    --max-minutes "${STAGE5_MINUTES:-100}" --ema-decay 0.999 --synthetic-fraction 0.2 --hershey-share 1.0 \
-    "${start[@]}" "${@:3}"
-}
 if [[ ${STAGE:-all} == all || ${STAGE} == 5 ]]; then
-  # two runs side by side (--threads 1 each), then the mean of their moving averages at their last step
-  stage5 5 6 "$@"
-  stage5 5b 7 "$@"
+  # two runs from stage 4's average, side by side (--threads 1 each), then the mean of their moving
+  # averages at their last step; renders with a real page's flaws (training's default realism) and
+  # synthetic lines all in Hershey ink (the bundled model's machine had no handwriting fonts)
+  stage5=(--ema-decay 0.999 --synthetic-fraction 0.2 --hershey-share 1.0)
+  restart 5 "$RUNS/stage4/average.safetensors" 5e-4 6 "${STAGE5_MINUTES:-100}" "${stage5[@]}" "$@"
+  restart 5b "$RUNS/stage4/average.safetensors" 5e-4 7 "${STAGE5_MINUTES:-100}" "${stage5[@]}" "$@"
   python scripts/average_models.py "$OUT" "$RUNS/stage5/checkpoint.pt" "$RUNS/stage5b/checkpoint.pt"
 fi
