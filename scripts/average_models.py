@@ -21,12 +21,9 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import torch
-
 from handwrite.errors import HandwriteError
 from handwrite.modelfile import ModelFile, average_models, load_model_file, save_model_file
-
-EMA_PREFIX = "module."  # torch's AveragedModel keeps the averaged network's weights under this
+from handwrite.training.train import checkpoint_moving_average
 
 
 def load(path: str) -> ModelFile:
@@ -34,13 +31,10 @@ def load(path: str) -> ModelFile:
     if not path.endswith(".pt"):
         return load_model_file(path)
     best = load_model_file(Path(path).with_name("best.safetensors"))
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if "ema" not in checkpoint:
-        raise HandwriteError(f"{path}: the run kept no moving average (--ema-decay)")
-    state = {k.removeprefix(EMA_PREFIX): v for k, v in checkpoint["ema"].items() if k.startswith(EMA_PREFIX)}
-    if set(state) != set(best.state):
+    state, step = checkpoint_moving_average(path)
+    if {k: v.shape for k, v in state.items()} != {k: v.shape for k, v in best.state.items()}:
         raise HandwriteError(f"{path}: its moving average does not match {Path(path).with_name('best.safetensors')}")
-    info = {**best.info, "training": {**best.info.get("training", {}), "steps": int(checkpoint["step"])}}
+    info = {**best.info, "training": {**best.info.get("training", {}), "steps": step}}
     return dataclasses.replace(best, state=state, info=info)
 
 

@@ -487,6 +487,21 @@ def plot_learning_curve(history: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def checkpoint_moving_average(path: str) -> tuple[dict[str, torch.Tensor], int]:
+    """The weights of the moving average a run's checkpoint holds (--ema-decay), and
+    the step it was saved at: a run's last average, where the best file holds the one
+    that scored best on the validation lines."""
+    checkpoint = _read_checkpoint(path)
+    if "ema" not in checkpoint:
+        raise HandwriteError(f"{path}: the run kept no moving average (--ema-decay)")
+    try:
+        average = _moving_average(RecognizerNet(ModelConfig.from_dict(json.loads(checkpoint["config"]))), 0.0)
+        average.load_state_dict(checkpoint["ema"])  # the decay only matters while training
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise HandwriteError(f"{path}: cannot read the run's moving average ({exc})") from exc
+    return {name: t.detach().clone() for name, t in average.module.state_dict().items()}, int(checkpoint["step"])
+
+
 def _moving_average(net: RecognizerNet, decay: float) -> torch.optim.swa_utils.AveragedModel:
     """An exponential moving average of the weights and batch-norm statistics: less noisy
     than the last step's weights, which matters most late in a run on little data."""

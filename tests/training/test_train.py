@@ -169,6 +169,21 @@ def test_an_image_model_says_its_synthetic_lines_are_hershey_ink_when_no_fonts_a
     assert "synthetic lines in Hershey ink (no handwriting fonts installed) (50% of lines)" in data
 
 
+def test_a_checkpoint_gives_its_runs_last_moving_average(synthetic_dir, tmp_path):
+    from handwrite.errors import HandwriteError
+    from handwrite.training.train import checkpoint_moving_average
+
+    out, work = tmp_path / "m.safetensors", tmp_path / "run"
+    assert main(train_args(synthetic_dir, out, work, "--epochs", "1", "--ema-decay", "0.9")) == 0
+    state, step = checkpoint_moving_average(str(work / "checkpoint.pt"))
+    best = load_model_file(out)
+    assert step > 0 and {k: v.shape for k, v in state.items()} == {k: v.shape for k, v in best.state.items()}
+    plain = tmp_path / "plain"
+    assert main(train_args(synthetic_dir, tmp_path / "p.safetensors", plain, "--epochs", "1")) == 0
+    with pytest.raises(HandwriteError, match="no moving average"):
+        checkpoint_moving_average(str(plain / "checkpoint.pt"))
+
+
 def test_resume_as_another_kind_of_model_is_a_clear_error(synthetic_dir, tmp_path, capsys):
     out, work = tmp_path / "m.safetensors", tmp_path / "run"
     assert main(train_args(synthetic_dir, out, work, "--epochs", "1")) == 0
