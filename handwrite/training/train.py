@@ -399,12 +399,17 @@ class Trainer:
         )
 
 
-def _read_checkpoint(path: str) -> dict:
+def _read_checkpoint(path: str, doing: str = "resume from") -> dict:
+    """A training checkpoint's contents (weights only: no pickled code runs); what the
+    caller is `doing` with it names the error."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise HandwriteError(f"{path}: cannot resume from this checkpoint ({reason})") from exc
+        raise HandwriteError(f"{path}: cannot {doing} this checkpoint ({reason})") from exc
+    if not isinstance(checkpoint, dict):
+        raise HandwriteError(f"{path}: cannot {doing} this checkpoint (not a training checkpoint)")
+    return checkpoint
 
 
 def batch_loss(
@@ -491,7 +496,7 @@ def checkpoint_moving_average(path: str) -> tuple[dict[str, torch.Tensor], int]:
     """The weights of the moving average a run's checkpoint holds (--ema-decay), and
     the step it was saved at: a run's last average, where the best file holds the one
     that scored best on the validation lines."""
-    checkpoint = _read_checkpoint(path)
+    checkpoint = _read_checkpoint(path, "average")
     if "ema" not in checkpoint:
         raise HandwriteError(f"{path}: the run kept no moving average (--ema-decay)")
     try:

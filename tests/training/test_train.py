@@ -184,6 +184,19 @@ def test_a_checkpoint_gives_its_runs_last_moving_average(synthetic_dir, tmp_path
         checkpoint_moving_average(str(plain / "checkpoint.pt"))
 
 
+def test_a_file_of_weights_that_is_no_training_checkpoint_is_a_clear_error(synthetic_dir, tmp_path, capsys):
+    from handwrite.errors import HandwriteError
+    from handwrite.training.train import checkpoint_moving_average
+
+    tensor = tmp_path / "tensor.pt"
+    torch.save(torch.zeros(3), tensor)
+    with pytest.raises(HandwriteError, match="not a training checkpoint"):
+        checkpoint_moving_average(str(tensor))
+    resume = train_args(synthetic_dir, tmp_path / "m.safetensors", tmp_path / "run", "--resume", str(tensor))
+    assert main(resume) == 1
+    assert "cannot resume from this checkpoint (not a training checkpoint)" in capsys.readouterr().err
+
+
 def test_resume_as_another_kind_of_model_is_a_clear_error(synthetic_dir, tmp_path, capsys):
     out, work = tmp_path / "m.safetensors", tmp_path / "run"
     assert main(train_args(synthetic_dir, out, work, "--epochs", "1")) == 0
