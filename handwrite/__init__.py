@@ -1,7 +1,7 @@
 """handwrite: read connected handwriting from pen strokes or line images.
 
 import handwrite
-model = handwrite.load_model()            # the bundled online model, or a path
+model = handwrite.load_model()            # the bundled online model, or a path or bundled name
 ink = handwrite.read_ink("line.inkml")    # .inkml, IAM-OnDB .xml, .json
 result = model.recognize(ink)             # Result: .text, .confidence, .alternatives, .lines
 lines = handwrite.find_lines(ink)         # layout of a page of ink: lines of words, reading order
@@ -25,6 +25,7 @@ _LAZY = {
     "write_ink": "handwrite.formats",
     "write_searchable_pdf": "handwrite.pdf",
     "data_home": "handwrite.samples",
+    "bundled_models": "handwrite.recognizer",
     "default_model_path": "handwrite.recognizer",
     "Ink": "handwrite.ink",
     "TextLine": "handwrite.layout",
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from handwrite.ink import Ink
     from handwrite.layout import TextLine, find_lines
     from handwrite.pdf import write_searchable_pdf
-    from handwrite.recognizer import Recognizer, default_model_path, load_model
+    from handwrite.recognizer import Recognizer, bundled_models, default_model_path, load_model
     from handwrite.results import Alternative, Line, Result, Word
     from handwrite.samples import SampleStore, data_home
 
@@ -77,6 +78,7 @@ __all__ = [
     "TextLine",
     "Word",
     "__version__",
+    "bundled_models",
     "data_home",
     "default_model_path",
     "find_lines",

@@ -163,7 +163,9 @@ class ModelOptions:
     """Which model reads and how it decodes: `load_model`'s keyword arguments."""
 
     model: str | None = option(
-        None, flags=("-m", "--model"), help="model file (default: the bundled model for the input kind)"
+        None,
+        flags=("-m", "--model"),
+        help="model file or bundled model name (default: the bundled model for the input kind)",
     )
     beam: int = option(
         1, metavar="N", bounds=(1, MAX_BEAM), help=f"beam width, 1 to {MAX_BEAM} (1 = greedy; default 1)"

@@ -20,7 +20,7 @@ from PIL import Image
 
 from handwrite.codec import Codec
 from handwrite.decoding import GREEDY, DecodingOptions, Hypothesis, decode
-from handwrite.errors import HandwriteError
+from handwrite.errors import HandwriteError, ModelFileError
 from handwrite.formats import IMAGE_SUFFIXES, read_ink
 from handwrite.formats.images import read_image, to_grayscale
 from handwrite.imaging import page_line_frames
@@ -134,8 +134,9 @@ def load_model(
     kind: str = "ink",
     words: bool | str | os.PathLike[str] | None = None,
 ) -> Recognizer:
-    """A Recognizer for a model file, or when path is None the bundled model of
-    this kind: "ink" (the default, online) or "image".
+    """A Recognizer for a model file (a path, or the name of a bundled model such as
+    "online-default"), or when path is None the bundled model of this kind: "ink"
+    (the default, online) or "image".
 
     ``language_model``: True for the bundled English character n-gram, or a path.
     ``words``: a word lexicon (True: the bundled English one, or a path); by default
@@ -143,7 +144,7 @@ def load_model(
     """
     if kind not in ("ink", "image"):
         raise HandwriteError(f"kind must be 'ink' or 'image', not {kind!r}")
-    model_path = Path(path) if path is not None else default_model_path(kind)
+    model_path = model_file_path(path) if path is not None else default_model_path(kind)
     lm = lexicon = None
     if language_model:
         lm_path = Path(DEFAULT_LM if language_model is True else language_model)
@@ -178,6 +179,25 @@ def _modified(path: Path) -> int:
         return path.stat().st_mtime_ns
     except OSError:
         return 0
+
+
+def bundled_models() -> dict[str, Path]:
+    """The model files shipped in the package, by name ("online-default", ...)."""
+    return {path.stem: path for path in sorted(MODELS_DIR.glob("*.safetensors"))}
+
+
+def model_file_path(path: str | os.PathLike[str]) -> Path:
+    """The model file a path or a bundled model's name means. A file that exists is
+    always itself; a bare name (no folder, no suffix) that is no file names a bundled
+    model, and an unknown one is an error that lists them."""
+    given = Path(path)
+    if given.exists() or given.suffix or len(given.parts) != 1:
+        return given
+    bundled = bundled_models()
+    if given.name not in bundled:
+        names = ", ".join(bundled)
+        raise ModelFileError(f"{path}: no such file, and no bundled model of that name (bundled: {names})")
+    return bundled[given.name]
 
 
 def default_model_path(kind: str) -> Path:

@@ -137,6 +137,14 @@ def test_corrupt_model_is_a_clear_error(capsys, tmp_path, labelled_ink):
     assert code == 1 and "model.safetensors" in err and "Traceback" not in err
 
 
+def test_a_bundled_model_is_chosen_by_name(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "transcribe", str(HELLO), "-m", "online-default")
+    assert code == 0 and out.strip() == "hello world"
+    code, _, err = run(capsys, "transcribe", str(HELLO), "-m", "online-lstm")
+    assert code == 1 and "online-lstm: no such file" in err and "online-default" in err and "Traceback" not in err
+
+
 def test_eval_prints_cer_and_wer(capsys, labelled_ink):
     code, out, _ = run(capsys, "eval", str(labelled_ink))
     assert code == 0 and "CER" in out and "WER" in out

@@ -117,6 +117,29 @@ def test_corrupt_model_file_is_refused(tmp_path):
         handwrite.load_model(bad)
 
 
+def test_a_bundled_model_is_named_without_its_path(model):
+    named = handwrite.load_model("online-default")
+    assert named.path == str(handwrite.default_model_path("ink"))
+    line = SAMPLE_INK / "hello-world.inkml"
+    assert named.recognize(line).text == model.recognize(line).text
+    assert handwrite.load_model("image-default").kind == "image"
+
+
+def test_a_file_in_the_working_folder_wins_over_a_bundled_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "online-default").write_bytes(b"\0" * 100)
+    with pytest.raises(handwrite.ModelFileError, match="online-default: not a readable model file"):
+        handwrite.load_model("online-default")
+
+
+def test_an_unknown_model_name_lists_the_bundled_ones(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(handwrite.ModelFileError, match=r"online-lstm: no such file.*bundled: .*online-default"):
+        handwrite.load_model("online-lstm")
+    with pytest.raises(handwrite.ModelFileError, match=r"online-lstm\.safetensors: no such file$"):
+        handwrite.load_model("online-lstm.safetensors")
+
+
 @pytest.fixture(scope="module")
 def image_model():
     return handwrite.load_model(kind="image")

@@ -56,11 +56,11 @@ class FinetuneReport:
 
 def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) -> FinetuneReport:
     """Run a fine-tune; raises HandwriteError with a clear message on bad input."""
-    from handwrite.recognizer import default_model_path
+    from handwrite.recognizer import default_model_path, model_file_path
 
     items = usable_samples(load_labelled(options.data))
     kind = "image" if items and not any(isinstance(item, Ink) for item in items) else "ink"
-    base_path = Path(options.base) if options.base else default_model_path(kind)
+    base_path = model_file_path(options.base) if options.base else default_model_path(kind)
     if Path(options.output).resolve() == base_path.resolve():
         raise HandwriteError(f"{options.output}: the output must not be the base model (the base is never changed)")
     base = load_model_file(base_path)

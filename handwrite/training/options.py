@@ -59,7 +59,10 @@ class TrainOptions:
         None, metavar="CHECKPOINT", exclusive="start", help="continue an interrupted run (optimizer, step, ...)"
     )
     load: str | None = option(
-        None, metavar="MODEL", exclusive="start", help="start from this model file's weights (a new run)"
+        None,
+        metavar="MODEL",
+        exclusive="start",
+        help="start from this model's weights (file or bundled name; a new run)",
     )
     teacher: str | None = option(
         None, metavar="MODEL", help="distil: also match this model's per-frame output (same kind, alphabet, inputs)"
@@ -77,7 +80,10 @@ class FinetuneOptions:
     data: list[str] = field(metadata=flag(positional=True, nargs="+", metavar="DATA", help="labelled files or folders"))
     output: str = option(flags=("-o", "--output"), metavar="OUT", help="the fine-tuned model file")
     base: str | None = option(  # default: the bundled model
-        None, flags=("-b", "--base"), metavar="BASE", help="model to start from (default: the bundled one of the kind)"
+        None,
+        flags=("-b", "--base"),
+        metavar="BASE",
+        help="model to start from, a file or bundled name (default: the bundled one of the kind)",
     )
     # share of samples kept out to measure CER and stop early ...
     holdout: float = option(0.2, bounds=FRACTION, help="share of samples held out (default 0.2)")

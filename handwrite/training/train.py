@@ -36,6 +36,7 @@ from handwrite.imaging import ImageSettings
 from handwrite.inputs import Item, item_text
 from handwrite.model import ModelConfig, RecognizerNet, batched_log_probs, pad_features
 from handwrite.modelfile import ModelFile, load_model_file, save_model_file
+from handwrite.recognizer import model_file_path
 from handwrite.training.data.batching import bucketed_batches
 from handwrite.training.data.datasets import load_iam_split, load_labelled, spread_subset
 from handwrite.training.data.synthetic import TextSampler, common_words
@@ -105,7 +106,7 @@ class Trainer:
     def _build_network(self) -> tuple[Codec, RecognizerNet]:
         o = self.options
         if o.load:
-            base = load_model_file(o.load)
+            base = load_model_file(model_file_path(o.load))
             if base.kind != o.kind:
                 raise HandwriteError(f"{o.load}: a {base.kind} model cannot start a {o.kind} model's training")
             self.base_info = {"base_model": str(o.load)}
@@ -145,7 +146,7 @@ class Trainer:
         """The network whose per-frame output the one trained learns to match: it must
         read the same inputs, with the same alphabet, at the same frame rate."""
         o = self.options
-        teacher = load_model_file(o.teacher)
+        teacher = load_model_file(model_file_path(o.teacher))
         if teacher.kind != o.kind or teacher.codec.alphabet != self.codec.alphabet:
             raise HandwriteError(f"{o.teacher}: a teacher must be a {o.kind} model with the same alphabet")
         if teacher.preprocessing != self.inputs.preprocessing():
