@@ -210,17 +210,26 @@ LEXICON_FORMAT = "handwrite-word-lexicon"
 # MAX_WORD_LENGTH is never looked up (decoding stops at the first space anyway).
 MAX_LEXICON_WORDS = 1_000_000
 MAX_WORD_LENGTH = 64
+MAX_WORD_PAIRS = 2_000_000
+PAIR_SCALE = 100  # pair scores are kept in hundredths: whole numbers load fast and exactly
+MAX_PAIR_SCORE = 50 * PAIR_SCALE  # |log association| of a pair; real ones lie within about 10
 
 
 class WordLexicon:
     """Known words with unigram log-probabilities, for scoring each word beam search
     completes. Only words of letters (with inner apostrophes and hyphens) are judged:
     a token holding a digit, or no letter at all, is neither known nor unknown, so
-    numbers and punctuation keep whatever the network and the character LM say."""
+    numbers and punctuation keep whatever the network and the character LM say.
 
-    def __init__(self, counts: dict[str, int]) -> None:
+    `pairs` (optional) scores two known words written one after the other ("of the"):
+    log P(a b) - log P(a _) - log P(_ b), how much more often the pair is written
+    than its words' frequencies make chance, in hundredths, as {first: {second:
+    score}}, for the pairs the lexicon knows; any other pair scores 0."""
+
+    def __init__(self, counts: dict[str, int], pairs: dict[str, dict[str, int]] | None = None) -> None:
         total = sum(counts.values())
         self.counts = counts
+        self.pairs = pairs or {}
         self.log_probs = {word: math.log(count / total) for word, count in counts.items()}
         self.floor = min(self.log_probs.values())  # the rarest word's log-probability
         self._cache: dict[str, tuple[str, float]] = {}
@@ -304,8 +313,23 @@ class WordLexicon:
         index = bisect.bisect_left(self._sorted, start)
         return index < len(self._sorted) and self._sorted[index].startswith(start)
 
+    def pair_word(self, token: str) -> str:
+        """The word a token is, lower-cased and without the marks around it, as word
+        pairs know it; "" for a token that is no word (a number). A mark between two
+        words leaves their pair's score as it is: the counts are of words only, and
+        scoring only unmarked pairs would pay the decoder to drop commas."""
+        word = _core(token).lower()
+        return word if _is_word(word) and len(word) <= MAX_WORD_LENGTH else ""
+
+    def pair_score(self, first: str, second: str) -> float:
+        """The score of word `second` written right after `first` (both as `pair_word`
+        gives them); 0 for a pair the lexicon does not know."""
+        return self.pairs.get(first, _NO_PAIRS).get(second, 0) / PAIR_SCALE
+
     def save(self, path: str | os.PathLike[str]) -> None:
-        document = {"format": LEXICON_FORMAT, "counts": self.counts}
+        document: dict[str, object] = {"format": LEXICON_FORMAT, "counts": self.counts}
+        if self.pairs:
+            document["pairs"] = self.pairs
         atomic_write_bytes(path, gzip.compress(json.dumps(document, separators=(",", ":")).encode(), mtime=0))
 
     @classmethod
@@ -314,7 +338,9 @@ class WordLexicon:
         lexicon within bounds (the file is untrusted)."""
         data = read_limited(Path(path), ModelFileError, "word lexicon", MAX_LM_FILE_BYTES)
         try:
-            return cls(_checked_lexicon(_decompressed_json(data)))
+            document = _decompressed_json(data)
+            counts = _checked_lexicon(document)
+            return cls(counts, _checked_pairs(document, counts))  # type: ignore[arg-type]
         except ValueError as exc:
             raise ModelFileError(f"{path}: not a readable word lexicon ({exc})") from exc
 
@@ -351,3 +377,29 @@ def _checked_lexicon(document: object) -> dict[str, int]:
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
             raise ValueError(f"count of {reprlib.repr(word)} must be a whole number from 1 to {MAX_COUNT}")
     return counts
+
+
+_NO_PAIRS: dict[str, int] = {}
+
+
+def _checked_pairs(document: dict, counts: dict[str, int]) -> dict[str, dict[str, int]]:
+    """The word pairs' scores, if the lexicon has any: {known word: {known word: whole
+    number within bounds}}; raises ValueError. (Checked a word list at a time: the
+    bundled lexicon's 240,000 pairs checked one by one took a second to load.)"""
+    pairs = document.get("pairs", {})
+    if not isinstance(pairs, dict) or not pairs.keys() <= counts.keys():
+        raise ValueError("pairs must be a JSON object of known words")
+    total = 0
+    for first, following in pairs.items():
+        if not isinstance(following, dict) or not following.keys() <= counts.keys():
+            raise ValueError(f"the words after {reprlib.repr(first)} must be a JSON object of known words")
+        scores = following.values()
+        if following and (
+            not set(map(type, scores)) <= {int} or not -MAX_PAIR_SCORE <= min(scores) <= max(scores) <= MAX_PAIR_SCORE
+        ):
+            bound = f"whole numbers from -{MAX_PAIR_SCORE} to {MAX_PAIR_SCORE}"
+            raise ValueError(f"the scores after {reprlib.repr(first)} must be {bound}")
+        total += len(following)
+    if total > MAX_WORD_PAIRS:
+        raise ValueError(f"at most {MAX_WORD_PAIRS} word pairs")
+    return pairs

@@ -1,5 +1,6 @@
 """Decoders side by side on IAM-OnDB lines with the bundled online model: greedy,
-beam, beam + character LM, beam + word lexicon, beam + both. For each: CER, WER,
+beam, beam + character LM, beam + word lexicon (with its word pairs), beam + both
+without and with the word pairs (`--lm`). For each: CER, WER,
 decoding time per line, and CER on capitals, digits, punctuation and lower-case
 letters separately (a language model must not buy lower-case accuracy with them).
 
@@ -10,7 +11,7 @@ same lexicon joins them, where that package is installed (it is no dependency).
 
     python scripts/lm_benchmark.py --split testset_v [--limit N] [--beam 16]
         [--lm-weight W] [--insertion-bonus B] [--mark-floor F] [--word-weight W] [--unknown-word-penalty P]
-        [--flashlight 1.0]
+        [--pair-weight W ...] [--flashlight 1.0]
 
 Choose settings on testset_v; testset_t is for the final measure only.
 """
@@ -118,8 +119,17 @@ def decoders(args: argparse.Namespace, codec: Codec) -> dict[str, Decoder]:
         f"beam {args.beam}": beam,
         f"beam {args.beam} + char LM": dataclasses.replace(beam, lm=lm(), **tuned),
         f"beam {args.beam} + words": dataclasses.replace(beam, lexicon=lexicon(), **words),
-        f"beam {args.beam} + char LM + words": dataclasses.replace(beam, lm=lm(), lexicon=lexicon(), **tuned, **words),
+        f"beam {args.beam} + char LM + words, no word pairs": dataclasses.replace(
+            beam, lm=lm(), lexicon=lexicon(), **tuned, **words, pair_weight=0.0
+        ),
+        f"beam {args.beam} + char LM + words (`--lm`)": dataclasses.replace(
+            beam, lm=lm(), lexicon=lexicon(), **tuned, **words
+        ),
     }
+    for weight in args.pair_weight or ():
+        ours[f"beam {args.beam} + char LM + words + word pairs ({weight})"] = dataclasses.replace(
+            beam, lm=lm(), lexicon=lexicon(), **tuned, **words, pair_weight=weight
+        )
     chosen: dict[str, Decoder] = {
         name: functools.partial(_best_text, codec=codec, options=options) for name, options in ours.items()
     }
@@ -231,6 +241,12 @@ def main() -> None:
     parser.add_argument("--lexicon", type=Path, default=DEFAULT_LEXICON)
     for name in ("lm-weight", "insertion-bonus", "mark-floor", "word-weight", "unknown-word-penalty"):
         parser.add_argument(f"--{name}", type=float, default=None, help="default: the library's")
+    parser.add_argument(
+        "--pair-weight",
+        type=float,
+        action="append",
+        help="also the LM and lexicon with word pairs scored at this weight (repeatable; the lexicon needs pairs)",
+    )
     parser.add_argument(
         "--flashlight",
         type=float,

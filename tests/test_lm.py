@@ -203,6 +203,18 @@ def test_lexicon_from_frequencies_keeps_words_of_letters_lower_cased(tmp_path):
         WordLexicon.from_frequencies([("1990", 0.1)])
 
 
+def test_word_pairs_are_scored_for_two_plain_words_and_kept_by_save_and_load(tmp_path):
+    lexicon = WordLexicon({"the": 50, "cat": 3}, pairs={"the": {"cat": 125}})  # in hundredths
+    assert lexicon.pair_score("the", lexicon.pair_word("Cat")) == 1.25
+    assert lexicon.pair_score("cat", "the") == 0.0 and lexicon.pair_score("", "cat") == 0.0
+    assert lexicon.pair_word("Cat,") == lexicon.pair_word('"cat') == "cat"
+    assert lexicon.pair_word("1990") == lexicon.pair_word(",") == ""
+    lexicon.save(tmp_path / "pairs.lexicon.json.gz")
+    assert WordLexicon.load(tmp_path / "pairs.lexicon.json.gz").pair_score("the", "cat") == 1.25
+    WordLexicon({"the": 50}).save(tmp_path / "plain.lexicon.json.gz")  # a lexicon of before pairs
+    assert WordLexicon.load(tmp_path / "plain.lexicon.json.gz").pairs == {}
+
+
 LEXICON_CASES = {
     "not-a-lexicon": ({"format": "handwrite-char-ngram", "counts": {"a": 1}}, "not a handwrite word lexicon"),
     "no-counts": ({"format": "handwrite-word-lexicon"}, "counts must be a JSON object of 1 to"),
@@ -212,6 +224,35 @@ LEXICON_CASES = {
     "number-word": ({"format": "handwrite-word-lexicon", "counts": {"1990": 3}}, "is not a lower-case word"),
     "upper-case": ({"format": "handwrite-word-lexicon", "counts": {"The": 3}}, "is not a lower-case word"),
     "long-word": ({"format": "handwrite-word-lexicon", "counts": {"a" * 65: 3}}, "is not a lower-case word"),
+    "pairs-a-list": ({"format": "handwrite-word-lexicon", "counts": {"a": 1}, "pairs": ["a a"]}, "pairs must be"),
+    "pair-unknown-first": (
+        {"format": "handwrite-word-lexicon", "counts": {"a": 1}, "pairs": {"b": {"a": 1}}},
+        "pairs must be a JSON object of known words",
+    ),
+    "pair-unknown-second": (
+        {"format": "handwrite-word-lexicon", "counts": {"a": 1}, "pairs": {"a": {"b": 1}}},
+        "the words after 'a' must be",
+    ),
+    "pair-a-list": (
+        {"format": "handwrite-word-lexicon", "counts": {"a": 1}, "pairs": {"a": ["a", 1]}},
+        "the words after 'a' must be",
+    ),
+    "pair-text-score": (
+        {"format": "handwrite-word-lexicon", "counts": {"a": 1}, "pairs": {"a": {"a": "1"}}},
+        "the scores after 'a' must be whole numbers",
+    ),
+    "pair-float-score": (
+        {"format": "handwrite-word-lexicon", "counts": {"a": 1}, "pairs": {"a": {"a": math.nan}}},
+        "the scores after 'a' must be whole numbers",
+    ),
+    "pair-bool-score": (
+        {"format": "handwrite-word-lexicon", "counts": {"a": 1}, "pairs": {"a": {"a": True}}},
+        "the scores after 'a' must be whole numbers",
+    ),
+    "pair-huge-score": (
+        {"format": "handwrite-word-lexicon", "counts": {"a": 1}, "pairs": {"a": {"a": 10**400}}},
+        "the scores after 'a' must be whole numbers",
+    ),
 }
 
 
