@@ -169,7 +169,7 @@ def test_eval_records_its_figures_in_the_model_file(capsys, tmp_path, labelled_i
 
 def test_eval_with_language_model_and_weights(capsys, labelled_ink):
     code, out, _ = run(capsys, "eval", str(labelled_ink), "--lm", "--lm-weight", "0.2", "--insertion-bonus", "0.1")
-    assert code == 0 and "LM (weight 0.2)" in out
+    assert code == 0 and "LM (weight 0.2)" in out and "word lexicon with word pairs (weight 1.0)" in out
 
 
 def test_eval_without_labels_is_a_clear_error(capsys, tmp_path):
