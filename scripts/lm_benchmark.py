@@ -1,4 +1,5 @@
-"""Decoders side by side on IAM-OnDB lines with the bundled online model: greedy,
+"""Decoders side by side on IAM-OnDB lines with the bundled online model (`--kind
+image`: the image model on the lines rendered to images): greedy,
 beam, beam + character LM, beam + word lexicon (with its word pairs), beam + both
 without and with the word pairs (`--lm`). For each: CER, WER,
 decoding time per line, and CER on capitals, digits, punctuation and lower-case
@@ -9,7 +10,7 @@ take turns on each line, so their times are measured under the same load. With
 `--flashlight W`, flashlight-text's lexicon decoder (KenLM, LM weight W) over the
 same lexicon joins them, where that package is installed (it is no dependency).
 
-    python scripts/lm_benchmark.py --split testset_v [--limit N] [--beam 16]
+    python scripts/lm_benchmark.py --split testset_v [--kind image] [--limit N] [--beam 16]
         [--lm-weight W] [--insertion-bonus B] [--mark-floor F] [--word-weight W] [--unknown-word-penalty P]
         [--pair-weight W ...] [--flashlight 1.0]
 
@@ -35,6 +36,8 @@ import torch
 from handwrite.codec import Codec, normalize_spacing
 from handwrite.decoding import GREEDY, DecodingOptions, decode
 from handwrite.evaluate import error_rates
+from handwrite.formats.images import to_grayscale
+from handwrite.imaging import page_line_frames
 from handwrite.inputs import item_text
 from handwrite.layout import find_lines
 from handwrite.limits import LM_BEAM
@@ -42,6 +45,7 @@ from handwrite.lm import CharNgramModel, WordLexicon
 from handwrite.page_reading import ink_line
 from handwrite.recognizer import DEFAULT_LEXICON, DEFAULT_LM, Recognizer, load_model
 from handwrite.training.data.datasets import load_iam_split, spread_subset
+from handwrite.training.inputs import rendered_line
 
 REPO = Path(__file__).resolve().parent.parent
 IAM = Path(os.environ.get("HANDWRITE_IAM_ONDB", REPO.parent / "shared" / "datasets" / "iam-ondb"))
@@ -88,11 +92,16 @@ def class_errors(reference: str, hypothesis: str) -> tuple[Counter, Counter]:
 
 def network_outputs(model: Recognizer, inks: list) -> tuple[list[list[np.ndarray]], float]:
     """Each ink's lines (as layout finds them, as recognize() reads them) through the
-    network: their log-probabilities, and the seconds that took."""
+    network: their log-probabilities, and the seconds that took. An image model reads
+    each ink rendered as `handwrite eval` renders it (its look fixed by the line's id)."""
     started = time.perf_counter()
     outputs = []
     for ink in inks:
-        frames = [ink_line(ink, line, model.inputs.settings).frames for line in find_lines(ink)]
+        if model.kind == "image":
+            image = to_grayscale(rendered_line(ink))
+            frames = [line_frames for line_frames, _ in page_line_frames(image, model.inputs.settings)]
+        else:
+            frames = [ink_line(ink, line, model.inputs.settings).frames for line in find_lines(ink)]
         outputs.append(model.log_probs(frames))
     return outputs, time.perf_counter() - started
 
@@ -235,7 +244,8 @@ def main() -> None:
     parser.add_argument("--iam-ondb", type=Path, default=IAM)
     parser.add_argument("--split", default="testset_v")
     parser.add_argument("--limit", type=int, default=None, help="only this many lines, spread over the split")
-    parser.add_argument("-m", "--model", default=None, help="model file (default: the bundled online model)")
+    parser.add_argument("--kind", default="ink", choices=("ink", "image"), help="image: IAM-OnDB lines rendered")
+    parser.add_argument("-m", "--model", default=None, help="model file (default: the bundled model of --kind)")
     parser.add_argument("--beam", type=int, default=LM_BEAM, help="default: the beam --lm decodes with")
     parser.add_argument("--lm-file", type=Path, default=DEFAULT_LM)
     parser.add_argument("--lexicon", type=Path, default=DEFAULT_LEXICON)
@@ -256,7 +266,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    model = load_model(args.model)
+    model = load_model(args.model, kind=args.kind)
     inks = spread_subset(load_iam_split(args.iam_ondb, args.split), args.limit or 10**9)
     outputs, network_seconds = network_outputs(model, inks)
     results = compare(outputs, [item_text(ink) for ink in inks], decoders(args, model.codec))
