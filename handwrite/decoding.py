@@ -45,6 +45,10 @@ class DecodingOptions:
     # 1.5: 5.42 / 17.48, 2.0: 5.42 / 17.58 with punctuation 15.77 -> 15.99%).
     pair_weight: float = 1.0
 
+    @property
+    def uses_word_pairs(self) -> bool:
+        return bool(self.lexicon and self.lexicon.pairs and self.pair_weight)
+
     def __post_init__(self) -> None:
         beam = self.beam_size
         if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
@@ -156,8 +160,8 @@ def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -
                     lm = beam.lm + _lm_term(prefix, char, codec, options) + _word_term(beam.word, word, options)
                     previous = beam.previous
                     if char == " ":  # a word is complete
-                        lm += _pair_term(beam.previous, beam.word, options)
-                        previous = options.lexicon.pair_word(beam.word) if options.lexicon else ""
+                        pair, previous = _word_pair(beam.previous, beam.word, options)
+                        lm += pair
                     following[extended] = _Beam(
                         lm=lm,
                         confidences=(*beam.confidences, probability),
@@ -173,7 +177,7 @@ def beam_search(log_probs: np.ndarray, codec: Codec, options: DecodingOptions) -
         ranked = sorted(following.items(), key=lambda item: -item[1].score())
         beams = dict(ranked[: max(options.beam_size, 1)])
     for prefix, beam in beams.items():  # the line ends: its last word, then the LM's end of text
-        beam.lm += _word_term(beam.word, "", options) + _pair_term(beam.previous, beam.word, options)
+        beam.lm += _word_term(beam.word, "", options) + _word_pair(beam.previous, beam.word, options)[0]
         if options.lm:
             beam.lm += options.lm_weight * options.lm.log_prob(_context(prefix, codec), options.lm.END)
     ranked = sorted(beams.items(), key=lambda item: -item[1].score())[: max(1, options.alternatives)]
@@ -214,12 +218,16 @@ def _word_term(before: str, after: str, options: DecodingOptions) -> float:
     return (-options.unknown_word_penalty if kind == "unknown" else 0.0) - charged
 
 
-def _pair_term(previous: str, token: str, options: DecodingOptions) -> float:
-    """The word pair's score as `token` completes right after the word `previous`."""
+def _word_pair(previous: str, token: str, options: DecodingOptions) -> tuple[float, str]:
+    """As `token` completes after the word `previous`: the pair's score, and the word
+    the next one pairs with. A token of marks alone (a dash, a lone comma, nothing
+    between two spaces) passes the previous word on, so a stray mark can neither
+    dodge a pair's score nor cost a good pair its bonus; a number parts the words."""
     lexicon = options.lexicon
-    if lexicon is None or not options.pair_weight or not previous:
-        return 0.0
-    return options.pair_weight * lexicon.pair_score(previous, lexicon.pair_word(token))
+    if lexicon is None or not options.uses_word_pairs or not any(c.isalnum() for c in token):
+        return 0.0, previous
+    word = lexicon.pair_word(token)
+    return options.pair_weight * lexicon.pair_score(previous, word), word
 
 
 def _context(prefix: tuple[int, ...], codec: Codec) -> str:

@@ -187,17 +187,29 @@ def bundled_models() -> dict[str, Path]:
 
 
 def model_file_path(path: str | os.PathLike[str]) -> Path:
-    """The model file a path or a bundled model's name means. A file that exists is
-    always itself; a bare name (no folder, no suffix) that is no file names a bundled
-    model, and an unknown one is an error that lists them."""
-    given = Path(path)
-    if given.exists() or given.suffix or len(given.parts) != 1:
+    """The model file a path or a bundled model's name means. A path (with a folder or
+    a suffix) is itself; so is a bare name that is a file here. Any other bare name
+    names a bundled model, and an unknown one is an error that lists them."""
+    text = os.fspath(path)
+    if not text:
+        raise ModelFileError("a model must be named (a file, or one of the bundled models)")
+    given = Path(text)
+    if given.suffix or any(sep and sep in text for sep in ("/", os.sep, os.altsep)) or _is_file(given):
         return given
     bundled = bundled_models()
-    if given.name not in bundled:
+    if text not in bundled:
         names = ", ".join(bundled)
-        raise ModelFileError(f"{path}: no such file, and no bundled model of that name (bundled: {names})")
-    return bundled[given.name]
+        raise ModelFileError(f"{text}: no such file, and no bundled model of that name (bundled: {names})")
+    return bundled[text]
+
+
+def _is_file(path: Path) -> bool:
+    """Whether the path is a file (an unreadable one included): a folder, or a path the
+    system refuses to look at, is not, and loading it later says why."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def default_model_path(kind: str) -> Path:

@@ -132,6 +132,31 @@ def test_a_file_in_the_working_folder_wins_over_a_bundled_name(tmp_path, monkeyp
         handwrite.load_model("online-default")
 
 
+def test_a_folder_named_like_a_bundled_model_does_not_hide_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "image-default").mkdir()  # a training run's folder, say
+    assert handwrite.load_model("image-default").kind == "image"
+    with pytest.raises(handwrite.ModelFileError, match="image-default: is a folder"):
+        handwrite.load_model("./image-default")  # a path is never a name
+    with pytest.raises(handwrite.ModelFileError, match=r"online-default: no such file$"):
+        handwrite.load_model("./online-default")
+
+
+def test_a_model_path_the_system_refuses_to_look_at_is_a_clear_error(tmp_path):
+    """Found in review: Path.exists() raised OSError ("File name too long"), which the
+    app does not catch; it said ModelFileError before names were read."""
+    with pytest.raises(handwrite.ModelFileError):
+        handwrite.load_model("x" * 5000)
+    with pytest.raises(handwrite.ModelFileError, match="a model must be named"):
+        handwrite.load_model("")
+
+
+def test_bundled_models_are_listed_by_name():
+    bundled = handwrite.bundled_models()
+    assert {"online-default", "image-default"} <= set(bundled)
+    assert all(path.is_file() and path.suffix == ".safetensors" for path in bundled.values())
+
+
 def test_an_unknown_model_name_lists_the_bundled_ones(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(handwrite.ModelFileError, match=r"online-lstm: no such file.*bundled: .*online-default"):

@@ -72,8 +72,7 @@ def evaluate_paths(paths: list[str], choice: ModelOptions, options: EvalOptions)
     decoding = model.decoding
     described = f"beam {decoding.beam_size}" + (f" + LM (weight {decoding.lm_weight})" if decoding.lm else "")
     described += " + word lexicon" if decoding.lexicon else ""  # recorded with the figures: say what decoded
-    if decoding.lexicon and decoding.lexicon.pairs and decoding.pair_weight:
-        described += f" with word pairs (weight {decoding.pair_weight})"
+    described += f" with word pairs (weight {decoding.pair_weight})" if decoding.uses_word_pairs else ""
     print(f"{rates}  [{described}; {rates.skipped} lines with '#' left out; {seconds:.1f} s]")
     if options.record_metrics and model.path:
         _record(model, rates, described, _dataset(paths, options))

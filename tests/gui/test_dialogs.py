@@ -76,6 +76,7 @@ def test_about_names_the_version_the_bundled_models_figures_and_the_licences(mak
         figures = handwrite.load_model(path).metadata["metrics"]["IAM-OnDB testset_t"]
         assert all(f"{f['cer']:.2%} CER, {f['wer']:.2%} WER" in text for f in figures.values())
     assert "non-commercial" in text and "MIT licence" in text and "GPL" in text and "PyQt6" in text
+    assert "wordfreq" in text and "Google Books Ngram" in text  # the language model's data
 
 
 def test_choosing_an_image_model_says_what_it_is_for_and_keeps_the_page_s_model(
