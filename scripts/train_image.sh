@@ -3,7 +3,7 @@
 # Needs IAM-OnDB (lineStrokes-*.tar.gz, ascii-*.tar.gz, splits/) at $IAM_ONDB, and the
 # OFL handwriting fonts from Debian for the synthetic lines:
 #   apt-get install fonts-dkg-handwriting fonts-femkeklaver fonts-breip fonts-rufscript fonts-sjfonts
-# Five stages on 2 CPU cores, each on a time budget with the learning rate decaying to its
+# Six stages on 2 CPU cores, each on a time budget with the learning rate decaying to its
 # floor by the end of it:
 #   1. from scratch, peak LR 2e-3, STAGE1_MINUTES (105);
 #   2. a warm restart from stage 1's best model (fresh optimizer, peak LR 1e-3, another data
@@ -14,9 +14,12 @@
 #      moving average of the weights (decay 0.999) as its model, STAGE4_MINUTES (100) and
 #      STAGE4B_MINUTES (95), averaged (a "model soup");
 #   5. two more from stage 4's average (seeds 6 and 7), with a real page's flaws in the
-#      renders and synthetic lines in Hershey ink, STAGE5_MINUTES (100) each; the bundled
-#      model is the mean of their moving averages at their last step.
-# STAGE=1, 2, 3, 4 or 5 runs one stage; extra arguments go to each run (for example
+#      renders and synthetic lines in Hershey ink, STAGE5_MINUTES (100) each, then the mean
+#      of their moving averages at their last step;
+#   6. one more from that mean (peak LR 3e-4, seed 8) with Hershey-ink lines at 50% of the
+#      real ones, STAGE6_MINUTES (100); the bundled model is the mean of stage 5's model and
+#      this run's moving average at its last step.
+# STAGE=1, 2, 3, 4, 5 or 6 runs one stage; extra arguments go to each run (for example
 # --resume runs/image/stage2/checkpoint.pt with STAGE=2 continues an interrupted stage 2).
 set -euo pipefail
 IAM_ONDB=${IAM_ONDB:-../shared/datasets/iam-ondb}
@@ -62,5 +65,13 @@ if [[ ${STAGE:-all} == all || ${STAGE} == 5 ]]; then
   stage5=(--ema-decay 0.999 --synthetic-fraction 0.2 --hershey-share 1.0)
   restart 5 "$RUNS/stage4/average.safetensors" 5e-4 6 "${STAGE5_MINUTES:-100}" "${stage5[@]}" "$@"
   restart 5b "$RUNS/stage4/average.safetensors" 5e-4 7 "${STAGE5_MINUTES:-100}" "${stage5[@]}" "$@"
-  python scripts/average_models.py "$OUT" "$RUNS/stage5/checkpoint.pt" "$RUNS/stage5b/checkpoint.pt"
+  python scripts/average_models.py "$RUNS/stage5/average.safetensors" \
+    "$RUNS/stage5/checkpoint.pt" "$RUNS/stage5b/checkpoint.pt"
+  cp "$RUNS/stage5/average.safetensors" "$OUT"
+fi
+if [[ ${STAGE:-all} == all || ${STAGE} == 6 ]]; then
+  # more Hershey ink (the demo images' script faces read worst), then the mean with stage 5's
+  restart 6 "$RUNS/stage5/average.safetensors" 3e-4 8 "${STAGE6_MINUTES:-100}" \
+    --ema-decay 0.999 --synthetic-fraction 0.5 --hershey-share 1.0 "$@"
+  python scripts/average_models.py "$OUT" "$RUNS/stage5/average.safetensors" "$RUNS/stage6/checkpoint.pt"
 fi
