@@ -257,7 +257,7 @@ def test_output_names_are_unique_per_input_and_say_what_was_written(capsys, tmp_
     for folder, ink in ((a, HELLO), (b, QUICK_FOX)):
         folder.mkdir()
         shutil.copy(ink, folder / "x.inkml")
-    shutil.copy(HELLO_IMAGE, b / "x.png")
+    shutil.copy(REPO / "data" / "images" / "handwriting.png", b / "x.png")  # a third text (not "hello world")
     code, _, err = run(capsys, "transcribe", str(a), str(b), "-o", str(out))
     assert code == 0
     texts = [(out / name).read_text() for name in ("a/x.inkml.txt", "b/x.inkml.txt", "b/x.png.txt")]
