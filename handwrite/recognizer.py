@@ -121,6 +121,14 @@ class Recognizer:
     def _page(self, read: list[tuple[Line, Hypothesis]], page_count: int) -> Result:
         return _page_result([(self.calibration.line(line), best) for line, best in read], page_count)
 
+    def line_frames(self, item: Input) -> list[np.ndarray]:
+        """Each line's network input, in reading order, as `recognize()` makes it (for
+        tools that decode the network's output themselves, such as benchmarks)."""
+        if self.kind == "ink":
+            ink = self._ink(item)
+            return [ink_line(ink, line, self.inputs.settings).frames for line in find_lines(ink)]  # type: ignore[arg-type]
+        return [frames for frames, _ in self._image_lines(item)]
+
     def log_probs(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
         """(T, C) log-probabilities per input; inputs batched by similar length."""
         return batched_log_probs(self.net, features)

@@ -36,13 +36,9 @@ import torch
 from handwrite.codec import Codec, normalize_spacing
 from handwrite.decoding import GREEDY, DecodingOptions, decode
 from handwrite.evaluate import error_rates
-from handwrite.formats.images import to_grayscale
-from handwrite.imaging import page_line_frames
 from handwrite.inputs import item_text
-from handwrite.layout import find_lines
 from handwrite.limits import LM_BEAM
 from handwrite.lm import CharNgramModel, WordLexicon
-from handwrite.page_reading import ink_line
 from handwrite.recognizer import DEFAULT_LEXICON, DEFAULT_LM, Recognizer, load_model
 from handwrite.training.data.datasets import load_iam_split, spread_subset
 from handwrite.training.inputs import rendered_line
@@ -97,12 +93,7 @@ def network_outputs(model: Recognizer, inks: list) -> tuple[list[list[np.ndarray
     started = time.perf_counter()
     outputs = []
     for ink in inks:
-        if model.kind == "image":
-            image = to_grayscale(rendered_line(ink))
-            frames = [line_frames for line_frames, _ in page_line_frames(image, model.inputs.settings)]
-        else:
-            frames = [ink_line(ink, line, model.inputs.settings).frames for line in find_lines(ink)]
-        outputs.append(model.log_probs(frames))
+        outputs.append(model.log_probs(model.line_frames(rendered_line(ink) if model.kind == "image" else ink)))
     return outputs, time.perf_counter() - started
 
 

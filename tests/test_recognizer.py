@@ -110,6 +110,16 @@ def test_beam_search_with_language_model_gives_alternatives():
     assert [w.text for w in result.words] == result.text.split()
 
 
+def test_line_frames_are_what_recognize_reads(model, image_model):
+    from handwrite.decoding import decode
+
+    for reader, item in ((model, SAMPLE_INK / "quick-fox.inkml"), (image_model, IMAGES / "page-of-three-lines.png")):
+        frames = reader.line_frames(item)
+        texts = [decode(lp, reader.codec, reader.decoding)[0].text for lp in reader.log_probs(frames)]
+        assert texts == reader.recognize(item).text.split("\n")
+    assert len(image_model.line_frames(IMAGES / "page-of-three-lines.png")) == 3
+
+
 def test_corrupt_model_file_is_refused(tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\0" * 100)
