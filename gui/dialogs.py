@@ -212,7 +212,7 @@ def bundled_metadata(path: Path, loaded: Sequence[handwrite.Recognizer | None] =
     return _metadata(str(path), path.stat().st_mtime_ns if path.exists() else 0)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _metadata(path: str, modified_ns: int) -> dict:
     return handwrite.load_model(path).metadata
 
@@ -222,8 +222,7 @@ def about_html(loaded: Sequence[handwrite.Recognizer | None] = ()) -> str:
     files and cards) and the licences. `loaded`: models the app holds, reused."""
 
     models = []
-    for kind in ("ink", "image"):
-        path = handwrite.default_model_path(kind)
+    for path in handwrite.bundled_models().values():
         try:
             meta = bundled_metadata(path, loaded)
         except handwrite.HandwriteError as exc:
@@ -231,7 +230,8 @@ def about_html(loaded: Sequence[handwrite.Recognizer | None] = ()) -> str:
             continue
         terms = card_terms(path.with_suffix(".md")) or str((meta.get("training") or {}).get("citation", ""))
         models.append(
-            f"<li><b>{html.escape(path.name)}</b> reads {INPUTS[kind]}: {html.escape(architecture_in_words(meta))}."
+            f"<li><b>{html.escape(path.name)}</b> reads {INPUTS[meta['kind']]}: "
+            f"{html.escape(architecture_in_words(meta))}."
             f"<br>Trained on {html.escape(', '.join(map(str, (meta.get('training') or {}).get('data', []))))}."
             f"<br>IAM-OnDB testset_t: {_headline(meta)}.<br><i>{html.escape(terms)}</i></li>"
         )

@@ -161,7 +161,10 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Export page as PNG…", self.export_png, "Ctrl+E")
         self._action(file_menu, "Export searchable &PDF…", self.export_pdf, "Ctrl+Shift+E")
         file_menu.addSeparator()
-        self._action(file_menu, "Choose &model…", self.choose_model, "Ctrl+M")
+        self.bundled_menu = file_menu.addMenu("&Bundled models")
+        # filled each time it opens, so the ticks follow the models in use
+        self.bundled_menu.aboutToShow.connect(self._fill_bundled_menu)
+        self._action(file_menu, "Choose &model file…", self.choose_model, "Ctrl+M")
         self._action(file_menu, "Model &info", self.show_model_info, "Ctrl+I")
         self.lm_action = self._action(file_menu, "English &language model", self._toggle_language_model, "Ctrl+L")
         self.lm_action.setCheckable(True)
@@ -309,6 +312,20 @@ class MainWindow(QMainWindow):
         path = open_file(self, self.settings, "Choose a model file", "Model files (*.safetensors)")
         if path:
             self.load_model(path)
+
+    def _fill_bundled_menu(self) -> None:
+        """One entry per model shipped with handwrite, ticked where it is in use: the
+        page's ink model, and the image model that File > Open image reads with."""
+        self.bundled_menu.clear()
+        in_use = {
+            self.settings.value("model_path", "", str) or handwrite.default_model_path("ink").stem,
+            self.image_model_path or handwrite.default_model_path("image").stem,
+        }
+        for name in handwrite.bundled_models():
+            action = self.bundled_menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name in in_use)
+            action.triggered.connect(lambda checked=False, n=name: self.load_model(n))
 
     def show_model_info(self) -> None:
         model_info_dialog(self.model_name, self.model, self).exec()
@@ -617,8 +634,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _image_reader(self) -> handwrite.Recognizer:
-        """The image model: the one chosen in File > Choose model, else the bundled one. A
-        chosen file that can no longer be read is said once and forgotten."""
+        """The image model: the one chosen in File > Bundled models or File > Choose model
+        file, else the bundled one. A chosen file that can no longer be read is said once
+        and forgotten."""
         if self.image_model is None:
             options = {"kind": "image", "beam_size": 8, "language_model": self.uses_language_model}
             try:

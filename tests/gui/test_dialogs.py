@@ -71,7 +71,8 @@ def test_about_names_the_version_the_bundled_models_figures_and_the_licences(mak
     window = make_window()
     text = text_of_dialog_from(qtbot, action(window, "&About handwrite").trigger)  # Help > About
     assert f"handwrite {handwrite.__version__}" in text
-    for path in (DEFAULT_INK_MODEL, DEFAULT_IMAGE_MODEL):
+    assert {DEFAULT_INK_MODEL, DEFAULT_IMAGE_MODEL} <= set(handwrite.bundled_models().values())
+    for path in handwrite.bundled_models().values():  # each model shipped, the GRU one included
         assert path.name in text
         figures = handwrite.load_model(path).metadata["metrics"]["IAM-OnDB testset_t"]
         assert all(f"{f['cer']:.2%} CER, {f['wer']:.2%} WER" in text for f in figures.values())
@@ -84,13 +85,41 @@ def test_choosing_an_image_model_says_what_it_is_for_and_keeps_the_page_s_model(
 ):
     window = make_window()
     monkeypatch.setattr(dialogs.QFileDialog, "getOpenFileName", lambda *args: (str(tiny_image_model), ""))
-    action(window, "Choose &model…").trigger()  # File > Choose model
+    action(window, "Choose &model file…").trigger()  # File > Choose model file
     assert len(messages) == 1 and "Cannot" not in messages[0]
     assert "File > Open image now uses it" in messages[0] and "still the bundled online model" in messages[0]
     assert window.model.kind == "ink" and window.model_name == "bundled online model"
     assert window.image_model.kind == "image"
     again = make_window()  # remembered, for images only
     assert again.image_model_path == str(tiny_image_model) and again.model_name == "bundled online model"
+
+
+def bundled_menu_entries(window) -> dict[str, bool]:
+    """File > Bundled models as the user sees it when it opens: name -> ticked."""
+    window.bundled_menu.aboutToShow.emit()
+    return {entry.text(): entry.isChecked() for entry in window.bundled_menu.actions()}
+
+
+def test_bundled_models_are_offered_by_name_ticked_where_in_use_and_remembered(
+    make_window, tmp_path, monkeypatch, messages
+):
+    from handwrite import recognizer
+
+    shipped = tmp_path / "models"
+    shipped.mkdir()
+    for name, source in [("online-default", DEFAULT_INK_MODEL), ("image-default", DEFAULT_IMAGE_MODEL)]:
+        shutil.copy(source, shipped / f"{name}.safetensors")
+    shutil.copy(DEFAULT_INK_MODEL, shipped / "online-other.safetensors")
+    monkeypatch.setattr(recognizer, "MODELS_DIR", shipped)
+    window = make_window()
+    assert bundled_menu_entries(window) == {"image-default": True, "online-default": True, "online-other": False}
+    other = next(a for a in window.bundled_menu.actions() if a.text() == "online-other")
+    other.trigger()
+    assert window.model_name == "online-other" and window.model.kind == "ink" and not messages
+    assert bundled_menu_entries(window) == {"image-default": True, "online-default": False, "online-other": True}
+    again = make_window()
+    assert again.model_name == "online-other"
+    assert bundled_menu_entries(again)["online-other"]
 
 
 def test_file_dialogs_start_in_documents_then_in_the_last_folder_used(make_window, tmp_path, monkeypatch):
