@@ -10,6 +10,11 @@ averaged without first saving them:
 
     python scripts/average_models.py OUT.safetensors runs/a/checkpoint.pt runs/b/checkpoint.pt
 
+and one checkpoint alone saves its moving average at the last step as a model file
+(the best one on the run's validation lines may be an earlier step):
+
+    python scripts/average_models.py OUT.safetensors runs/a/checkpoint.pt
+
 Score the result before using it (`handwrite eval -m OUT ... --record-metrics`):
 the mean of unrelated models is noise, and this script cannot tell.
 """
@@ -43,8 +48,8 @@ def main() -> int:
     parser.add_argument("output")
     parser.add_argument("models", nargs="+")
     args = parser.parse_args()
-    if len(args.models) < 2:
-        parser.error("give at least two models to average")
+    if len(args.models) < 2 and not args.models[0].endswith(".pt"):
+        parser.error("give at least two models to average, or one training checkpoint (.pt)")
     try:
         soup = average_models([load(path) for path in args.models])
         soup.info["averaged_from"] = list(args.models)
@@ -52,7 +57,8 @@ def main() -> int:
     except (HandwriteError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"{args.output}: the mean of {len(args.models)} models")
+    what = f"the mean of {len(args.models)} models" if len(args.models) > 1 else "the checkpoint's moving average"
+    print(f"{args.output}: {what}")
     return 0
 
 
