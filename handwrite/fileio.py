@@ -117,6 +117,7 @@ def atomic_path(path: str | os.PathLike[str], replace: bool = True) -> Iterator[
     file written there becomes ``path``. With ``replace=False`` an existing ``path`` is
     never replaced (FileExistsError naming it). Errors name ``path``, not the temporary file."""
     target = Path(path)
+    check_writable_kind(target)
     tmp_name: str | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +148,24 @@ def atomic_open(
         yield handle
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def check_writable_kind(target: Path) -> None:
+    """Refuse (OSError naming `target`) to write where a FIFO, a device, a socket or a
+    folder stands: renaming a result over /dev/null (say, given as the output of a run
+    as root) would replace the device with a plain file. A symbolic link is replaced,
+    not followed. Writes check this themselves; a long job calls it before it starts."""
+    try:
+        mode = os.lstat(target).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError:
+        return  # unreadable: the write itself fails with the reason
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "a folder, not a file; not written over", str(target))
+    kind = next((name for test, name in _SPECIAL_FILES if test(mode)), None)
+    if kind is not None:
+        raise OSError(errno.EINVAL, f"{kind}, not a regular file; not written over", str(target))
 
 
 def _no_follow(name: str, flags: int) -> int:

@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -190,6 +192,22 @@ def test_atomic_write_without_replace_never_writes_over_a_file(tmp_path):
         atomic_write_text(target, "ours", replace=False)
     assert error.value.filename == str(target)
     assert target.read_text() == "theirs" and os.listdir(tmp_path) == ["x.txt"]
+
+
+def test_atomic_write_never_replaces_a_fifo_a_socket_or_a_folder(tmp_path):
+    # a device is refused the same way; no test writes near a real one (/dev/null as root)
+    fifo, sock = tmp_path / "pipe", tmp_path / "sock"
+    os.mkfifo(fifo)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(sock))
+    (tmp_path / "folder").mkdir()
+    for target, said in [(fifo, "named pipe"), (sock, "socket"), (tmp_path / "folder", "folder")]:
+        with pytest.raises(OSError) as error:
+            atomic_write_text(target, "ours")
+        assert said in str(error.value) and error.value.filename == str(target)
+    listener.close()
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and stat.S_ISSOCK(sock.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "pipe", "sock"]  # no temporary left
 
 
 KILLED_WRITER = """

@@ -27,6 +27,7 @@ from torch import nn
 from handwrite.codec import Codec
 from handwrite.errors import HandwriteError
 from handwrite.evaluate import ErrorRates
+from handwrite.fileio import check_writable_kind
 from handwrite.ink import Ink
 from handwrite.inputs import Item, item_source, item_text
 from handwrite.modelfile import ModelFile, load_model_file, save_model_file
@@ -63,6 +64,7 @@ def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) ->
     base_path = model_file_path(options.base) if options.base else default_model_path(kind)
     if Path(options.output).resolve() == base_path.resolve():
         raise HandwriteError(f"{options.output}: the output must not be the base model (the base is never changed)")
+    check_writable_kind(Path(options.output))  # now, not after the fine-tune
     base = load_model_file(base_path)
     items = _of_kind(items, base.kind)
     codec = base.codec.extended(sorted({c for item in items for c in base.codec.unknown_chars(item_text(item))}))

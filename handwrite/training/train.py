@@ -31,7 +31,7 @@ from handwrite.decoding import greedy_decode
 from handwrite.errors import HandwriteError
 from handwrite.evaluate import ErrorRates, error_rates
 from handwrite.features import FeatureSettings
-from handwrite.fileio import atomic_open, atomic_write_text
+from handwrite.fileio import atomic_open, atomic_write_text, check_writable_kind
 from handwrite.imaging import ImageSettings
 from handwrite.inputs import Item, item_text
 from handwrite.model import ModelConfig, RecognizerNet, batched_log_probs, pad_features
@@ -58,6 +58,7 @@ IAM_CITATION = (
 class Trainer:
     def __init__(self, options: TrainOptions) -> None:
         self.options = options
+        check_writable_kind(Path(options.output))  # now, not when the first model is saved
         self.rank, self.world_size = _init_distributed()
         self.device = torch.device(
             f"cuda:{self.rank % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu"

@@ -1,6 +1,8 @@
 """Fine-tuning on a user's samples (synthetic stand-ins, no real data)."""
 
+import os
 import random
+import stat
 
 import pytest
 
@@ -48,6 +50,16 @@ def test_output_equal_to_base_is_refused(user_samples, tmp_path, capsys):
     base.write_bytes(DEFAULT_INK_MODEL.read_bytes())
     assert main(["finetune", str(user_samples), "-b", str(base), "-o", str(base), *FAST]) == 1
     assert "must not be the base model" in capsys.readouterr().err
+
+
+def test_an_output_that_is_a_fifo_or_a_folder_is_refused_before_training(user_samples, tmp_path, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for output, said in [(fifo, "named pipe (FIFO), not a regular file"), (tmp_path, "a folder, not a file")]:
+        assert main(["finetune", str(user_samples), "-o", str(output), "--json", *FAST]) == 1
+        printed = capsys.readouterr()
+        assert said in printed.err and '"step"' not in printed.out  # said at once, not after training
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
 def test_bad_samples_are_skipped_with_a_reason_and_none_left_is_an_error(tmp_path, capsys):
