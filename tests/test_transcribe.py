@@ -279,6 +279,17 @@ def test_the_output_folder_given_as_input_is_read(tmp_path, capsys):
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 1
 
 
+def test_json_results_beside_the_inputs_are_not_read_as_ink_next_time(tmp_path, capsys):
+    shutil.copy(HELLO, tmp_path / "hello.inkml")
+    assert main(["transcribe", str(tmp_path), "-f", "json", "-o", str(tmp_path)]) == 0
+    assert (tmp_path / "hello.inkml.json").exists()
+    capsys.readouterr()
+    assert main(["transcribe", str(tmp_path), "-f", "jsonl"]) == 0  # the folder again: the ink only
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["path"] == str(tmp_path / "hello.inkml")
+    assert main(["transcribe", str(tmp_path / "hello.inkml.json")]) == 1  # named: read, and said why not
+
+
 def test_an_input_the_network_refuses_fails_alone_not_its_whole_batch():
     """A HandwriteError from recognising a batch (say, scores that are not numbers for one
     input) is retried input by input: only the culprit fails."""
