@@ -27,7 +27,7 @@ _SPACE_BEFORE_PUNCT = re.compile(r" +([.,;:!?'])")
 
 def normalize_spacing(text: str) -> str:
     """No space before . , ; : ! ? ' and runs of spaces collapsed: how text is scored
-    (DESIGN.md) and how it is taught. Some IAM-OnDB forms transcribe "Mr . Gaitskell",
+    (docs/formats.md) and how it is taught. Some IAM-OnDB forms transcribe "Mr . Gaitskell",
     with a space the ink does not have; as a label it would teach a gap that is not there."""
     return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
 

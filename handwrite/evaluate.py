@@ -1,4 +1,4 @@
-"""Character and word error rates, with the normalisation DESIGN.md fixes:
+"""Character and word error rates, with the normalisation of docs/formats.md:
 no space before . , ; : ! ? ' ; runs of spaces collapsed; lines holding `#`
 (crossed-out words) left out."""
 

@@ -3,7 +3,7 @@ confidence and where it is on the page.
 
 `Result.text` is the lines joined by newlines in reading order; `Result.lines`
 describe them (box, the page's stroke indices for ink, words). `to_dict` is the
-page schema of DESIGN.md ("Pages") that `transcribe -f json` writes.
+page schema (docs/formats.md) that `transcribe -f json` writes.
 """
 
 from __future__ import annotations

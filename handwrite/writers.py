@@ -88,7 +88,7 @@ class TxtWriter(Writer):
 
 
 class JsonWriter(Writer):
-    """The page schema of DESIGN.md plus "alternatives": a list of them on the stream,
+    """The page schema (docs/formats.md) plus "alternatives": a list of them on the stream,
     or one NAME.json per input (and errors.json for the inputs that failed)."""
 
     def __init__(self, folder: OutputFolder | None, many: bool, out: TextIO | None = None) -> None:
