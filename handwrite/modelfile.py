@@ -160,6 +160,9 @@ def load_model_file(path: str | os.PathLike[str]) -> ModelFile:
     decides how much memory building the network takes."""
     path = Path(path)
     data = read_limited(path, ModelFileError, "model file", MAX_MODEL_BYTES, minimum=8)
+    foreign = _foreign_kind(data)
+    if foreign is not None:
+        raise ModelFileError(f"{path}: not a readable model file (not safetensors: {foreign})")
     try:
         entries, header = _safetensors_header(data)
     except ValueError as exc:
@@ -175,6 +178,26 @@ def load_model_file(path: str | os.PathLike[str]) -> ModelFile:
     known = {"kind", "alphabet", "blank_index", "unicode_normalization", "preprocessing", "architecture"}
     info = {k: v for k, v in meta.items() if k not in known}
     return ModelFile(kind, codec, config, preprocessing, state, info)
+
+
+# What a file given as a model commonly is instead, by its first bytes.
+_FOREIGN_STARTS = (
+    (b"<", "it looks like XML, an ink file?"),
+    (b"{", "it looks like JSON, an ink file?"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x1f\x8b", "gzip data, a notebook or a language model?"),
+    (b"PK\x03\x04", "a zip archive, a PyTorch .pt file? handwrite loads no pickles"),
+)
+
+
+def _foreign_kind(data: bytes) -> str | None:
+    """What a file is, when its start says it is not safetensors (whose first 8 bytes
+    give the header's length, followed by the header's `{`); None when it may be one."""
+    if data[8:9] == b"{":
+        return None
+    start = data[:8].lstrip()
+    return next((what for magic, what in _FOREIGN_STARTS if start.startswith(magic)), None)
 
 
 def _safetensors_header(data: bytes) -> tuple[dict[str, dict], dict[str, str]]:

@@ -64,6 +64,21 @@ def test_corrupt_bytes_are_refused(model_path, tmp_path):
         load_model_file(bad)
 
 
+@pytest.mark.parametrize(
+    ("start", "said"),
+    [
+        (b'<?xml version="1.0"?><ink>', "XML, an ink file?"),
+        (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+        (b"PK\x03\x04", "a zip archive, a PyTorch .pt file?"),
+    ],
+)
+def test_a_file_of_another_kind_is_named_for_what_it_is(tmp_path, start, said):
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(start + b"\0" * 200)
+    with pytest.raises(ModelFileError, match=f"other.safetensors: not a readable model file .*{re.escape(said)}"):
+        load_model_file(other)
+
+
 def test_pickle_is_never_loaded(tmp_path):
     class Boom:
         def __reduce__(self):
