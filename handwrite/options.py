@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import types
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass
 from typing import Any, TypeVar
 
+from handwrite.errors import HandwriteError, UsageError
 from handwrite.limits import LM_BEAM, MAX_BEAM
 
 T = TypeVar("T")
@@ -185,6 +187,26 @@ class ModelOptions:
     words: bool = option(
         True, help="with --lm: leave out the English word lexicon (the character language model alone)"
     )
+
+    def __post_init__(self) -> None:
+        if not self.words and not self.language_model:
+            raise UsageError("--no-words leaves the word lexicon out of --lm: give --lm too")
+
+    def check_model_named(self) -> None:
+        """A usage error, said before any work, when -m names neither a file nor a bundled
+        model (a file that is there but cannot be read fails when it is loaded)."""
+        if self.model is None:
+            return
+        from handwrite.recognizer import bundled_models, model_file_path
+
+        try:
+            path = model_file_path(self.model)
+        except HandwriteError as exc:
+            raise UsageError(str(exc)) from None
+        if not os.path.lexists(path):
+            names = bundled_models()
+            hint = f"; did you mean the bundled model {path.stem}?" if path.stem in names else ""
+            raise UsageError(f"{self.model}: no such model file{hint} (bundled: {', '.join(names)})")
 
     @property
     def language_model(self) -> bool | str:

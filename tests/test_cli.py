@@ -141,8 +141,18 @@ def test_a_bundled_model_is_chosen_by_name(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(capsys, "transcribe", str(HELLO), "-m", "online-default")
     assert code == 0 and out.strip() == "hello world"
-    code, _, err = run(capsys, "transcribe", str(HELLO), "-m", "online-lstm")
-    assert code == 1 and "online-lstm: no such file" in err and "online-default" in err and "Traceback" not in err
+    code, _, err = run(capsys, "transcribe", str(HELLO), "-m", "online-lstm")  # a usage error, said at once
+    assert code == 2 and "online-lstm: no such file" in err and "online-default" in err and "Traceback" not in err
+    code, _, err = run(capsys, "eval", str(HELLO), "-m", "online-default.safetensors")  # not here: the name?
+    assert code == 2 and "did you mean the bundled model online-default?" in err
+
+
+def test_options_that_do_nothing_without_another_are_usage_errors(capsys, tmp_path):
+    for alone, needed in [(["--overwrite"], "give -o OUTDIR too"), (["--no-words"], "give --lm too")]:
+        code, out, err = run(capsys, "transcribe", str(HELLO), *alone)
+        assert code == 2 and needed in err and out == ""
+    code, out, _ = run(capsys, "transcribe", str(HELLO), "--lm", "--no-words")
+    assert code == 0 and out.strip() == "hello world"
 
 
 def test_eval_prints_cer_and_wer(capsys, labelled_ink):

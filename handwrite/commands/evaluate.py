@@ -56,6 +56,7 @@ def evaluate_paths(paths: list[str], choice: ModelOptions, options: EvalOptions)
     from handwrite.evaluate import evaluate
     from handwrite.inputs import item_source
 
+    choice.check_model_named()
     files = _files(paths)  # folders walked once: for the model's kind, then for the inputs
     model = _model([path for path, _ in files], choice, options)
     items, left_out = _labelled_inputs(files, model.kind)

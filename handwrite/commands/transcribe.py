@@ -61,6 +61,10 @@ class BatchOptions:
     )
     progress: bool = option(True, help="no progress bar on stderr")
 
+    def __post_init__(self) -> None:
+        if self.overwrite and not self.output_dir:
+            raise UsageError("--overwrite replaces files in the -o folder: give -o OUTDIR too")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH")
@@ -77,6 +81,7 @@ def transcribe_paths(paths: Sequence[str], model: ModelOptions, batch: BatchOpti
     (1 when any input failed)."""
     from handwrite.transcribe import load_model, transcribe_files
 
+    model.check_model_named()
     sources, writer, folder = _prepare(paths, batch)
     _one_torch_thread()
     decoding = model.decoding()
