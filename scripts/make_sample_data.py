@@ -4,8 +4,8 @@
   truth and as ink JSON;
 - data/notes: those lines written on the pages of a Xournal++ notebook
   (notebook.xopp: two pages, of three lines and two; its text in
-  notebook.gt.txt), kept out of data/ink, whose files are all labelled lines
-  (`handwrite eval data/ink` scores each; a .xopp holds no transcription);
+  notebook.gt.txt, which `handwrite eval data/notes` scores it against), kept
+  out of data/ink, whose files are all labelled lines;
 - data/images: those inks drawn as line images (PNG with .gt.txt), a line in
   a handwriting font when one is installed, and a page of three lines.
 

@@ -188,6 +188,16 @@ def test_eval_without_labels_is_a_clear_error(capsys, tmp_path):
     assert code == 1 and "no transcription" in err and "nothing to score" in err
 
 
+def test_eval_scores_a_notebook_against_the_gt_txt_beside_it_and_names_what_it_left_out(capsys, tmp_path):
+    data = REPO / "data"
+    code, out, err = run(capsys, "eval", str(data / "notes"))  # no truth inside a notebook: its .gt.txt
+    assert code == 0 and "(1 lines" in out and "no transcription" not in err
+    code, out, err = run(capsys, "eval", str(data / "ink"), str(data / "images"))  # an ink model: images named
+    assert code == 0 and "6 images in the folders not scored: this is an ink model" in err
+    code, out, err = run(capsys, "eval", str(data / "ink"), "-m", "image-default")
+    assert code == 1 and "5 ink files in the folders not scored" in err and "nothing to score" in err
+
+
 def test_an_unreadable_image_is_a_per_file_error(capsys, tmp_path):
     (tmp_path / "line.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     code, out, _ = run(capsys, "transcribe", str(tmp_path / "line.png"), "-f", "jsonl")

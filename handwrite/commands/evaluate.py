@@ -147,7 +147,13 @@ def _labelled_inputs(files: list[tuple[Path, bool]], kind: str) -> tuple[list[In
 
     suffixes = IMAGE_SUFFIXES if kind == "image" else INK_SUFFIXES
     chosen = [path for path, in_folder in files if not in_folder or path.suffix.lower() in suffixes]
-    return load_labelled(chosen, suffixes, on_skip=report), len(left_out)
+    if other := len(files) - len(chosen):  # found in folders, of the kind this model does not read
+        what, reader = ("ink files", "online-default") if kind == "image" else ("images", "image-default")
+        print(
+            f"handwrite: {other} {what} in the folders not scored: this is an {kind} model (-m {reader} reads them)",
+            file=sys.stderr,
+        )
+    return load_labelled(chosen, suffixes, on_skip=report, truth_beside_ink=True), len(left_out)
 
 
 def _iam_ondb_lines(options: EvalOptions, kind: str) -> list[Ink | Image.Image]:

@@ -3,6 +3,7 @@ labelled files (InkML with truth, ink JSON with text, images with .gt.txt)."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -56,21 +57,27 @@ def load_labelled(
     paths: Iterable[str | Path],
     suffixes: tuple[str, ...] = INK_SUFFIXES + IMAGE_SUFFIXES,
     on_skip: Callable[[str], object] | None = None,
+    truth_beside_ink: bool = False,
 ) -> list[Ink | Image.Image]:
     """Labelled ink files and images (text in `image.info["text"]`, from `name.gt.txt`).
     Unreadable or unlabelled files are left out, each reported to `on_skip` (by
-    default a warning) with the reason."""
+    default a warning) with the reason. `truth_beside_ink`: an ink file without a
+    transcription of its own takes `name.gt.txt` too (for scoring pages, such as a
+    notebook; training reads each sample as one line, so it leaves this off)."""
     report = on_skip or (lambda reason: warnings.warn(f"skipped: {reason}", stacklevel=3))
     items: list[Ink | Image.Image] = []
     for path in iter_ink_files(paths, suffixes):
         try:
             item = read_labelled_image(path) if path.suffix.lower() in IMAGE_SUFFIXES else read_ink(path)
+            if isinstance(item, Ink) and not item.text and truth_beside_ink:
+                item = dataclasses.replace(item, text=read_ground_truth(path))
         except HandwriteError as exc:
             report(str(exc))
             continue
         text = item.text if isinstance(item, Ink) else item.info.get("text")
         if not text:
-            report(f"{path}: no transcription (no truth annotation, text or .gt.txt beside it)")
+            beside = ", text or .gt.txt beside it" if isinstance(item, Image.Image) or truth_beside_ink else " or text"
+            report(f"{path}: no transcription (no truth annotation{beside})")
             continue
         items.append(item)
     return items
