@@ -21,7 +21,7 @@ from PyQt6.QtWidgets import QApplication
 import handwrite
 from gui.canvas import InkCanvas
 from gui.document import MARGIN
-from gui.flags import add_arguments
+from gui.flags import add_arguments, problem
 from gui.window import MainWindow, save_png_atomically, save_text_atomically
 
 REPLAY_TIMEOUT_S = 60.0
@@ -34,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if wrong := problem(args):
+        parser.error(wrong)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("handwrite")
     app.setOrganizationName("handwrite")

@@ -21,3 +21,13 @@ def as_argv(args: argparse.Namespace) -> list[str]:
     """The flags given, back as arguments (what `handwrite gui` passes on to the app)."""
     given = ((flag, getattr(args, flag[2:].replace("-", "_"))) for flag, _, _ in FLAGS)
     return [part for flag, value in given if value for part in (flag, value)]
+
+
+def problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the flags together (a usage error), if anything: without
+    --replay, --screenshot and --text-out would leave the app waiting for a pen."""
+    alone = [flag for flag in ("--screenshot", "--text-out") if getattr(args, flag[2:].replace("-", "_"))]
+    if alone and not args.replay:
+        verb = "need" if len(alone) > 1 else "needs"
+        return f"{' and '.join(alone)} {verb} --replay INK (the ink to write before the window is saved)"
+    return None

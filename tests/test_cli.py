@@ -155,6 +155,12 @@ def test_options_that_do_nothing_without_another_are_usage_errors(capsys, tmp_pa
     assert code == 0 and out.strip() == "hello world"
 
 
+def test_gui_screenshot_without_a_replay_is_a_usage_error_not_a_wait(capsys, tmp_path):
+    code, _, err = run(capsys, "gui", "--screenshot", str(tmp_path / "x.png"), "--text-out", str(tmp_path / "x.txt"))
+    assert code == 2 and "--screenshot and --text-out need --replay INK" in err
+    assert not list(tmp_path.iterdir())
+
+
 def test_eval_prints_cer_and_wer(capsys, labelled_ink):
     code, out, _ = run(capsys, "eval", str(labelled_ink))
     assert code == 0 and "CER" in out and "WER" in out

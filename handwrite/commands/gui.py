@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from handwrite.commands import Command
+from handwrite.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,8 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gui.flags import as_argv, problem
+
+    if wrong := problem(args):
+        raise UsageError(wrong)
     from gui.app import main as gui_main
-    from gui.flags import as_argv
 
     return gui_main(as_argv(args))
 
