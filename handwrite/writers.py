@@ -70,8 +70,9 @@ class Writer:
 
 
 class TxtWriter(Writer):
-    """The text: to the stream (with the path and a tab before it when there are several
-    inputs), or one NAME.txt per input."""
+    """The text: to the stream (with several inputs, each line of it after its input's
+    path and a tab, so a page's lines keep their path: grep-able, cut-able), or one
+    NAME.txt per input."""
 
     def __init__(self, folder: OutputFolder | None, many: bool, out: TextIO | None = None) -> None:
         super().__init__(folder, many, out)
@@ -83,7 +84,11 @@ class TxtWriter(Writer):
             return None
         if self.folder is not None:
             return self._write_for(item, root, item.result.text + "\n")
-        self._print(f"{shown(item.path)}\t{item.result.text}" if self.many else item.result.text)
+        if not self.many:
+            self._print(item.result.text)
+            return None
+        path = shown(item.path)
+        self._print("\n".join(f"{path}\t{line}" for line in item.result.text.split("\n")))
         return None
 
 

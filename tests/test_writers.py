@@ -45,6 +45,11 @@ def test_the_registry_names_every_format_the_command_line_offers():
 def test_txt_prints_the_text_and_the_path_when_there_are_several():
     assert written(TxtWriter, [GOOD]) == "hello\n"
     assert written(TxtWriter, [GOOD, FAILED]) == "inks/note.inkml\thello\n"  # failures go to stderr
+    page = Item(ROOT / "page.xopp", Result("first line\nsecond line", 0.9))
+    assert written(TxtWriter, [page]) == "first line\nsecond line\n"
+    assert written(TxtWriter, [page, GOOD]) == (  # each line of a page keeps its path
+        "inks/page.xopp\tfirst line\ninks/page.xopp\tsecond line\ninks/note.inkml\thello\n"
+    )
 
 
 def test_jsonl_gives_one_record_per_input_in_order():
