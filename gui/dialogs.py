@@ -80,6 +80,13 @@ def architecture_in_words(meta: dict) -> str:
     return words + "; read out with CTC"
 
 
+def network_in_brief(meta: dict) -> str:
+    """e.g. '3 x 192 BiLSTM' (layers x units each way), for a menu entry."""
+    arch = meta.get("architecture") or {}
+    rnn = str(arch.get("rnn", "rnn")).upper()
+    return f"{arch.get('layers', '?')} \u00d7 {arch.get('hidden', '?')} Bi{rnn}" if arch else "network not recorded"
+
+
 def metric_rows(metrics: dict, path: tuple[str, ...] = ()) -> list[tuple[str, str, dict]]:
     """(set, decoding, figures) for every record holding a CER, however deeply the
     metadata nests them ({set: figures} or {set: {decoding: figures}})."""
@@ -174,7 +181,9 @@ class TextDialog(QDialog):
 
 
 def model_info_dialog(name: str, model: handwrite.Recognizer, parent: QWidget | None = None) -> TextDialog:
-    return TextDialog(f"Model: {name}", model_html(name, model.metadata), parent)
+    dialog = TextDialog(f"Model: {name}", model_html(name, model.metadata), parent)
+    dialog.resize(840, 560)  # the figures' table: a figure per cell, unwrapped
+    return dialog
 
 
 # ---- about --------------------------------------------------------------------
@@ -263,10 +272,12 @@ __all__ = [
     "about_dialog",
     "about_html",
     "architecture_in_words",
+    "bundled_metadata",
     "choose_folder",
     "metric_rows",
     "model_html",
     "model_info_dialog",
+    "network_in_brief",
     "open_file",
     "remember_folder",
     "save_file",

@@ -34,7 +34,7 @@ from PyQt6.QtWidgets import (
 
 import handwrite
 from gui.canvas import STYLES, InkCanvas, PageView
-from gui.dialogs import about_dialog, model_info_dialog, open_file, save_file
+from gui.dialogs import about_dialog, bundled_metadata, model_info_dialog, network_in_brief, open_file, save_file
 from gui.document import Document
 from gui.image_view import IMAGE_FILTER, ImageTranscriptionDialog
 from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
@@ -53,6 +53,17 @@ def data_dir() -> Path:
     """Samples, the personal model and the autosave: the library's data folder, so
     `handwrite.SampleStore()` and `handwrite finetune` see what the app collected."""
     return handwrite.data_home()
+
+
+def model_name(path: str | None) -> str:
+    """How the app names an ink model: "bundled model NAME" for one shipped with
+    handwrite (path None: the default), else the file's name."""
+    bundled = handwrite.bundled_models()
+    if path is None:
+        return f"bundled model {handwrite.default_model_path('ink').stem}"
+    if path in bundled and not Path(path).is_file():  # a file of that name here would win
+        return f"bundled model {path}"
+    return Path(path).name
 
 
 class MainWindow(QMainWindow):
@@ -123,6 +134,8 @@ class MainWindow(QMainWindow):
         self.canvas.page_shown.connect(self._on_page_shown)
         self.page_label = QLabel()
         self.zoom_label = QLabel()
+        self.model_label = QLabel()  # always shown: passing messages (timings, "Saved …") never hide it
+        self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.statusBar().addPermanentWidget(self.page_label)
         self.view.zoomed.connect(self._show_zoom)
@@ -254,7 +267,7 @@ class MainWindow(QMainWindow):
             model = self._load(path)
         except handwrite.HandwriteError as exc:
             if not quiet or path:
-                in_use = f"the {self.model_name}" if self.model is not None else "the bundled online model"
+                in_use = f"the {self.model_name}" if self.model is not None else f"the {model_name(None)}"
                 QMessageBox.warning(self, "Cannot use this model", f"{exc}\n\nThe page is still read by {in_use}.")
             if self.model is None:
                 self._use_ink_model(self._load(None), None)
@@ -277,8 +290,8 @@ class MainWindow(QMainWindow):
         self.model = model
         self.settings.setValue("model_path", path or "")
         self.live.set_model(model)
-        self.model_name = Path(path).name if path else "bundled online model"
-        self.statusBar().showMessage(self.model_status())
+        self.model_name = model_name(path)
+        self.model_label.setText(self.model_status())
         self._request_recognition()
 
     def _use_image_model(self, model: handwrite.Recognizer, path: str | None, quiet: bool) -> None:
@@ -314,18 +327,43 @@ class MainWindow(QMainWindow):
             self.load_model(path)
 
     def _fill_bundled_menu(self) -> None:
-        """One entry per model shipped with handwrite, ticked where it is in use: the
-        page's ink model, and the image model that File > Open image reads with."""
+        """The models shipped with handwrite under what they read, each with its network,
+        ticked where it is in use: the page's ink model, and the image model that File >
+        Open image reads with. Choosing one in use changes nothing."""
         self.bundled_menu.clear()
-        in_use = {
+        in_use = self._bundled_in_use()
+        described = {name: self._bundled_metadata(path) for name, path in handwrite.bundled_models().items()}
+        for kind, heading in (("ink", "Read what you write"), ("image", "Read pictures (File > Open image)")):
+            self.bundled_menu.addAction(heading).setEnabled(False)
+            for name, meta in described.items():
+                if (meta.get("kind") if meta else "ink") != kind:  # one that cannot be read: listed once
+                    continue
+                brief = network_in_brief(meta) if meta else "cannot be read"
+                action = self.bundled_menu.addAction(f"{name}  ({brief})")
+                action.setEnabled(meta is not None)
+                action.setCheckable(True)
+                action.setChecked(name in in_use)
+                action.setData(name)
+                action.triggered.connect(lambda checked=False, n=name: self._choose_bundled(n))
+            if kind == "ink":
+                self.bundled_menu.addSeparator()
+
+    def _choose_bundled(self, name: str) -> None:
+        if name not in self._bundled_in_use():  # the one in use: nothing to do, nothing to say
+            self.load_model(name)
+
+    def _bundled_metadata(self, path: Path) -> dict | None:
+        """A bundled model's metadata (read once), None when the file cannot be read."""
+        try:
+            return bundled_metadata(path, (self.model, self.image_model))
+        except handwrite.HandwriteError:
+            return None
+
+    def _bundled_in_use(self) -> set[str]:
+        return {
             self.settings.value("model_path", "", str) or handwrite.default_model_path("ink").stem,
             self.image_model_path or handwrite.default_model_path("image").stem,
         }
-        for name in handwrite.bundled_models():
-            action = self.bundled_menu.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(name in in_use)
-            action.triggered.connect(lambda checked=False, n=name: self.load_model(n))
 
     def show_model_info(self) -> None:
         model_info_dialog(self.model_name, self.model, self).exec()
@@ -374,7 +412,7 @@ class MainWindow(QMainWindow):
         read = sum(reading.read for reading in readings.values())
         if read:  # a reading of nothing new leaves the status bar alone ("Kept 1 sample(s)", "Saved …")
             lines = f"{read} line{'' if read == 1 else 's'}"
-            self.statusBar().showMessage(f"{self.model_status()}  ·  {lines} recognized in {milliseconds:.0f} ms", 5000)
+            self.statusBar().showMessage(f"{lines} recognized in {milliseconds:.0f} ms", 5000)
         self.results_changed.emit()
 
     def reading(self, page: int | None = None) -> PageReading:

@@ -33,6 +33,7 @@ def test_writing_a_line_shows_its_transcription(make_window):
     text = window.transcription()
     assert text.startswith("the") and len(text) > 15
     assert window.latencies_ms and "recognized in" in window.statusBar().currentMessage()
+    assert window.model_label.text().startswith("Model: bundled model online-default")  # beside it, kept
 
 
 def test_mouse_strokes_are_recorded_undone_and_redone(make_window, qtbot):
@@ -105,7 +106,7 @@ def test_corrupt_model_falls_back_to_the_bundled_one(make_window, tmp_path, mess
     bad.write_bytes(b"\x00" * 64)
     assert not window.load_model(str(bad))
     assert "broken.safetensors" in messages[-1]
-    assert window.model is not None and window.model_name == "bundled online model"
+    assert window.model is not None and window.model_name == "bundled model online-default"
 
 
 def test_autosave_brings_the_page_back(make_window):
@@ -220,9 +221,9 @@ def test_settings_remember_the_chosen_model(make_window, tmp_path):
 def test_the_language_model_is_on_until_turned_off_and_that_is_remembered(make_window):
     window = make_window()
     assert window.lm_action.isChecked() and window.model.decoding.lm is not None
-    assert "English language model" in window.statusBar().currentMessage()
+    assert "English language model" in window.model_label.text()
     window.lm_action.trigger()
-    assert window.model.decoding.lm is None and "language model" not in window.statusBar().currentMessage()
+    assert window.model.decoding.lm is None and "language model" not in window.model_label.text()
     again = make_window()
     assert not again.lm_action.isChecked() and again.model.decoding.lm is None
 

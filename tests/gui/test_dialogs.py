@@ -87,17 +87,17 @@ def test_choosing_an_image_model_says_what_it_is_for_and_keeps_the_page_s_model(
     monkeypatch.setattr(dialogs.QFileDialog, "getOpenFileName", lambda *args: (str(tiny_image_model), ""))
     action(window, "Choose &model file…").trigger()  # File > Choose model file
     assert len(messages) == 1 and "Cannot" not in messages[0]
-    assert "File > Open image now uses it" in messages[0] and "still the bundled online model" in messages[0]
-    assert window.model.kind == "ink" and window.model_name == "bundled online model"
+    assert "File > Open image now uses it" in messages[0] and "still the bundled model online-default" in messages[0]
+    assert window.model.kind == "ink" and window.model_name == "bundled model online-default"
     assert window.image_model.kind == "image"
     again = make_window()  # remembered, for images only
-    assert again.image_model_path == str(tiny_image_model) and again.model_name == "bundled online model"
+    assert again.image_model_path == str(tiny_image_model) and again.model_name == "bundled model online-default"
 
 
 def bundled_menu_entries(window) -> dict[str, bool]:
-    """File > Bundled models as the user sees it when it opens: name -> ticked."""
+    """File > Bundled models as the user sees it when it opens: model name -> ticked."""
     window.bundled_menu.aboutToShow.emit()
-    return {entry.text(): entry.isChecked() for entry in window.bundled_menu.actions()}
+    return {entry.data(): entry.isChecked() for entry in window.bundled_menu.actions() if entry.data()}
 
 
 def test_bundled_models_are_offered_by_name_ticked_where_in_use_and_remembered(
@@ -113,12 +113,22 @@ def test_bundled_models_are_offered_by_name_ticked_where_in_use_and_remembered(
     monkeypatch.setattr(recognizer, "MODELS_DIR", shipped)
     window = make_window()
     assert bundled_menu_entries(window) == {"image-default": True, "online-default": True, "online-other": False}
-    other = next(a for a in window.bundled_menu.actions() if a.text() == "online-other")
-    other.trigger()
-    assert window.model_name == "online-other" and window.model.kind == "ink" and not messages
+    shown = [a.text() for a in window.bundled_menu.actions() if not a.isSeparator()]
+    assert shown == [  # under what each reads, with its network
+        "Read what you write",
+        "online-default  (3 \u00d7 192 BiLSTM)",
+        "online-other  (3 \u00d7 192 BiLSTM)",
+        "Read pictures (File > Open image)",
+        "image-default  (3 \u00d7 192 BiLSTM)",
+    ]
+    entry = {a.data(): a for a in window.bundled_menu.actions() if a.data()}
+    entry["image-default"].trigger()  # the one in use already: nothing happens, nothing is said
+    entry["online-other"].trigger()
+    assert window.model_name == "bundled model online-other" and window.model.kind == "ink" and not messages
+    assert "bundled model online-other" in window.model_label.text()
     assert bundled_menu_entries(window) == {"image-default": True, "online-default": False, "online-other": True}
     again = make_window()
-    assert again.model_name == "online-other"
+    assert again.model_name == "bundled model online-other"
     assert bundled_menu_entries(again)["online-other"]
 
 

@@ -271,7 +271,7 @@ def test_cancel_stops_the_fine_tune_process_and_offers_no_model(make_window, qtb
     assert dialog.result() == QDialog.DialogCode.Rejected
     assert dialog.report is None and not dialog.use_button.isEnabled()
     assert not list(window_module.data_dir().glob("personal*"))
-    assert window.model_name == "bundled online model" and not messages  # no attempt to load one either
+    assert window.model_name == "bundled model online-default" and not messages  # no attempt to load one either
     assert dialog.status.text() == "Fine-tuning stopped; no model was written."
 
 
