@@ -117,7 +117,8 @@ def atomic_path(path: str | os.PathLike[str], replace: bool = True) -> Iterator[
     file written there becomes ``path``. With ``replace=False`` an existing ``path`` is
     never replaced (FileExistsError naming it). Errors name ``path``, not the temporary file."""
     target = Path(path)
-    check_writable_kind(target)
+    if replace:  # without replace, any existing target is refused by the commit (FileExistsError)
+        check_writable_kind(target)
     tmp_name: str | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -152,20 +153,23 @@ def atomic_open(
 
 def check_writable_kind(target: Path) -> None:
     """Refuse (OSError naming `target`) to write where a FIFO, a device, a socket or a
-    folder stands: renaming a result over /dev/null (say, given as the output of a run
-    as root) would replace the device with a plain file. A symbolic link is replaced,
-    not followed. Writes check this themselves; a long job calls it before it starts."""
-    try:
-        mode = os.lstat(target).st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    except OSError:
-        return  # unreadable: the write itself fails with the reason
-    if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, "a folder, not a file; not written over", str(target))
-    kind = next((name for test, name in _SPECIAL_FILES if test(mode)), None)
-    if kind is not None:
-        raise OSError(errno.EINVAL, f"{kind}, not a regular file; not written over", str(target))
+    folder stands, or a symbolic link to one: renaming a result over /dev/null (say,
+    given as the output of a run as root) would replace the device with a plain file.
+    A link to a regular file is replaced by the new file, not followed. Writes that
+    replace check this themselves; a long job calls it before it starts."""
+    for look in (os.lstat, os.stat):  # the name itself, then what a link leads to
+        try:
+            mode = look(target).st_mode
+        except OSError:
+            return  # nothing there (or a dangling link): the write creates the file, or says why not
+        if stat.S_ISLNK(mode):
+            continue
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "a folder, not a file; not written over", str(target))
+        kind = next((name for test, name in _SPECIAL_FILES if test(mode)), None)
+        if kind is not None:
+            linked = " (behind a symbolic link)" if look is os.stat else ""
+            raise OSError(errno.EINVAL, f"{kind}{linked}, not a regular file; not written over", str(target))
 
 
 def _no_follow(name: str, flags: int) -> int:
@@ -196,13 +200,17 @@ def _commit(tmp_name: str, target: Path, replace: bool) -> None:
 
 
 def _mode_for(target: Path) -> int:
-    """Keep an existing file's permissions; a new file gets the usual 0666 & ~umask."""
+    """Keep the permissions of the regular file replaced; a new file (or one replacing a
+    link) gets the usual 0666 & ~umask."""
     try:
-        return target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        info = os.lstat(target)
+    except OSError:
+        info = None
+    if info is not None and stat.S_ISREG(info.st_mode):
+        return info.st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, replace: bool = True) -> None:

@@ -201,13 +201,41 @@ def test_atomic_write_never_replaces_a_fifo_a_socket_or_a_folder(tmp_path):
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(sock))
     (tmp_path / "folder").mkdir()
-    for target, said in [(fifo, "named pipe"), (sock, "socket"), (tmp_path / "folder", "folder")]:
+    (tmp_path / "link").symlink_to(fifo)
+    targets = [
+        (fifo, "named pipe"),
+        (sock, "socket"),
+        (tmp_path / "folder", "folder"),
+        (tmp_path / "link", "named pipe (FIFO) (behind a symbolic link)"),
+    ]
+    for target, said in targets:
         with pytest.raises(OSError) as error:
             atomic_write_text(target, "ours")
         assert said in str(error.value) and error.value.filename == str(target)
     listener.close()
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and stat.S_ISSOCK(sock.lstat().st_mode)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "pipe", "sock"]  # no temporary left
+    assert (tmp_path / "link").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link", "pipe", "sock"]  # no temporary left
+
+
+def test_a_link_to_a_file_is_replaced_with_a_file_of_the_usual_permissions(tmp_path):
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("theirs")
+    theirs.chmod(0o666)
+    (tmp_path / "out.txt").symlink_to(theirs)
+    atomic_write_text(tmp_path / "out.txt", "ours")
+    assert not (tmp_path / "out.txt").is_symlink() and (tmp_path / "out.txt").read_text() == "ours"
+    assert theirs.read_text() == "theirs"  # the link is replaced, not followed
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_results_file_name_taken_by_a_folder_moves_on_to_the_next_name(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "results.jsonl").mkdir(parents=True)
+    assert main(["transcribe", str(HELLO), "-f", "jsonl", "-o", str(out)]) == 0
+    assert (out / "results-2.jsonl").read_text().strip()
 
 
 KILLED_WRITER = """
