@@ -11,6 +11,7 @@ exists gets the next free name (`results-2.jsonl`).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,19 @@ from handwrite.printable import shown
 
 if TYPE_CHECKING:
     from handwrite.transcribe import Source
+
+ERRORS_JSON = "errors.json"  # `-f json`: the inputs that failed, beside the per-input results
+_ERRORS_JSON_NAME = re.compile(r"errors(-[0-9]+)?\.json", re.IGNORECASE)  # errors-2.json: the next free name
+
+
+def is_transcription_output(path: Path, input_suffixes: Sequence[str]) -> bool:
+    """Whether a file is, by its name, one `transcribe -f json -o` writes: a result
+    ("note.inkml.json": an input's whole name plus .json) or the failures'
+    errors.json. Folder walks pass these by, so a folder that holds earlier results
+    beside its inputs reads as its inputs; a file named on its own is still read."""
+    if path.suffix.lower() != ".json":
+        return False
+    return Path(path.stem).suffix.lower() in input_suffixes or _ERRORS_JSON_NAME.fullmatch(path.name) is not None
 
 
 class OutputFolder:

@@ -25,6 +25,7 @@ from handwrite.errors import HandwriteError
 from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES, read_ink
 from handwrite.formats.images import read_image
 from handwrite.ink import Ink
+from handwrite.output_folder import is_transcription_output
 from handwrite.printable import shown
 from handwrite.recognizer import Recognizer, load_model
 from handwrite.results import Result
@@ -93,17 +94,8 @@ def _walk(root: Path, skipped: tuple[int, int] | None) -> Iterator[Source]:
                 yield Source(path, root, f"{shown(path)}: more than {MAX_FOLDER_DEPTH} folders deep; not searched")
             elif is_folder:
                 stack.append((path, depth + 1))
-            elif path.suffix.lower() in INPUT_SUFFIXES and not _is_json_result(path):
+            elif path.suffix.lower() in INPUT_SUFFIXES and not is_transcription_output(path, INPUT_SUFFIXES):
                 yield Source(path, root)
-
-
-def _is_json_result(path: Path) -> bool:
-    """Whether a file is, by its name, a result `-f json` writes ("note.inkml.json":
-    the input's whole name plus .json). Folders skip these, so transcribing a folder
-    that holds earlier results beside the inputs reads the inputs only; a result
-    named as a PATH is still read (and fails as ink, saying why)."""
-    inner = Path(path.stem).suffix.lower()
-    return path.suffix.lower() == ".json" and inner in INPUT_SUFFIXES
 
 
 def _identity(folder: Path) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from handwrite.errors import HandwriteError, UsageError
+from handwrite.output_folder import ERRORS_JSON
 from handwrite.printable import printable, shown
 from handwrite.results import rounded_confidence
 
@@ -113,7 +114,7 @@ class JsonWriter(Writer):
         if self.folder is None:
             self._print(strict_json(self.records, indent=2))
         elif self.records:  # failures, beside the per-input results
-            self.folder.write_new("errors.json", strict_json(self.records, indent=2) + "\n")
+            self.folder.write_new(ERRORS_JSON, strict_json(self.records, indent=2) + "\n")
 
 
 class JsonlWriter(Writer):

@@ -316,6 +316,17 @@ def test_json_results_beside_the_inputs_are_not_read_as_ink_next_time(tmp_path, 
     (line,) = capsys.readouterr().out.splitlines()
     assert json.loads(line)["path"] == str(tmp_path / "hello.inkml")
     assert main(["transcribe", str(tmp_path / "hello.inkml.json")]) == 1  # named: read, and said why not
+    (tmp_path / "broken.inkml").write_text("<ink")  # a failure: written to errors.json
+    assert main(["transcribe", str(tmp_path), "-f", "json", "-o", str(tmp_path), "--overwrite"]) == 1
+    shutil.copy(tmp_path / "errors.json", tmp_path / "errors-2.json")  # as a run that found errors.json taken
+    capsys.readouterr()
+    assert main(["transcribe", str(tmp_path), "-f", "jsonl"]) == 1  # the broken ink fails, alone
+    assert [json.loads(line)["path"] for line in capsys.readouterr().out.splitlines()] == [
+        str(tmp_path / "broken.inkml"),
+        str(tmp_path / "hello.inkml"),
+    ]
+    assert main(["eval", str(tmp_path)]) == 1  # eval walks folders the same way: the results are not ink
+    assert "hello.inkml.json" not in capsys.readouterr().err
 
 
 def test_an_input_the_network_refuses_fails_alone_not_its_whole_batch():

@@ -14,6 +14,7 @@ from handwrite.errors import HandwriteError
 from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES, iamondb, read_ink
 from handwrite.formats.images import read_ground_truth, read_image
 from handwrite.ink import Ink
+from handwrite.output_folder import is_transcription_output
 
 
 def find_iam_split_file(root: Path, split: str) -> Path | None:
@@ -40,10 +41,17 @@ def load_iam_split(root: str | Path, split: str, limit: int | None = None) -> li
 
 
 def iter_ink_files(paths: Iterable[str | Path], suffixes: tuple[str, ...] = INK_SUFFIXES) -> Iterator[Path]:
-    """Files under the given files and folders (folders searched recursively, sorted)."""
+    """Files under the given files and folders (folders searched recursively, sorted;
+    results of `transcribe -f json` found there are no inputs)."""
     for path in map(Path, paths):
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in suffixes
+                and not is_transcription_output(p, INK_SUFFIXES + IMAGE_SUFFIXES)
+            )
         else:
             yield path
 
