@@ -58,12 +58,18 @@ def data_dir() -> Path:
 def model_name(path: str | None) -> str:
     """How the app names an ink model: "bundled model NAME" for one shipped with
     handwrite (path None: the default), else the file's name."""
+    file = model_file(path, "ink")
+    bundled = {found.resolve(): name for name, found in handwrite.bundled_models().items()}
+    return f"bundled model {bundled[file.resolve()]}" if file.resolve() in bundled else file.name
+
+
+def model_file(path: str | None, kind: str) -> Path:
+    """The file a remembered model setting means: None (or "") the bundled model of
+    the kind, a bare bundled name (as `-m` takes it) that model, else the path."""
+    if not path:
+        return handwrite.default_model_path(kind)
     bundled = handwrite.bundled_models()
-    if path is None:
-        return f"bundled model {handwrite.default_model_path('ink').stem}"
-    if path in bundled and not Path(path).is_file():  # a file of that name here would win
-        return f"bundled model {path}"
-    return Path(path).name
+    return bundled[path] if path in bundled and not Path(path).is_file() else Path(path)
 
 
 class MainWindow(QMainWindow):
@@ -349,8 +355,10 @@ class MainWindow(QMainWindow):
                 self.bundled_menu.addSeparator()
 
     def _choose_bundled(self, name: str) -> None:
+        """Load the shipped file itself: a bare name would let a file of that name in the
+        folder the app started from stand in for it."""
         if name not in self._bundled_in_use():  # the one in use: nothing to do, nothing to say
-            self.load_model(name)
+            self.load_model(str(handwrite.bundled_models()[name]))
 
     def _bundled_metadata(self, path: Path) -> dict | None:
         """A bundled model's metadata (read once), None when the file cannot be read."""
@@ -360,10 +368,12 @@ class MainWindow(QMainWindow):
             return None
 
     def _bundled_in_use(self) -> set[str]:
-        return {
-            self.settings.value("model_path", "", str) or handwrite.default_model_path("ink").stem,
-            self.image_model_path or handwrite.default_model_path("image").stem,
+        """The names of the bundled models in use: the page's, and the one for pictures."""
+        in_use = {
+            model_file(self.settings.value("model_path", "", str) or None, "ink").resolve(),
+            model_file(self.image_model_path, "image").resolve(),
         }
+        return {name for name, path in handwrite.bundled_models().items() if path.resolve() in in_use}
 
     def show_model_info(self) -> None:
         model_info_dialog(self.model_name, self.model, self).exec()

@@ -111,6 +111,10 @@ def test_bundled_models_are_offered_by_name_ticked_where_in_use_and_remembered(
         shutil.copy(source, shipped / f"{name}.safetensors")
     shutil.copy(DEFAULT_INK_MODEL, shipped / "online-other.safetensors")
     monkeypatch.setattr(recognizer, "MODELS_DIR", shipped)
+    monkeypatch.setattr(recognizer, "DEFAULT_INK_MODEL", shipped / "online-default.safetensors")
+    monkeypatch.setattr(recognizer, "DEFAULT_IMAGE_MODEL", shipped / "image-default.safetensors")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "online-other").write_bytes(b"not the bundled model")  # a file named like it: never used
     window = make_window()
     assert bundled_menu_entries(window) == {"image-default": True, "online-default": True, "online-other": False}
     shown = [a.text() for a in window.bundled_menu.actions() if not a.isSeparator()]
