@@ -160,6 +160,23 @@ def _range(low: float | None, high: float | None) -> str:
 # ---- the groups more than one command takes ------------------------------------------
 
 
+def check_model_named(name: str | None, flag: str) -> None:
+    """A usage error naming `flag` when `name` is neither a file nor a bundled model (a
+    file that is there but cannot be read fails when it is loaded)."""
+    if name is None:
+        return
+    from handwrite.recognizer import bundled_models, model_file_path
+
+    try:
+        path = model_file_path(name)
+    except HandwriteError as exc:
+        raise UsageError(f"{flag} {exc}") from None
+    if not os.path.lexists(path):
+        names = bundled_models()
+        hint = f"; did you mean the bundled model {path.stem}?" if path.stem in names else ""
+        raise UsageError(f"{flag} {name}: no such model file{hint} (bundled: {', '.join(names)})")
+
+
 @dataclass(frozen=True)
 class ModelOptions:
     """Which model reads and how it decodes: `load_model`'s keyword arguments."""
@@ -189,24 +206,13 @@ class ModelOptions:
     )
 
     def __post_init__(self) -> None:
-        if not self.words and not self.language_model:
+        if not self.words and not self.lm:  # --lm-file has no word lexicon to leave out
             raise UsageError("--no-words leaves the word lexicon out of --lm: give --lm too")
 
     def check_model_named(self) -> None:
-        """A usage error, said before any work, when -m names neither a file nor a bundled
-        model (a file that is there but cannot be read fails when it is loaded)."""
-        if self.model is None:
-            return
-        from handwrite.recognizer import bundled_models, model_file_path
-
-        try:
-            path = model_file_path(self.model)
-        except HandwriteError as exc:
-            raise UsageError(str(exc)) from None
-        if not os.path.lexists(path):
-            names = bundled_models()
-            hint = f"; did you mean the bundled model {path.stem}?" if path.stem in names else ""
-            raise UsageError(f"{self.model}: no such model file{hint} (bundled: {', '.join(names)})")
+        """A usage error, said before any work, when -m names neither a file nor a
+        bundled model."""
+        check_model_named(self.model, "-m")
 
     @property
     def language_model(self) -> bool | str:

@@ -3,7 +3,8 @@ confidence and where it is on the page.
 
 `Result.text` is the lines joined by newlines in reading order; `Result.lines`
 describe them (box, the page's stroke indices for ink, words). `to_dict` is the
-page schema (docs/formats.md) that `transcribe -f json` writes.
+page of the schema that `transcribe -f json` writes (docs/formats.md): text,
+confidence and pages; the command adds path, alternatives and the words list.
 """
 
 from __future__ import annotations

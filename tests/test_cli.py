@@ -147,8 +147,26 @@ def test_a_bundled_model_is_chosen_by_name(capsys, tmp_path, monkeypatch):
     assert code == 2 and "did you mean the bundled model online-default?" in err
 
 
+def test_training_commands_say_at_once_when_a_model_they_name_is_not_there(capsys, tmp_path):
+    out = str(tmp_path / "out.safetensors")
+    for argv, said in [
+        (["finetune", str(SAMPLE_INK), "-b", str(tmp_path / "gone.safetensors"), "-o", out], "-b "),
+        (["train", "--iam-ondb", str(tmp_path), "-o", out, "--load", "onlin-default"], "--load onlin-default"),
+        (["train", "--iam-ondb", str(tmp_path), "-o", out, "--teacher", "nope"], "--teacher nope"),
+    ]:
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and said in err and "no such" in err
+    assert not list(tmp_path.iterdir())
+
+
 def test_options_that_do_nothing_without_another_are_usage_errors(capsys, tmp_path):
-    for alone, needed in [(["--overwrite"], "give -o OUTDIR too"), (["--no-words"], "give --lm too")]:
+    lm_file = tmp_path / "chars.lm.json.gz"
+    lm_file.write_bytes(b"never read")
+    for alone, needed in [
+        (["--overwrite"], "give -o OUTDIR too"),
+        (["--no-words"], "give --lm too"),
+        (["--lm-file", str(lm_file), "--no-words"], "give --lm too"),  # such a file has no word lexicon
+    ]:
         code, out, err = run(capsys, "transcribe", str(HELLO), *alone)
         assert code == 2 and needed in err and out == ""
     code, out, _ = run(capsys, "transcribe", str(HELLO), "--lm", "--no-words")

@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from handwrite.commands import EXIT_OK, Command
-from handwrite.options import add_flags, from_args
+from handwrite.options import add_flags, check_model_named, from_args
 
 if TYPE_CHECKING:
     from handwrite.training.finetune import FinetuneReport
@@ -26,6 +26,8 @@ def run_train(args: argparse.Namespace) -> int:
     from handwrite.training.train import Trainer
 
     options = from_args(TrainOptions, args)
+    check_model_named(options.load, "--load")
+    check_model_named(options.teacher, "--teacher")
     trainer = Trainer(options)
     result = trainer.run()
     if result is not None:
@@ -52,7 +54,9 @@ def run_finetune(args: argparse.Namespace) -> int:
 
     # --json speaks to the app on stdout: each step as a line, and no progress bar beside them
     steps = {"progress": args.progress and not args.json, "on_step": emit if args.json else None}
-    report = finetune(from_args(FinetuneOptions, args, **steps))
+    options = from_args(FinetuneOptions, args, **steps)
+    check_model_named(options.base, "-b")
+    report = finetune(options)
     if args.json:
         print(json.dumps(finetune_summary(report)), flush=True)
     else:

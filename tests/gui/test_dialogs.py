@@ -72,7 +72,7 @@ def test_about_names_the_version_the_bundled_models_figures_and_the_licences(mak
     text = text_of_dialog_from(qtbot, action(window, "&About handwrite").trigger)  # Help > About
     assert f"handwrite {handwrite.__version__}" in text
     assert {DEFAULT_INK_MODEL, DEFAULT_IMAGE_MODEL} <= set(handwrite.bundled_models().values())
-    for path in handwrite.bundled_models().values():  # each model shipped, the GRU one included
+    for path in handwrite.bundled_models().values():  # each model shipped, not only the defaults
         assert path.name in text
         figures = handwrite.load_model(path).metadata["metrics"]["IAM-OnDB testset_t"]
         assert all(f"{f['cer']:.2%} CER, {f['wer']:.2%} WER" in text for f in figures.values())
