@@ -58,6 +58,14 @@ def test_load_starts_a_new_run_from_a_models_weights(synthetic_dir, tmp_path):
     assert resumed.base_info["base_model"] == str(base)
 
 
+def test_an_output_that_is_a_fifo_is_refused_before_any_training(synthetic_dir, tmp_path, capsys):
+    fifo = tmp_path / "model.safetensors"
+    os.mkfifo(fifo)
+    assert main(train_args(synthetic_dir, fifo, tmp_path / "run", "--epochs", "1")) == 1
+    assert "named pipe (FIFO), not a regular file; not written over" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # no work folder, no checkpoint: refused first
+
+
 def test_ema_saves_the_moving_average_and_a_resume_keeps_it(synthetic_dir, tmp_path):
     out, work = tmp_path / "model.safetensors", tmp_path / "run"
     assert main(train_args(synthetic_dir, out, work, "--epochs", "1", "--ema-decay", "0.9")) == 0
