@@ -206,6 +206,7 @@ class TrainDialog(QDialog):
         self.status.setWordWrap(True)  # what the run did is said in a few sentences
         self.setMinimumWidth(460)
         self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # busy until the first step says how many there are (loading takes seconds)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.use_button = self.buttons.addButton("Use personal model", QDialogButtonBox.ButtonRole.AcceptRole)
         self.use_button.setEnabled(False)

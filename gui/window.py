@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PyQt6.QtCore import QByteArray, QEvent, QIODevice, QSaveFile, QSettings, Qt, QTimer, QUrl, pyqtSignal
+from PyQt6.QtCore import QByteArray, QEvent, QEventLoop, QIODevice, QSaveFile, QSettings, Qt, QTimer, QUrl, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence, QPalette, QPixmap
 from PyQt6.QtWidgets import (
     QApplication,
@@ -44,6 +44,7 @@ from gui.words import add_word_view
 
 DEBOUNCE_MS = 0  # the events of one pen-up (or one erase swipe's moves) make one request: the next loop turn
 AUTOSAVE_MS = 800
+EXPORT_WAIT_S = 60.0  # a searchable PDF waits this long at most for pages still being read
 OPEN_FILTER = "Ink and notebooks (*.inkml *.xopp *.xml *.json)"
 SAVE_FILTER = "InkML pages (*.inkml);;Xournal++ notebook (*.xopp)"
 PNG_POINTS = 2.0  # an exported page image has this many pixels per point of an A4-wide page (144 dpi)
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self.prompt_bar = QWidget()
         bar_layout = QHBoxLayout(self.prompt_bar)
         bar_layout.setContentsMargins(0, 0, 0, 0)
+        bar_layout.addWidget(QLabel(" Write this sentence on the page:"))  # the banner alone read like a question
         bar_layout.addWidget(self.prompt, 1)
         bar_layout.addWidget(keep_prompt)
         self.prompt_bar.hide()
@@ -515,8 +517,12 @@ class MainWindow(QMainWindow):
             self.choose_alternative(index, chosen.data())
 
     def copy_text(self) -> None:
-        QApplication.clipboard().setText(self.transcription())
-        self.statusBar().showMessage("Text copied", 2000)
+        """The text selected in the text pane when it has the focus, else the whole page's
+        (Ctrl+C, Edit > Copy text)."""
+        selected = self.text_view.textCursor().selectedText() if self.text_view.hasFocus() else ""
+        selected = selected.replace("\u2029", "\n")  # Qt's paragraph separator
+        QApplication.clipboard().setText(selected or self.transcription())
+        self.statusBar().showMessage("Selection copied" if selected else "Text copied", 2000)
 
     def line_inks(self) -> list[handwrite.Ink]:
         """The shown page's lines as inks, in reading order (as last read, when that
@@ -747,6 +753,7 @@ class MainWindow(QMainWindow):
         if not save_png_atomically(QPixmap.fromImage(self.canvas.page_image(PNG_POINTS)), path):
             QMessageBox.warning(self, "Cannot export", f"Could not write {path}")
             return False
+        self.statusBar().showMessage(f"Exported {path}", 3000)
         return True
 
     def export_pdf(self, path: str | None = None) -> bool:
@@ -755,12 +762,48 @@ class MainWindow(QMainWindow):
             path, _ = save_file(self, self.settings, "Export PDF", "page.pdf", "PDF (*.pdf)")
             if not path:
                 return False
+        unread = self._wait_for_readings(EXPORT_WAIT_S)
+        if unread:  # their text would be missing from a PDF that says it is searchable
+            pages = ", ".join(map(str, unread))
+            QMessageBox.warning(
+                self, "Cannot export yet", f"Page {pages} is still being read; export again in a moment."
+            )
+            return False
         try:
             handwrite.write_searchable_pdf(Path(path), self.document_result(), self.document.to_ink())
         except (OSError, handwrite.HandwriteError) as exc:
             QMessageBox.warning(self, "Cannot export", str(exc))
             return False
+        self.statusBar().showMessage(f"Exported {path}", 3000)
         return True
+
+    def _unread_pages(self) -> list[int]:
+        """The pages (numbered from 1) whose newest reading is not of their strokes as they are now."""
+        return [
+            number + 1
+            for number, page in enumerate(self.document.pages)
+            if not self.reading(number).is_of([stroke.digest() for stroke in page.strokes])
+        ]
+
+    def _wait_for_readings(self, seconds: float) -> list[int]:
+        """Let recognition finish (the app stays responsive, with a busy cursor) for at
+        most `seconds`; the pages still unread then."""
+        deadline = time.monotonic() + seconds
+        unread = self._unread_pages()
+        if not unread:
+            return unread
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            while unread and time.monotonic() < deadline:
+                loop = QEventLoop()
+                self.results_changed.connect(loop.quit)
+                QTimer.singleShot(100, loop.quit)  # and look again, whatever happens
+                loop.exec()
+                self.results_changed.disconnect(loop.quit)
+                unread = self._unread_pages()
+        finally:
+            QApplication.restoreOverrideCursor()
+        return unread
 
     def _restore_corrections(self, readings: dict) -> None:
         """Once every page of an opened document has been read: a line whose saved text

@@ -15,7 +15,7 @@ from PyQt6.QtWidgets import QApplication
 
 import handwrite
 from gui.app import replay, wait_for_transcription
-from tests.conftest import SAMPLE_INK
+from tests.conftest import REPO, SAMPLE_INK
 
 WAIT_S = 120  # the machine is slow and busy: generous, never a fixed sleep
 
@@ -265,6 +265,32 @@ def test_saving_corrections_as_a_notebook_says_they_are_not_kept(make_window, tm
     assert "keeps no corrected text" in window.statusBar().currentMessage()
     assert window.save_ink(str(tmp_path / "page.inkml"))
     assert "keeps no corrected text" not in window.statusBar().currentMessage()
+
+
+def test_a_pdf_exported_at_once_after_opening_a_notebook_waits_for_its_text(make_window, tmp_path):
+    import pypdf
+
+    window = make_window()
+    assert window.open_ink(str(REPO / "data" / "notes" / "notebook.xopp"))
+    assert window.export_pdf(str(tmp_path / "notes.pdf"))  # straight away: its pages are still being read
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(tmp_path / "notes.pdf").pages)
+    assert "hello" in text and "tomorrow" in text and "Exported" in window.statusBar().currentMessage()
+
+
+def test_ctrl_c_in_the_text_pane_copies_the_selection(make_window):
+    window = make_window()
+    write(window, "hello-world.inkml", top=60)
+    window.text_view.setFocus()
+    window.text_view.selectAll()
+    cursor = window.text_view.textCursor()
+    cursor.setPosition(0)
+    cursor.setPosition(5, cursor.MoveMode.KeepAnchor)
+    window.text_view.setTextCursor(cursor)
+    QTest.keyClick(window.text_view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.clipboard().text() == window.transcription()[:5]
+    window.canvas.setFocus()
+    window.copy_text()  # from elsewhere: the whole page
+    assert QApplication.clipboard().text() == window.transcription()
 
 
 def test_export_png_and_searchable_pdf_of_the_document(make_window, tmp_path):
