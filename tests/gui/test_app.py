@@ -240,6 +240,21 @@ def test_open_image_shows_it_with_its_transcription(make_window, tiny_image_mode
     assert QApplication.clipboard().text() == dialog.text.toPlainText()
 
 
+def test_an_image_s_unsure_words_are_shown_faint_as_in_the_text_pane(qtbot, labelled_images):
+    from gui.image_view import ImageTranscriptionDialog
+    from gui.theme import page_colors
+
+    words = (handwrite.Word("the", 0.98, (0, 0, 9, 9)), handwrite.Word("quck", 0.31, (10, 0, 19, 9)))
+    line = handwrite.Line("the quck", 0.6, (0, 0, 19, 9), (), words)
+    result = handwrite.Result("the quck\nfox", 0.7, lines=(line, handwrite.Line("fox", 0.9, (0, 20, 9, 29))))
+    dialog = ImageTranscriptionDialog(sorted(labelled_images.glob("*.png"))[0], result)
+    qtbot.addWidget(dialog)
+    faint = page_colors(dialog.text.palette()).unsure.name()
+    marked = dialog.text.toHtml()
+    assert marked.count(f"color:{faint}") == 1 and marked.index("quck") > marked.index(f"color:{faint}")
+    assert dialog.text.toPlainText() == "the quck\nfox"
+
+
 def test_open_a_broken_image_says_why(make_window, tmp_path, messages, tiny_image_model):
     window = make_window()
     window.load_model(str(tiny_image_model))
