@@ -87,7 +87,30 @@ def test_bfloat16_lstm_layers_read_nearly_as_float32_and_can_be_refused(monkeypa
     for a, b in zip(batched_log_probs(exact, frames), batched_log_probs(fast, frames), strict=True):
         assert a.dtype == b.dtype == np.float32
         np.testing.assert_allclose(np.exp(a), np.exp(b), atol=0.02)
-    assert model.inference_network(make("gru")).layers[0].forward_rnn.weight_ih_l0.dtype == torch.float32
+
+
+def test_gru_layers_read_in_int8_close_to_float32_and_the_same_alone_or_in_a_batch(monkeypatch):
+    """torch runs a float32 GRU step by step: int8 weights read a line about 2x faster."""
+    from handwrite import model
+
+    torch.manual_seed(0)
+    exact = RecognizerNet(ModelConfig(8, 10, rnn="gru", hidden=64, layers=2, conv_channels=32)).eval()
+    fast = model.inference_network(_copy_of(exact))
+    assert "quantized" in type(fast.layers[0].forward_rnn).__module__
+    rng = np.random.default_rng(3)
+    frames = [rng.normal(size=(n, 8)).astype(np.float32) for n in (90, 90, 60, 80)]
+    together = batched_log_probs(fast, frames)
+    for line, read, as_trained in zip(frames, together, batched_log_probs(exact, frames), strict=True):
+        np.testing.assert_array_equal(batched_log_probs(fast, [line])[0], read)
+        np.testing.assert_allclose(np.exp(read), np.exp(as_trained), atol=0.05)
+    monkeypatch.setenv(model.PRECISION_VARIABLE, "float32")
+    assert model.inference_network(_copy_of(exact)).layers[0].forward_rnn.weight_ih_l0.dtype == torch.float32
+
+
+def _copy_of(net: RecognizerNet) -> RecognizerNet:
+    copy = RecognizerNet(net.config).eval()
+    copy.load_state_dict(net.state_dict())
+    return copy
 
 
 def test_a_line_reads_the_same_alone_and_in_a_batch_with_bfloat16_layers(monkeypatch):
