@@ -266,8 +266,9 @@ def inference_network(net: RecognizerNet) -> RecognizerNet:
     """The network made ready to read on this CPU, in place (for reading only): its LSTM
     layers in bfloat16 where oneDNN runs them natively (AVX512-BF16 or AMX), which reads
     a median line's LSTMs about 1.6x faster at one thread for +0.03 points of CER on
-    300 testset_v lines (scripts/benchmark.py --old); elsewhere, and for GRU and plain
-    RNN layers (no oneDNN bfloat16 kernel: 10x slower), they stay float32. Each
+    300 testset_v lines (scripts/benchmark.py --old); elsewhere they stay float32. GRU
+    layers (no oneDNN bfloat16 kernel: 10x slower) read in int8 instead (_int8_grus);
+    plain RNN layers stay float32. Each
     BatchNorm is folded into the convolution before it (the same function, rounded
     differently). HANDWRITE_PRECISION=float32 leaves the network exactly as trained."""
     if exact_precision():
@@ -327,7 +328,7 @@ def batched_log_probs(
 ) -> list[np.ndarray]:
     """(T', C) log-probabilities per input, in eval mode; inputs of similar length
     are padded into batches of at most `max_frames` frames, except through bfloat16
-    LSTMs, which read each input on its own: oneDNN rounds a lone row differently from
+    LSTMs and int8 GRUs (_reads_alone), which read each input on its own: oneDNN rounds a lone row differently from
     rows of a batch (which agree with each other), and a line must read the same alone
     as in a batch (batched, up to 0.076 apart in log-probability, and 1 of 120
     testset_v lines read other text). A lone line stays as fast as it was."""

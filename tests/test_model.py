@@ -95,7 +95,7 @@ def test_gru_layers_read_in_int8_close_to_float32_and_the_same_alone_or_in_a_bat
 
     torch.manual_seed(0)
     exact = RecognizerNet(ModelConfig(8, 10, rnn="gru", hidden=64, layers=2, conv_channels=32)).eval()
-    fast = model.inference_network(_copy_of(exact))
+    fast = model.inference_network(copy.deepcopy(exact))
     assert "quantized" in type(fast.layers[0].forward_rnn).__module__
     rng = np.random.default_rng(3)
     frames = [rng.normal(size=(n, 8)).astype(np.float32) for n in (90, 90, 60, 80)]
@@ -104,13 +104,7 @@ def test_gru_layers_read_in_int8_close_to_float32_and_the_same_alone_or_in_a_bat
         np.testing.assert_array_equal(batched_log_probs(fast, [line])[0], read)
         np.testing.assert_allclose(np.exp(read), np.exp(as_trained), atol=0.05)
     monkeypatch.setenv(model.PRECISION_VARIABLE, "float32")
-    assert model.inference_network(_copy_of(exact)).layers[0].forward_rnn.weight_ih_l0.dtype == torch.float32
-
-
-def _copy_of(net: RecognizerNet) -> RecognizerNet:
-    copy = RecognizerNet(net.config).eval()
-    copy.load_state_dict(net.state_dict())
-    return copy
+    assert model.inference_network(copy.deepcopy(exact)).layers[0].forward_rnn.weight_ih_l0.dtype == torch.float32
 
 
 def test_a_line_reads_the_same_alone_and_in_a_batch_with_bfloat16_layers(monkeypatch):
