@@ -8,7 +8,11 @@ set -euo pipefail
 IAM_ONDB=${IAM_ONDB:-../shared/datasets/iam-ondb}
 START=${START:-runs/online/best.safetensors}
 OUT=${OUT:-runs/online-stage2/best.safetensors}
+case " $* " in
+  *" --resume "*) FROM=() ;;  # the checkpoint holds the weights; --load and --resume exclude each other
+  *) FROM=(--load "$START") ;;
+esac
 exec python -m handwrite train --iam-ondb "$IAM_ONDB" -o "$OUT" --work-dir "$(dirname "$OUT")" \
-  --load "$START" --lr 5e-4 --ema-decay 0.999 --synthetic-fraction 0.2 \
+  "${FROM[@]}" --lr 5e-4 --ema-decay 0.999 --synthetic-fraction 0.2 \
   --epochs 60 --max-minutes "${MAX_MINUTES:-100}" --eval-every 250 --valid-lines 400 \
   --threads 1 --seed 7 --no-progress "$@"
