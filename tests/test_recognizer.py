@@ -165,6 +165,16 @@ def test_bundled_models_are_listed_by_name():
     bundled = handwrite.bundled_models()
     assert {"online-default", "image-default"} <= set(bundled)
     assert all(path.is_file() and path.suffix == ".safetensors" for path in bundled.values())
+    # each shipped model has its card beside it (training data and terms, figures)
+    assert all(path.with_suffix(".md").is_file() for path in bundled.values())
+
+
+def test_the_bundled_gru_is_chosen_by_name_and_reads_the_demo_ink():
+    """Issue 19: a GRU online model ships beside the LSTM, selectable with -m."""
+    recognizer = handwrite.load_model("online-gru")
+    assert recognizer.metadata["architecture"]["rnn"] == "gru"
+    assert recognizer.recognize(handwrite.read_ink(SAMPLE_INK / "hello-world.inkml")).text == "hello world"
+    assert recognizer.recognize(handwrite.read_ink(SAMPLE_INK / "handwriting.inkml")).text == "handwriting recognition"
 
 
 def test_an_unknown_model_name_lists_the_bundled_ones(tmp_path, monkeypatch):
