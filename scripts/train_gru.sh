@@ -5,9 +5,11 @@
 # MAX_MINUTES of training), trained with the bundled LSTM model as teacher (half the
 # loss matches its per-frame output), a moving average of the weights (0.999) as its
 # model, one CPU thread. A GRU step costs about 1.5x an LSTM step here, and a session
-# ends after three hours, so training goes on in stages: START=online-gru warm-starts
-# from the shipped GRU (lr 5e-4 unless LR says) for another MAX_MINUTES; --resume
-# runs/gru/checkpoint.pt continues an interrupted run (with the same START and LR).
+# ends after three hours, so training goes on in stages: START=online-gru
+# OUT=runs/gru3/best.safetensors warm-starts from the shipped GRU (lr 5e-4 unless LR
+# says) for another MAX_MINUTES (give each stage its own OUT: a run writes its work
+# folder); --resume <work folder>/checkpoint.pt continues an interrupted run (with the
+# same START, OUT and LR). handwrite/models/online-gru.md gives the shipped stages.
 # Needs IAM-OnDB at $IAM_ONDB.
 set -euo pipefail
 IAM_ONDB=${IAM_ONDB:-../shared/datasets/iam-ondb}

@@ -331,7 +331,8 @@ class Trainer:
                 "selected_on": self.selected_on,
                 "steps": self.step,
                 "epochs": self.epoch,
-                "options": asdict(o),
+                # a loaded or resumed network is what it is, whatever the (default) flags said
+                "options": {**asdict(o), **{k: getattr(self.net.config, k) for k in ("rnn", "hidden", "layers")}},
             },
             # keyed like `handwrite eval --record-metrics`: set, then decoding
             "metrics": {

@@ -48,9 +48,12 @@ def test_train_writes_model_metrics_plot_and_checkpoint_then_resumes(synthetic_d
 
 def test_load_starts_a_new_run_from_a_models_weights(synthetic_dir, tmp_path):
     base, out = tmp_path / "base.safetensors", tmp_path / "tuned.safetensors"
-    assert main(train_args(synthetic_dir, base, tmp_path / "a", "--epochs", "1")) == 0
+    assert main(train_args(synthetic_dir, base, tmp_path / "a", "--epochs", "1", "--rnn", "gru")) == 0
     assert main(train_args(synthetic_dir, out, tmp_path / "b", "--epochs", "1", "--load", str(base))) == 0
-    assert load_model_file(out).metadata()["base_model"] == str(base)
+    meta = load_model_file(out).metadata()
+    assert meta["base_model"] == str(base)
+    # the loaded network's kind is recorded, not the flag's default (found in review: "lstm")
+    assert meta["architecture"]["rnn"] == meta["training"]["options"]["rnn"] == "gru"
 
     options = TrainOptions(str(out), str(tmp_path / "b"), train_files=[str(synthetic_dir)], hidden=16, layers=1)
     options.resume = str(tmp_path / "b" / "checkpoint.pt")
