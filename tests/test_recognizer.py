@@ -163,10 +163,10 @@ def test_a_model_path_the_system_refuses_to_look_at_is_a_clear_error(tmp_path):
 
 def test_bundled_models_are_listed_by_name():
     bundled = handwrite.bundled_models()
-    assert {"online-default", "image-default"} <= set(bundled)
+    assert {"online-default", "online-gru", "image-default"} <= set(bundled)
     assert all(path.is_file() and path.suffix == ".safetensors" for path in bundled.values())
-    # each shipped model has its card beside it (training data and terms, figures)
-    assert all(path.with_suffix(".md").is_file() for path in bundled.values())
+    # each shipped model has its card beside it, which gives the training data's terms
+    assert all("non-commercial" in path.with_suffix(".md").read_text() for path in bundled.values())
 
 
 def test_the_bundled_gru_is_chosen_by_name_and_reads_the_demo_ink():
