@@ -145,12 +145,17 @@ class InkCanvas(QWidget):
     def page_ink(self) -> handwrite.Ink:
         return self.page.ink()
 
-    def set_document(self, document: Document) -> None:
-        """Show another document (its undo history starts empty)."""
-        for stack in self._stacks.values():
+    def set_document(self, document: Document, keep: Document | None = None) -> None:
+        """Show another document. Its pages keep the undo history they had when last
+        shown, and so do those of `keep` (a document put aside to come back); every
+        other page's history is dropped."""
+        kept_pages = {page.serial for page in document.pages}
+        if keep is not None:
+            kept_pages.update(page.serial for page in keep.pages)
+        for serial in [serial for serial in self._stacks if serial not in kept_pages]:
+            stack = self._stacks.pop(serial)
             self.undo_group.removeStack(stack)
             stack.deleteLater()
-        self._stacks.clear()
         self.document = document
         self._show_current()
         self.changed.emit()
@@ -164,6 +169,19 @@ class InkCanvas(QWidget):
         page = Page(right=self.page.right, bottom=kept(self.page.right * PAGE_RATIO))
         self.document.pages.insert(self.document.current + 1, page)
         self.show_page(self.document.current + 1)
+        self.changed.emit()
+
+    def delete_page(self) -> None:
+        """Remove the shown page (never the last one left) with its undo history; the page
+        before it is shown, or the one after it when it was the first."""
+        if len(self.document.pages) < 2:
+            return
+        page = self.document.pages.pop(self.document.current)
+        stack = self._stacks.pop(page.serial, None)
+        if stack is not None:
+            self.undo_group.removeStack(stack)
+            stack.deleteLater()
+        self.show_page(self.document.current - 1 if self.document.current > 0 else 0)
         self.changed.emit()
 
     def set_page_size(self, width: float, height: float) -> None:

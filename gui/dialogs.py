@@ -16,7 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PyQt6.QtCore import PYQT_VERSION_STR, QT_VERSION_STR, QSettings, QStandardPaths
-from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QTextBrowser, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QMessageBox,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 import handwrite
 
@@ -45,6 +53,12 @@ def remember_folder(settings: QSettings, path: str) -> str:
         chosen = Path(path)
         settings.setValue(LAST_FOLDER, str(chosen if chosen.is_dir() else chosen.parent))
     return path
+
+
+def confirm(parent: QWidget, title: str, text: str, button: QMessageBox.StandardButton) -> bool:
+    """Ask before something no undo reverses; Cancel is the default answer."""
+    cancel = QMessageBox.StandardButton.Cancel
+    return QMessageBox.question(parent, title, text, button | cancel, cancel) == button
 
 
 def open_file(parent: QWidget, settings: QSettings, title: str, filter_: str) -> str:
@@ -274,6 +288,7 @@ __all__ = [
     "architecture_in_words",
     "bundled_metadata",
     "choose_folder",
+    "confirm",
     "metric_rows",
     "model_html",
     "model_info_dialog",

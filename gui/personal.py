@@ -30,7 +30,7 @@ from PyQt6.QtWidgets import (
 )
 
 import handwrite
-from gui.dialogs import choose_folder
+from gui.dialogs import choose_folder, confirm
 from gui.theme import PageColors, page_colors
 
 T = TypeVar("T")
@@ -143,14 +143,8 @@ class SampleBrowser(QDialog):
         sample = self.selected()
         if sample is None:
             return
-        answer = QMessageBox.question(
-            self,
-            "Delete sample",
-            f"Delete the sample “{sample.text}”? It cannot be brought back.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        question = f"Delete the sample “{sample.text}”? It cannot be brought back."
+        if confirm(self, "Delete sample", question, QMessageBox.StandardButton.Yes):
             self._attempt("Cannot delete", lambda: self.store.delete(sample))
             self.refresh()
 

@@ -14,9 +14,10 @@ import os
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from PyQt6.QtCore import QByteArray, QEvent, QEventLoop, QIODevice, QSaveFile, QSettings, Qt, QTimer, QUrl, pyqtSignal
-from PyQt6.QtGui import QAction, QActionGroup, QKeySequence, QPalette, QPixmap
+from PyQt6.QtGui import QAction, QActionGroup, QKeySequence, QPalette, QPixmap, QTextCursor
 from PyQt6.QtWidgets import (
     QApplication,
     QDialog,
@@ -34,7 +35,15 @@ from PyQt6.QtWidgets import (
 
 import handwrite
 from gui.canvas import STYLES, InkCanvas, PageView
-from gui.dialogs import about_dialog, bundled_metadata, model_info_dialog, network_in_brief, open_file, save_file
+from gui.dialogs import (
+    about_dialog,
+    bundled_metadata,
+    confirm,
+    model_info_dialog,
+    network_in_brief,
+    open_file,
+    save_file,
+)
 from gui.document import Document
 from gui.image_view import IMAGE_FILTER, ImageTranscriptionDialog
 from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
@@ -44,6 +53,7 @@ from gui.words import add_word_view
 
 DEBOUNCE_MS = 0  # the events of one pen-up (or one erase swipe's moves) make one request: the next loop turn
 AUTOSAVE_MS = 800
+AUTOSAVED_FILE = "autosaved_document_file"  # settings key: the file of the document last autosaved
 EXPORT_WAIT_S = 60.0  # a searchable PDF waits this long at most for pages still being read
 OPEN_FILTER = "Ink and notebooks (*.inkml *.xopp *.xml *.json)"
 SAVE_FILTER = "InkML pages (*.inkml);;Xournal++ notebook (*.xopp)"
@@ -122,15 +132,18 @@ class MainWindow(QMainWindow):
         self.corrections: dict[LineKey, str] = {}  # a line's text as the user set it, while its strokes stay
         self._path: str | None = None  # the file the document was opened from or saved to
         self._saved_strokes: tuple = ()  # the document's strokes as last opened or saved (see may_discard)
+        self._saved_corrections: dict[LineKey, str] = {}  # the corrections the file opened or saved holds
         self._text_page = 0  # the page whose text the text pane shows (its serial)
+        self._text_scrolled_to = 0  # where the pane was left: elsewhere later, the user scrolled it
         self._restoring: tuple[str | None, ...] = ()  # saved page texts, until the opened pages are read
+        self._restoring_saved = False  # whether those texts are a file's the user opened (not an autosave)
         self.latencies_ms: list[float] = []
         self.last_shown_request = 0
         self._pen_up_at: float | None = None
         self.model: handwrite.Recognizer | None = None
         self.image_model: handwrite.Recognizer | None = None  # for File > Open image, loaded when first used
         self.image_model_path: str | None = self.settings.value("image_model_path", "", str) or None  # None: bundled
-        self._set_aside: tuple[Document, str | None] | None = None  # the document put aside while copying sentences
+        self._set_aside: SetAside | None = None  # the document put aside while copying sentences
 
         self.live = LiveRecognizer(self)
         self.live.recognized.connect(self._show_results)
@@ -243,8 +256,20 @@ class MainWindow(QMainWindow):
         self.word_dock = add_word_view(self, view)
         pages = self.menuBar().addMenu("&Page")
         self._action(pages, "&New page", self.canvas.new_page, "Ctrl+Shift+N")
+        self.delete_page_action = self._action(pages, "&Delete page", self.delete_page)
         self._action(pages, "Ne&xt page", lambda: self.canvas.show_page(self.document.current + 1), "Ctrl+PgDown")
         self._action(pages, "&Previous page", lambda: self.canvas.show_page(self.document.current - 1), "Ctrl+PgUp")
+
+    def delete_page(self) -> None:
+        """Page > Delete page: a page with writing on it only once the user says (no undo
+        brings a page back); the only page of a document is kept."""
+        if len(self.document.pages) < 2:
+            self.statusBar().showMessage("A document keeps at least one page: Edit > Clear page empties it", 5000)
+            return
+        question = f"Page {self.document.current + 1} has writing on it. Delete the page and its writing?"
+        if self.canvas.strokes and not confirm(self, "Delete the page?", question, QMessageBox.StandardButton.Discard):
+            return
+        self.canvas.delete_page()
 
     def set_page_style(self, style: str) -> None:
         """Plain, ruled or squared paper; remembered."""
@@ -417,7 +442,7 @@ class MainWindow(QMainWindow):
         self.readings = readings
         self._restore_corrections(readings)
         self.last_shown_request = request
-        self._render_text()
+        self._render_text(follow_pen=self._pen_up_at is not None)
         if self._pen_up_at is not None:
             self.latencies_ms.append((time.perf_counter() - self._pen_up_at) * 1000)
             self._pen_up_at = None
@@ -451,6 +476,7 @@ class MainWindow(QMainWindow):
         keys = self.reading(page).keys
         if 0 <= index < len(keys):
             self.corrections[keys[index]] = text
+            self._autosave_timer.start()  # a correction is work that a crash must not lose
             self._render_text()
             self.results_changed.emit()
 
@@ -477,7 +503,9 @@ class MainWindow(QMainWindow):
         words = tuple(word for line in lines for word in line.words)
         return handwrite.Result(text, confidence, (), words, lines=tuple(lines), page_count=len(self.document.pages))
 
-    def _render_text(self) -> None:
+    def _render_text(self, follow_pen: bool = False) -> None:
+        """The shown page's text in the pane. `follow_pen`: after a pen-up, the pane
+        scrolls to the line just written, unless the user has scrolled it elsewhere."""
         result = self.page_result()
         ink = self.text_view.palette().color(QPalette.ColorRole.Text).name()
         faint = page_colors(self.text_view.palette()).unsure.name()  # readable on a light or dark pane
@@ -494,12 +522,31 @@ class MainWindow(QMainWindow):
                 )
             parts.append(f'<a href="line:{index}" style="text-decoration:none; color:{ink}">{words}</a>')
         # written anew, the pane would scroll back to its first line at every pen-up: it stays
-        # where the user scrolled it, unless another page is shown
+        # where it was, unless another page is shown
         bar, page = self.text_view.verticalScrollBar(), self.document.page.serial
         at = bar.value() if page == self._text_page else 0
+        scrolled_away = page == self._text_page and at != self._text_scrolled_to
         self.text_view.setHtml("<br>".join(parts))
         bar.setValue(at)
-        self._text_page = page
+        newest = _line_of_stroke(result, len(self.canvas.strokes) - 1)
+        if follow_pen and not scrolled_away and newest is not None:
+            self._scroll_to_line(newest)
+        self._text_page, self._text_scrolled_to = page, bar.value()
+
+    def _scroll_to_line(self, index: int) -> None:
+        """Scroll the text pane as little as shows the whole of line `index`."""
+        plain = self.text_view.document().toPlainText().split("\n")
+        cursor = QTextCursor(self.text_view.document())
+        start = sum(len(line) + 1 for line in plain[:index])
+        cursor.setPosition(start)
+        top = self.text_view.cursorRect(cursor)
+        cursor.setPosition(start + len(plain[index]))  # a long line wraps over several rows
+        bottom = self.text_view.cursorRect(cursor).bottom()
+        bar, height = self.text_view.verticalScrollBar(), self.text_view.viewport().height()
+        if bottom > height:
+            bar.setValue(bar.value() + bottom - height + 2)
+        if top.top() < 0:
+            bar.setValue(bar.value() + top.top())
 
     def _pick_alternative(self, url: QUrl) -> None:
         index = int(url.toString().split(":", 1)[1])
@@ -508,20 +555,23 @@ class MainWindow(QMainWindow):
         if index >= len(lines):
             return
         menu = QMenu(self)
-        for alternative in lines[index].alternatives:
-            action = menu.addAction(f"{alternative.text}    ({alternative.confidence:.0%})")
-            action.setData(alternative.text)
+        shown = self.line_texts()[index]
+        for text, confidence in _distinct_alternatives(lines[index].alternatives):
+            action = menu.addAction(f"{text}    ({confidence:.0%})")
+            action.setData(text)
+            action.setCheckable(True)
+            action.setChecked(text == shown)  # the line's text now
         chosen = menu.exec(self.cursor().pos())
         # the menu runs its own event loop: after a newer reading, `index` may be another line
         if chosen is not None and self.reading() is reading:
             self.choose_alternative(index, chosen.data())
 
     def copy_text(self) -> None:
-        """The text selected in the text pane when it has the focus, else the whole page's
-        (Ctrl+C, Edit > Copy text)."""
+        """The text selected in the text pane when it has the focus, else the text of the
+        page shown, as the pane shows it (Ctrl+C, Edit > Copy text)."""
         selected = self.text_view.textCursor().selectedText() if self.text_view.hasFocus() else ""
         selected = selected.replace("\u2029", "\n")  # Qt's paragraph separator
-        QApplication.clipboard().setText(selected or self.transcription())
+        QApplication.clipboard().setText(selected or self.page_text())
         self.statusBar().showMessage("Selection copied" if selected else "Text copied", 2000)
 
     def line_inks(self) -> list[handwrite.Ink]:
@@ -575,7 +625,7 @@ class MainWindow(QMainWindow):
         self.prompt_bar.setVisible(on)
         if on and self._set_aside is None:
             self.autosave()
-            self._set_aside = (self.document, self.path)
+            self._set_aside = SetAside(self.document, self.path, self.corrections)
             self.show_document(Document())
             self.prompt.setText(self.store.next_sentence())
         elif not on:
@@ -584,10 +634,9 @@ class MainWindow(QMainWindow):
     def leave_copy_mode(self) -> None:
         """Bring back the document put aside for copying sentences."""
         if self._set_aside is not None:
-            document, path = self._set_aside
-            self._set_aside = None
-            self.show_document(document)
-            self.path = path
+            aside, self._set_aside = self._set_aside, None
+            self.show_document(aside.document, corrections=aside.corrections)
+            self.path = aside.path
         self.copy_mode_action.setChecked(False)
         self.prompt_bar.hide()
 
@@ -617,28 +666,41 @@ class MainWindow(QMainWindow):
         self.leave_copy_mode()  # else leaving it later would put the new document aside for the old
         self.show_document(Document())
         self.path = None
+        self._saved_corrections = {}
 
     def may_discard(self) -> bool:
         """Whether the document (while copying sentences: the one put aside) may be replaced:
-        yes when it holds no writing or the writing last saved or opened; else the user says.
-        No undo brings a replaced document back."""
-        document = self._set_aside[0] if self._set_aside is not None else self.document
-        if document.is_empty() or _strokes_of(document) == self._saved_strokes:
+        yes when it holds no writing, or the writing and corrected text last saved or
+        opened; else the user says. No undo brings a replaced document back."""
+        aside = self._set_aside
+        document = aside.document if aside is not None else self.document
+        corrections = aside.corrections if aside is not None else self.corrections
+        if document.is_empty():
             return True
-        answer = QMessageBox.question(
+        if _strokes_of(document) == self._saved_strokes and corrections == self._saved_corrections:
+            return True
+        return confirm(
             self,
             "Discard the page?",
             "What is written in this document has not been saved to a file. Discard it?",
-            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Discard,
         )
-        return answer == QMessageBox.StandardButton.Discard
 
-    def show_document(self, document: Document, recognized: tuple[str | None, ...] = ()) -> None:
+    def show_document(
+        self,
+        document: Document,
+        recognized: tuple[str | None, ...] = (),
+        corrections: dict[LineKey, str] | None = None,
+    ) -> None:
         """Show a document from its first page, its width filling the view. `recognized`:
-        each page's text as saved; lines the user had corrected get their text back."""
-        self.canvas.set_document(document)
+        each page's text as saved; lines the user had corrected get their text back.
+        `corrections`: the document's own, when it comes back from being put aside (a
+        correction belongs to its document: the same strokes in another file are not
+        corrected)."""
+        self.canvas.set_document(document, keep=self._set_aside.document if self._set_aside else None)
+        self.corrections = dict(corrections or {})
         self._restoring = recognized
+        self._restoring_saved = False
         self.view.fit_width()
         self.view.verticalScrollBar().setValue(0)
 
@@ -661,6 +723,8 @@ class MainWindow(QMainWindow):
         self.show_document(Document.from_ink(ink), recognized)
         self.path = path
         self._saved_strokes = _strokes_of(self.document)
+        self._saved_corrections = {}  # and those the file holds, once its pages are read
+        self._restoring_saved = True
         return True
 
     def open_image(self, path: str | None = None, show: bool = True) -> ImageTranscriptionDialog | None:
@@ -722,7 +786,9 @@ class MainWindow(QMainWindow):
             return False
         self.path = path
         self._saved_strokes = _strokes_of(self.document)
-        if Path(path).suffix.lower() == ".xopp" and self._has_corrections():
+        keeps_text = Path(path).suffix.lower() != ".xopp"
+        self._saved_corrections = dict(self.corrections) if keeps_text else {}
+        if not keeps_text and self._has_corrections():
             # the notebook format has no place for text: say so rather than lose it quietly
             self.statusBar().showMessage(
                 f"Saved {path}: the ink only. A Xournal++ notebook keeps no corrected text; "
@@ -817,6 +883,8 @@ class MainWindow(QMainWindow):
                 for key, line, text in zip(reading.keys, reading.result.lines, texts, strict=True):
                     if text != line.text:
                         self.corrections[key] = text
+                        if self._restoring_saved:  # from the file opened, not an autosave
+                            self._saved_corrections[key] = text
         self._restoring = ()
 
     # ---- autosave and settings ----------------------------------------------
@@ -832,6 +900,8 @@ class MainWindow(QMainWindow):
             self._write(self.autosave_path())
         except (OSError, handwrite.HandwriteError) as exc:
             self.statusBar().showMessage(f"Autosave failed: {exc}")
+            return
+        self.settings.setValue(AUTOSAVED_FILE, self.path or "")  # brought back with the page
 
     def _restore_autosave(self) -> None:
         path = self.autosave_path()
@@ -845,6 +915,8 @@ class MainWindow(QMainWindow):
             return
         if not ink.is_empty():
             self.show_document(Document.from_ink(ink), recognized)
+            # its file, so that Save offers it again (the page is unsaved work: asked before it goes)
+            self.path = self.settings.value(AUTOSAVED_FILE, "", str) or None
 
     def changeEvent(self, event: QEvent) -> None:
         """The text pane's HTML holds colours taken from the palette: when the desktop
@@ -864,9 +936,36 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+class SetAside(NamedTuple):
+    """The document put aside while copying sentences, to come back as it was."""
+
+    document: Document
+    path: str | None
+    corrections: dict[LineKey, str]
+
+
 def _strokes_of(document: Document) -> tuple[tuple[bytes, ...], ...]:
     """What a document's writing is, page by page, to tell whether it changed since saved."""
     return tuple(tuple(stroke.digest() for stroke in page.strokes) for page in document.pages)
+
+
+MENU_ALTERNATIVES = 3  # alternatives always offered; more only where the model gives them 1% or more
+
+
+def _distinct_alternatives(alternatives: tuple[handwrite.Alternative, ...]) -> list[tuple[str, float]]:
+    """A line's alternatives as a menu offers them: the beam's readings that differ
+    only in spaces are one, and the long tail the model gives under 1% is left out."""
+    offered: dict[str, float] = {}
+    for alternative in alternatives:
+        text = " ".join(alternative.text.split())
+        if text and text not in offered and (len(offered) < MENU_ALTERNATIVES or alternative.confidence >= 0.005):
+            offered[text] = alternative.confidence
+    return list(offered.items())
+
+
+def _line_of_stroke(result: handwrite.Result, stroke: int) -> int | None:
+    """The index of the line that holds a stroke of the page, if any does."""
+    return next((index for index, line in enumerate(result.lines) if stroke in line.strokes), None)
 
 
 def corrected_line(line: handwrite.Line, text: str, page: int) -> handwrite.Line:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PyQt6.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import (
     QCloseEvent,
     QFont,
@@ -35,6 +35,7 @@ FONT_PX = (11.0, 30.0)  # smallest and largest text size
 WORD_GAP = 4.0  # pixels kept free before the next word
 WHOLE_LINE = -1  # a line corrected into a different number of words is one piece
 SHOWN = "text_on_the_page"  # settings key: whether the dock is shown
+DOCK_SHARE = 0.4  # of the window's width, at most, for the dock: the page to write on keeps the rest
 
 
 @dataclass(frozen=True)
@@ -318,8 +319,21 @@ class WordDock(QDockWidget):
         scroll.setWidget(self.view)
         self.setWidget(scroll)
         window.results_changed.connect(self.refresh)
-        self.visibilityChanged.connect(lambda visible: visible and self.refresh())
+        self.visibilityChanged.connect(lambda visible: visible and (self.refresh(), self.keep_to_its_share()))
         self.view.line_corrected.connect(lambda line, text: window.set_line_text(line, text))
+        window.installEventFilter(self)  # the window's resizes, to keep the page the larger part
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.main_window and event.type() == QEvent.Type.Resize:
+            self.keep_to_its_share()
+        return False
+
+    def keep_to_its_share(self) -> None:
+        """Narrow the dock to DOCK_SHARE of the window: shown first at its content's
+        width, or kept as the window shrank, it took most of a small window's width."""
+        most = int(self.main_window.width() * DOCK_SHARE)
+        if self.isVisible() and not self.isFloating() and self.width() > most:
+            self.main_window.resizeDocks([self], [most], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closed with its own button: not shown next time either."""

@@ -118,6 +118,17 @@ def test_autosave_brings_the_page_back(make_window):
     assert again.canvas.strokes[0].points == window.canvas.strokes[0].points
 
 
+def test_autosave_brings_back_the_document_s_file_name(make_window, asked):
+    window = make_window()
+    assert window.open_ink(str(REPO / "data" / "notes" / "notebook.xopp"))
+    draw(window.canvas, [(50, 60), (60, 70), (70, 60)])
+    window.close()  # autosaved, as a crash would leave it
+    again = make_window()
+    assert again.path == str(REPO / "data" / "notes" / "notebook.xopp") and "notebook.xopp" in again.windowTitle()
+    again.new_document()  # the page brought back is unsaved work
+    assert asked == ["Discard the page?"]
+
+
 def test_a_replay_window_leaves_the_user_s_autosave_alone(make_window, tmp_path):
     """`handwrite gui --replay` (and the scripts that drive a window) neither restores nor
     writes the autosave: the replayed ink replaced the user's unsaved page on close."""
@@ -318,6 +329,31 @@ def test_an_alternative_picked_after_a_newer_reading_changes_nothing(make_window
     monkeypatch.setattr(window_module.QMenu, "exec", newer_reading_then_first)
     window._pick_alternative(window_module.QUrl("line:0"))
     assert window.line_texts() == before[::-1]  # no line took the other's alternative
+
+
+def test_the_alternatives_menu_offers_distinct_readings_and_marks_the_line_s_text(make_window, monkeypatch):
+    from dataclasses import replace
+
+    from gui.recognition import PageReading
+
+    window = make_window()
+    replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))
+    assert wait_for_transcription(window, 60)
+    reading = window.reading()
+    beam = [("hello world", 0.9), ("hello world ", 0.05), ("hella world", 0.03), ("hello warld", 0.001)]
+    beam += [(f"hello w{'o' * n}rld", 0.0) for n in range(2, 6)]
+    line = replace(reading.result.lines[0], alternatives=tuple(handwrite.Alternative(*a) for a in beam))
+    crafted = PageReading(replace(reading.result, lines=(line,)), reading.keys, 0)
+    window.readings = {window.document.page.serial: crafted}
+    window.set_line_text(0, "hella world")
+    offered = {}
+
+    def look(menu, *args):
+        offered.update({a.data(): a.isChecked() for a in menu.actions()})
+
+    monkeypatch.setattr(window_module.QMenu, "exec", look)
+    window._pick_alternative(window_module.QUrl("line:0"))
+    assert offered == {"hello world": False, "hella world": True, "hello warld": False}
 
 
 def test_new_or_open_asks_before_discarding_unsaved_writing(make_window, qtbot, asked, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("PyQt6.QtWidgets")
 
 from PyQt6.QtCore import QPoint, QPointF, Qt
-from PyQt6.QtGui import QWheelEvent
+from PyQt6.QtGui import QTextCursor, QWheelEvent
 from PyQt6.QtTest import QTest
 from PyQt6.QtWidgets import QApplication
 
@@ -162,6 +162,29 @@ def test_pages_of_a_document(make_window):
     assert window.text_view.toPlainText() == window.page_text(0)  # the text pane shows the shown page
 
 
+def test_delete_page_removes_a_blank_page_at_once_and_asks_for_one_with_writing(make_window, asked):
+    from PyQt6.QtWidgets import QMessageBox
+
+    window = make_window()
+    write(window, "hello-world.inkml", top=80)
+    window.delete_page_action.trigger()  # the only page stays
+    assert len(window.document.pages) == 1 and "at least one page" in window.statusBar().currentMessage()
+    window.canvas.new_page()  # by mistake: a blank page goes without a question
+    window.delete_page_action.trigger()
+    assert len(window.document.pages) == 1 and window.page_label.text() == "Page 1 of 1" and not asked
+    window.canvas.new_page()
+    write(window, "quick-fox.inkml", top=80)
+    window.canvas.show_page(0)
+    asked.answer = QMessageBox.StandardButton.Cancel
+    window.delete_page_action.trigger()  # page 1 has writing: asked, and Cancel keeps it
+    assert asked == ["Delete the page?"] and len(window.document.pages) == 2
+    asked.answer = QMessageBox.StandardButton.Discard
+    window.delete_page_action.trigger()
+    assert len(window.document.pages) == 1 and window.page_label.text() == "Page 1 of 1"
+    assert wait_for_transcription(window, WAIT_S)
+    assert window.transcription() == window.page_text() and window.page_text().startswith("the")
+
+
 def test_a_page_turned_to_is_shown_from_its_top(make_window, qtbot):
     """Page > New page (and next/previous) showed the other page scrolled as far down as
     the page left, often at its very end: a new page must start where one writes first."""
@@ -267,6 +290,56 @@ def test_saving_corrections_as_a_notebook_says_they_are_not_kept(make_window, tm
     assert "keeps no corrected text" not in window.statusBar().currentMessage()
 
 
+def test_a_correction_is_work_to_save_and_stays_with_its_document(make_window, tmp_path, asked):
+    window = make_window()
+    write(window, "hello-world.inkml", top=60)
+    assert window.save_ink(str(tmp_path / "page.inkml"))
+    window.set_line_text(0, "hullo world")
+    window.new_document()  # the correction is not in the file: asked first
+    assert asked == ["Discard the page?"]
+    assert window.open_ink(str(tmp_path / "page.inkml"))  # the file without the correction
+    assert wait_for_transcription(window, WAIT_S)
+    assert window.line_texts() != ["hullo world"]  # the same strokes in another document are not corrected
+    window.set_line_text(0, "hullo world")
+    assert window.save_ink(str(tmp_path / "corrected.inkml"))
+    assert window.open_ink(str(tmp_path / "corrected.inkml")) and wait_for_transcription(window, WAIT_S)
+    assert window.line_texts() == ["hullo world"]
+    window.new_document()  # saved, and the text read back from the file: nothing to ask
+    assert asked == ["Discard the page?"]
+
+
+def test_a_correction_is_autosaved(make_window, qtbot):
+    window = make_window()
+    write(window, "hello-world.inkml", top=60)
+    window.set_line_text(0, "hullo world")
+    saved = window.autosave_path()
+    qtbot.waitUntil(lambda: saved.exists() and b"hullo world" in saved.read_bytes(), timeout=WAIT_S * 1000)
+    window.close()  # as after a crash: a new window brings the correction back
+    again = make_window()
+    assert wait_for_transcription(again, WAIT_S)
+    assert again.line_texts() == ["hullo world"]
+
+
+def test_the_text_pane_follows_the_line_being_written_unless_scrolled_away(make_window):
+    window = make_window()
+    names = ["hello-world.inkml", "quick-fox.inkml", "meeting.inkml"]
+    pane, bar = window.text_view, window.text_view.verticalScrollBar()
+
+    def newest_line_in_view() -> bool:
+        cursor = QTextCursor(pane.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        return 0 <= pane.cursorRect(cursor).bottom() <= pane.viewport().height()
+
+    for row in range(12):
+        write(window, names[row % 3], top=60 + 120 * row)
+        assert newest_line_in_view()
+    assert len(window.line_texts()) == 12
+    assert bar.value() > 0  # the pane holds fewer lines than the page: it scrolled
+    bar.setValue(0)  # the user reads the first lines while writing on
+    write(window, "hello-world.inkml", top=60 + 120 * 12)
+    assert bar.value() == 0
+
+
 def test_a_pdf_exported_at_once_after_opening_a_notebook_waits_for_its_text(make_window, tmp_path):
     import pypdf
 
@@ -290,7 +363,11 @@ def test_ctrl_c_in_the_text_pane_copies_the_selection(make_window):
     assert QApplication.clipboard().text() == window.transcription()[:5]
     window.canvas.setFocus()
     window.copy_text()  # from elsewhere: the whole page
-    assert QApplication.clipboard().text() == window.transcription()
+    assert QApplication.clipboard().text() == window.page_text()
+    window.canvas.new_page()
+    write(window, "quick-fox.inkml", top=60)
+    window.copy_text()  # the page shown, as the pane shows it: not the pages before it
+    assert QApplication.clipboard().text() == window.page_text() == window.line_texts()[0]
 
 
 def test_export_png_and_searchable_pdf_of_the_document(make_window, tmp_path):

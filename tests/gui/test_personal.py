@@ -69,6 +69,9 @@ def test_copy_a_sentence_starts_on_an_empty_page_and_keeps_only_what_was_written
     window.copy_mode_action.trigger()  # leaving the mode brings the page back as it was
     assert not window.prompt_bar.isVisible()
     assert window.canvas.page_ink().num_points == page_before.num_points
+    assert window.undo_action.isEnabled()  # and its history: the writing before the prompt can be undone
+    window.undo_action.trigger()
+    assert window.canvas.page_ink().num_points < page_before.num_points
 
 
 def test_keep_and_next_says_what_was_kept_and_the_fresh_page_s_reading_does_not_hide_it(make_window, qtbot):

@@ -156,3 +156,11 @@ def test_a_word_menu_outlived_by_a_new_reading_of_the_page_changes_nothing(qtbot
     for action in menu.actions():
         action.trigger()
     assert corrected == [] and view.texts == ["other"] and not view.editor.isVisible()
+
+
+@pytest.mark.parametrize("size", [(800, 500), (500, 360), (1600, 900)])
+def test_the_dock_leaves_the_page_the_larger_part_of_the_window(make_window, qtbot, size):
+    window, _ = written(make_window, qtbot, "hello-world.inkml")
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.word_dock.width() <= window.width() * 0.4 + 2, timeout=HANG_GUARD_MS)
+    assert window.view.width() > window.word_dock.width()
