@@ -214,7 +214,8 @@ class TrainDialog(QDialog):
         self.process.readyReadStandardOutput.connect(self._read_output)
         self.process.readyReadStandardError.connect(self._read_error)
         self.process.finished.connect(self._finished)
-        args = ["-m", "handwrite", "finetune", str(store.folder), "-o", str(self.candidate), "--json"]
+        # the candidate is the app's own: one a crash left behind is replaced
+        args = ["-m", "handwrite", "finetune", str(store.folder), "-o", str(self.candidate), "--json", "--overwrite"]
         self.process.start(sys.executable, args + (["-b", base] if base else []) + (extra_args or []))
 
     def _read_output(self) -> None:

@@ -9,11 +9,12 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Container, Sequence
+from collections.abc import Container, Iterator, Sequence
 from typing import NoReturn
 
 from handwrite.commands import EXIT_FAILED_INPUT, EXIT_OK, EXIT_USAGE, all_commands
 from handwrite.errors import HandwriteError, UsageError
+from handwrite.printable import printable
 
 __all__ = ["EXIT_FAILED_INPUT", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]
 
@@ -60,7 +61,8 @@ def _run(argv: Sequence[str] | None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return args.handler(args)
+        with _warnings_as_messages():
+            return args.handler(args)
     except UsageError as exc:
         print(f"handwrite: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -77,6 +79,23 @@ def _run(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         print("handwrite: interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _warnings_as_messages() -> Iterator[None]:
+    """A warning the library gives (an IAM-OnDB form skipped, a sample left out) as a
+    line of the command's own, not Python's two lines naming a source file."""
+    import warnings
+
+    def said(message: Warning | str, *_: object, **__: object) -> str:
+        return f"handwrite: warning: {printable(str(message))}\n"
+
+    # the format, not the showing: what records warnings (tests, the caller's) still gets them
+    formatted, warnings.formatwarning = warnings.formatwarning, said
+    try:
+        yield
+    finally:
+        warnings.formatwarning = formatted
 
 
 def build_parser(flags_of: Container[str | None] | None = None) -> argparse.ArgumentParser:

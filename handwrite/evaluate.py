@@ -48,7 +48,7 @@ def error_rates(pairs: Iterable[tuple[str, str]]) -> ErrorRates:
         word_errors += editdistance.eval(ref.split(), hyp.split())
         chars += len(ref)
         words += len(ref.split())
-        lines += 1
+        lines += max(1, sum(1 for line in reference.splitlines() if line.strip()))  # a page is several
     return ErrorRates(char_errors / max(chars, 1), word_errors / max(words, 1), lines, chars, words, skipped)
 
 

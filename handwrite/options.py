@@ -211,8 +211,16 @@ class ModelOptions:
 
     def check_model_named(self) -> None:
         """A usage error, said before any work, when -m names neither a file nor a
-        bundled model."""
+        bundled model, or --lm-file no readable language model (else each input that
+        loads a model would say it again)."""
         check_model_named(self.model, "-m")
+        if self.lm_file:
+            from handwrite.recognizer import load_language_model
+
+            try:
+                load_language_model(self.lm_file)
+            except HandwriteError as exc:
+                raise UsageError(f"--lm-file {exc}") from None
 
     @property
     def language_model(self) -> bool | str:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 ERRORS_JSON = "errors.json"  # `-f json`: the inputs that failed, beside the per-input results
 _ERRORS_JSON_NAME = re.compile(r"errors(-[0-9]+)?\.json", re.IGNORECASE)  # errors-2.json: the next free name
+_RESULT_START = re.compile(rb'\s*\{\s*"path"\s*:')
 
 
 def is_transcription_output(path: Path, input_suffixes: Sequence[str]) -> bool:
@@ -34,7 +35,22 @@ def is_transcription_output(path: Path, input_suffixes: Sequence[str]) -> bool:
     beside its inputs reads as its inputs; a file named on its own is still read."""
     if path.suffix.lower() != ".json":
         return False
-    return Path(path.stem).suffix.lower() in input_suffixes or _ERRORS_JSON_NAME.fullmatch(path.name) is not None
+    if _ERRORS_JSON_NAME.fullmatch(path.name) is not None:
+        return True
+    return Path(path.stem).suffix.lower() in input_suffixes and holds_a_result(path)
+
+
+def holds_a_result(path: Path) -> bool:
+    """Whether a .json file is, by its first bytes, a result `transcribe -f json` wrote
+    (it begins with the input's "path"), not ink saved as JSON under a name like one."""
+    try:
+        if not path.is_file():  # a FIFO would block the read; a device is no result
+            return False
+        with open(path, "rb") as file:
+            head = file.read(64)
+    except OSError:
+        return False
+    return _RESULT_START.match(head) is not None
 
 
 class OutputFolder:
@@ -63,6 +79,33 @@ class OutputFolder:
         self.run_files: list[Path] = []  # of those, the files for the whole run (results.jsonl)
         self.created: set[Path] = set()
         self.cleaned: set[Path] = set()
+        self.made: list[Path] = []  # folders `make` made, outermost first
+
+    def make(self) -> None:
+        """Before any work: make the folder (and the folders above it that are missing),
+        so that one that cannot be made is said at once, not after the batch has been
+        read; `tidy` removes them again if nothing was written."""
+        missing = []
+        place = Path(os.path.abspath(self.folder))
+        while not os.path.lexists(place) and place != place.parent:
+            missing.append(place)
+            place = place.parent
+        try:
+            for folder in reversed(missing):
+                folder.mkdir()
+                self.made.append(folder)
+        except OSError as exc:
+            raise UsageError(f"{shown(self.folder)}: cannot make the output folder ({exc.strerror or exc})") from None
+        if not os.access(self.folder, os.W_OK | os.X_OK):
+            raise UsageError(f"{shown(self.folder)}: cannot write into the output folder (no permission)")
+
+    def tidy(self) -> None:
+        """Remove the folders `make` made when nothing was written into them."""
+        for folder in reversed(self.made) if not self.written else ():
+            try:
+                folder.rmdir()
+            except OSError:  # something else put a file there meanwhile: keep it
+                return
 
     def target(self, path: Path, root: Path, suffix: str) -> Path:
         try:
@@ -75,17 +118,19 @@ class OutputFolder:
         """Before any work: refuse to replace files this run did not write."""
         if suffix is None:
             return
-        clashes = []
+        clashes, kept = [], []
         for source in self.sources:
             target = self.target(source.path, source.root, suffix)
-            if _key(target) in self.inputs or (not self.overwrite and os.path.lexists(target)):
+            if _key(target) in self.inputs or _not_a_result(target):
+                kept.append(target)
+            elif not self.overwrite and os.path.lexists(target):
                 clashes.append(target)
+        if kept:  # an input, or ink saved as JSON under a result's name: never replaced
+            named = ", ".join(shown(t) for t in kept[:3]) + (" ..." if len(kept) > 3 else "")
+            raise UsageError(f"{named}: an input file would be written over; choose another output folder")
         if not clashes:
             return
-        inputs = [t for t in clashes if _key(t) in self.inputs]
-        named = ", ".join(shown(t) for t in (inputs or clashes)[:3]) + (" ..." if len(clashes) > 3 else "")
-        if inputs:
-            raise UsageError(f"{named}: an input file would be written over; choose another output folder")
+        named = ", ".join(shown(t) for t in clashes[:3]) + (" ..." if len(clashes) > 3 else "")
         raise UsageError(
             f"{len(clashes)} of the files to write already exist ({named}); nothing written. "
             "Choose an empty output folder, or add --overwrite to replace them"
@@ -142,6 +187,11 @@ class OutputFolder:
             )
         line = f"wrote {len(per_input)} file{'s' if len(per_input) != 1 else ''} to {shown(self.folder)}"
         return line + (f" (failures in {', '.join(map(shown, self.run_files))})" if self.run_files else "")
+
+
+def _not_a_result(target: Path) -> bool:
+    """A .json file already at a result's place that no earlier run wrote (ink JSON)."""
+    return target.suffix.lower() == ".json" and os.path.lexists(target) and not holds_a_result(target)
 
 
 def _key(path: Path) -> str:

@@ -1,19 +1,27 @@
 """Text that can be written anywhere: file names and messages on stdout, stderr and
-in output files, whatever bytes the names hold."""
+in output files, whatever bytes or characters the names hold."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+# control characters, shown escaped: a file name holding ESC [2J cleared the terminal
+# its error was printed on, and a tab or newline broke the `path<TAB>text` lines
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROLS |= {ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
+
 
 def shown(path: Path | str) -> str:
-    """A path as text: bytes of a file name that are not UTF-8 appear as \\xNN."""
+    """A path as text: bytes of a file name that are not UTF-8 appear as \\xNN, and
+    control characters escaped."""
     return printable(os.fspath(path))
 
 
 def printable(text: str) -> str:
+    """One line of text: bytes that are not UTF-8 as \\xNN, control characters escaped."""
     try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.translate(_CONTROLS)

@@ -155,8 +155,7 @@ def load_model(
     model_path = model_file_path(path) if path is not None else default_model_path(kind)
     lm = lexicon = None
     if language_model:
-        lm_path = Path(DEFAULT_LM if language_model is True else language_model)
-        lm = _language_model(str(lm_path.resolve()), _modified(lm_path))
+        lm = load_language_model(DEFAULT_LM if language_model is True else language_model)
     words = language_model is True if words is None else words
     if words:
         lexicon_path = Path(DEFAULT_LEXICON if words is True else words)
@@ -165,6 +164,11 @@ def load_model(
     beam = LM_BEAM if (lm or lexicon) and beam_size <= 1 else beam_size
     options = DecodingOptions(beam_size=beam, lm=lm, lexicon=lexicon)
     return Recognizer(load_model_file(model_path), str(model_path), options)
+
+
+def load_language_model(path: str | os.PathLike[str]) -> CharNgramModel:
+    """A character language model file, checked and loaded (once per file version)."""
+    return _language_model(str(Path(path).resolve()), _modified(Path(path)))
 
 
 @functools.lru_cache(maxsize=4)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -69,7 +71,8 @@ def collect_inputs(paths: Sequence[str | os.PathLike[str]], skip: Path | None = 
 def _walk(root: Path, skipped: tuple[int, int] | None) -> Iterator[Source]:
     """Files with an input suffix under ``root`` (any kind but folders: a FIFO or a
     broken link named like ink gets its error from the reader), without recursion,
-    at most MAX_FOLDER_DEPTH deep, each folder once (links may loop)."""
+    at most MAX_FOLDER_DEPTH deep, each folder once; links to folders inside it are
+    not followed (the root may be one)."""
     seen: set[tuple[int, int]] = set()
     stack = [(root, 0)]
     while stack:
@@ -86,8 +89,8 @@ def _walk(root: Path, skipped: tuple[int, int] | None) -> Iterator[Source]:
             continue
         for entry in entries:
             path = Path(entry.path)
-            try:
-                is_folder = entry.is_dir()
+            try:  # a link to a folder is not followed (as find does): one to / or /proc walked the machine
+                is_folder = entry.is_dir(follow_symlinks=False)
             except OSError:
                 is_folder = False
             if is_folder and depth + 1 > MAX_FOLDER_DEPTH:
@@ -183,7 +186,10 @@ def _transcribe_in_workers(chunks: list[list[Path]], workers: int, setup: tuple)
                 next_chunk += 1
                 continue
             if pool is None:
-                pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=setup)
+                started_by = (os.getpid(),)  # a worker compares: its parent may be gone before it starts
+                pool = ProcessPoolExecutor(
+                    workers, mp_context=context, initializer=_init_worker, initargs=started_by + setup
+                )
             pool_broke = False
             try:
                 if suspects:
@@ -304,10 +310,11 @@ _worker_keep_sources = False
 _worker_failure: str | None = None
 
 
-def _init_worker(model_path: str | None, decoding: dict, keep_sources: bool) -> None:
+def _init_worker(parent: int, model_path: str | None, decoding: dict, keep_sources: bool) -> None:
     """Never raises: a failing initializer would look like a dead worker; the failure
     is reported for each file instead."""
     global _worker_models, _worker_keep_sources, _worker_failure
+    _end_with_parent(parent)
     try:
         import torch
 
@@ -316,6 +323,18 @@ def _init_worker(model_path: str | None, decoding: dict, keep_sources: bool) -> 
         _worker_keep_sources = keep_sources
     except Exception as exc:
         _worker_failure = f"worker process could not start ({type(exc).__name__}: {exc})"
+
+
+def _end_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """A worker ends when `parent`, the process that started it, is gone: killed (SIGKILL
+    runs no cleanup), its workers lived on, each holding its models' memory, for good."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def _worker_chunk(paths: list[Path]) -> list[Item]:

@@ -180,7 +180,7 @@ class PdfWriter(Writer):
         make_pdf = _pdf_maker()
         assert make_pdf is not None and item.source is not None
         try:  # made here, written once by the output folder (atomically)
-            return self._write_for(item, root, make_pdf(item.result, item.source, Path(item.path).name))
+            return self._write_for(item, root, make_pdf(item.result, item.source, shown(Path(item.path).name)))
         except HandwriteError as exc:
             return str(exc) if str(item.path) in str(exc) else f"{shown(item.path)}: {exc}"
         except Exception as exc:  # one page the PDF library cannot take must not stop the batch

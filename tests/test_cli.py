@@ -201,6 +201,30 @@ def test_eval_records_its_figures_in_the_model_file(capsys, tmp_path, labelled_i
     assert f"CER {recorded['cer']:.2%}" in out and recorded["lines"] == 5
 
 
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--record-metrics"], "give its path with -m"),  # it wrote into the bundled model's file
+        (["-m", "online-default", "--record-metrics"], "give its path with -m"),
+        (["--iam-ondb", "nowhere", "--limit", "10", "--record-metrics", "-m", "m.safetensors"], "not with --limit"),
+        (["--iam-ondb", "nowhere", "--limit", "0"], "--limit takes"),  # it scored the whole split
+        (["--limit", "2"], "--limit takes"),  # it was ignored
+    ],
+)
+def test_eval_refuses_what_would_record_or_score_other_than_asked(capsys, labelled_ink, flags, said):
+    from handwrite.recognizer import DEFAULT_INK_MODEL
+
+    before = DEFAULT_INK_MODEL.read_bytes()
+    code, _, err = run(capsys, "eval", str(labelled_ink), *flags)
+    assert code == 2 and said in err
+    assert DEFAULT_INK_MODEL.read_bytes() == before
+
+
+def test_eval_without_inputs_is_a_usage_error(capsys):
+    code, _, err = run(capsys, "eval")
+    assert code == 2 and "nothing to score" in err
+
+
 def test_eval_with_language_model_and_weights(capsys, labelled_ink):
     code, out, _ = run(capsys, "eval", str(labelled_ink), "--lm", "--lm-weight", "0.2", "--insertion-bonus", "0.1")
     assert code == 0 and "LM (weight 0.2)" in out and "word lexicon with word pairs (weight 1.0)" in out
@@ -260,8 +284,8 @@ def test_lm_is_a_flag_and_a_custom_lm_is_its_own_option(capsys, tmp_path):
     assert code == 0 and all(r["text"] for r in records)
     code, out, _ = run(capsys, "transcribe", str(HELLO), "--lm-file", str(DEFAULT_LM), "-f", "jsonl")
     assert code == 0 and json.loads(out)["text"]
-    code, _, err = run(capsys, "transcribe", str(HELLO), "--lm-file", str(tmp_path / "no-such-lm.json.gz"))
-    assert code == 1 and "no-such-lm.json.gz" in err and "Traceback" not in err
+    code, _, err = run(capsys, "transcribe", str(HELLO), str(folder), "--lm-file", str(tmp_path / "no-such-lm.json.gz"))
+    assert code == 2 and err.count("no-such-lm.json.gz") == 1 and "Traceback" not in err  # said once, before work
     code, out, _ = run(capsys, "eval", str(HELLO), "--lm-file", str(DEFAULT_LM))
     assert code == 0 and "LM" in out
     with pytest.raises(SystemExit) as stop:  # which LM was meant is not guessed
@@ -294,6 +318,45 @@ def test_file_names_that_are_not_utf8_are_written_and_reported(capsys, tmp_path,
     code, _, _ = run(capsys, "transcribe", str(odd_names), "-f", "json", "-o", str(out / "json"))
     assert code == 0
     assert sorted(os.listdir(os.fsencode(out / "json"))) == [b"caf\xe9.inkml.json", b"plain.inkml.json"]
+    code, _, err = run(capsys, "transcribe", str(odd_names), "-f", "pdf", "-o", str(out / "pdf"))  # the PDF's title
+    assert code == 0, err
+    assert sorted(os.listdir(os.fsencode(out / "pdf"))) == [b"caf\xe9.inkml.pdf", b"plain.inkml.pdf"]
+
+
+def test_control_characters_in_file_names_are_shown_escaped(capsys, tmp_path):
+    """A name holding ESC [2J cleared the terminal its error went to; a tab or a newline
+    broke the `path<TAB>text` lines."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    shutil.copy(HELLO, folder / "tab\there.inkml")
+    (folder / "esc\x1b[2Jx.inkml").write_text("<ink><trace>1 2, 3")
+    code, out, err = run(capsys, "transcribe", str(folder), "-f", "txt")
+    assert code == 1 and "\x1b" not in err and "esc\\x1b[2Jx.inkml" in err
+    assert [line.split("\t")[0].rsplit("/", 1)[1] for line in out.splitlines()] == ["tab\\there.inkml"]
+
+
+def test_an_output_folder_that_cannot_be_made_is_said_before_any_reading(capsys, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    code, _, err = run(capsys, "transcribe", str(HELLO), "-o", str(blocked / "out"))
+    assert code == 2 and "cannot make the output folder" in err and "a-file" in err
+    code, _, err = run(capsys, "transcribe", str(tmp_path / "none.inkml"), "-o", str(tmp_path / "new" / "out"))
+    assert "nothing written" in err and not (tmp_path / "new").exists()  # the folders it made, removed again
+
+
+def test_ink_saved_as_json_under_a_result_s_name_is_read_and_never_replaced(capsys, tmp_path):
+    import handwrite
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    shutil.copy(HELLO, folder / "hello-world.inkml")
+    handwrite.write_ink(handwrite.read_ink(QUICK_FOX), folder / "hello-world.inkml.json")  # the user's own ink
+    saved = (folder / "hello-world.inkml.json").read_bytes()
+    code, out, _ = run(capsys, "transcribe", str(folder), "-f", "jsonl")
+    assert code == 0 and len(out.splitlines()) == 2  # both are inputs
+    code, _, err = run(capsys, "transcribe", str(folder), "-f", "json", "-o", str(folder), "--overwrite")
+    assert code == 2 and "an input file would be written over" in err
+    assert (folder / "hello-world.inkml.json").read_bytes() == saved
 
 
 def test_output_names_are_unique_per_input_and_say_what_was_written(capsys, tmp_path):
@@ -636,3 +699,21 @@ def test_the_app_is_torn_down_as_usual_so_qt_writes_its_settings(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
     monkeypatch.setitem(sys.modules, "PyQt6", types.ModuleType("PyQt6"))
     assert cli.main() == 0
+
+
+def test_an_interrupted_batch_keeps_the_results_read_so_far(capsys, tmp_path, labelled_ink, monkeypatch):
+    import handwrite.transcribe
+
+    read = handwrite.transcribe.transcribe_files
+
+    def interrupted_after_two(files, *args, **kwargs):
+        results = read(files, *args, **kwargs)
+        yield next(results)
+        yield next(results)
+        raise KeyboardInterrupt  # as Ctrl+C in the middle of a batch
+
+    monkeypatch.setattr(handwrite.transcribe, "transcribe_files", interrupted_after_two)
+    code, _, err = run(capsys, "transcribe", str(labelled_ink), "-f", "jsonl", "-o", str(tmp_path / "out"))
+    assert code == 130 and "interrupted" in err
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(row["text"] for row in rows)

@@ -94,6 +94,49 @@ def test_a_killed_worker_fails_its_files_and_the_batch_goes_on(tmp_path):
     assert "killed? out of memory?" in done.stderr and "Traceback" not in done.stderr
 
 
+def _children(pid: int) -> set[int]:
+    """The processes `pid` started (Linux /proc)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found |= {int(child) for child in task.read_text().split()}
+    return found
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 or not Path("/proc/self/task").exists(), reason="-j 2, /proc")
+def test_workers_end_when_the_batch_is_killed(tmp_path):
+    """SIGKILL runs no cleanup: the -j workers lived on, each holding its models' memory."""
+    folder = tmp_path / "inks"
+    folder.mkdir()
+    for n in range(400):
+        shutil.copy(HELLO, folder / f"{n:03}.inkml")
+    command = [sys.executable, "-m", "handwrite", "transcribe", str(folder), "-j", "2", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env) as batch:
+        deadline = time.monotonic() + HANG_GUARD_S
+        workers: set[int] = set()
+        while time.monotonic() < deadline and batch.poll() is None:
+            workers = {pid for pid in _children(batch.pid) if "spawn_main" in _cmdline(pid)}
+            if len(workers) == 2:
+                break
+            time.sleep(0.2)
+        assert len(workers) == 2, "the workers never started"
+        batch.send_signal(signal.SIGKILL)  # whether the workers are still starting or reading
+    deadline = time.monotonic() + HANG_GUARD_S
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() and _cmdline(pid) for pid in workers):
+        time.sleep(0.2)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists() and _cmdline(pid)]
+    for pid in alive:  # not left behind by a failing test either
+        os.kill(pid, signal.SIGKILL)
+    assert not alive
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 # ---- finding inputs --------------------------------------------------------------------
 
 
@@ -159,19 +202,24 @@ def test_an_unreadable_folder_is_reported(tmp_path, capsys):
     assert code == 1 and "locked" in capsys.readouterr().err
 
 
-def test_folders_give_fifos_and_broken_links_named_as_input_and_follow_link_loops_once(tmp_path):
+def test_folders_give_fifos_and_broken_links_named_as_input_and_links_to_folders_are_not_followed(tmp_path):
     from handwrite.transcribe import collect_inputs
 
-    root = tmp_path / "inks"
+    root, elsewhere = tmp_path / "inks", tmp_path / "elsewhere"
     (root / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
     shutil.copy(HELLO, root / "sub" / "a.inkml")
+    shutil.copy(HELLO, elsewhere / "b.inkml")
     os.mkfifo(root / "pipe.inkml")
     (root / "gone.inkml").symlink_to(root / "missing.inkml")
     (root / "sub" / "loop").symlink_to(root)
+    (root / "proc").symlink_to("/proc")  # was walked through every process's files
+    (root / "linked").symlink_to(elsewhere)
     (root / "notes.txt").write_text("not an input")
     found = collect_inputs([root])
     assert [s.path.relative_to(root).as_posix() for s in found] == ["gone.inkml", "pipe.inkml", "sub/a.inkml"]
     assert all(s.root == root and s.error is None for s in found)
+    assert [s.path.name for s in collect_inputs([root / "linked"])] == ["b.inkml"]  # named, a link is followed
 
 
 def test_the_output_folder_inside_an_input_folder_is_not_read(tmp_path, capsys):

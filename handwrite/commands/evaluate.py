@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handwrite.commands import EXIT_FAILED_INPUT, EXIT_OK, Command
+from handwrite.errors import UsageError
 from handwrite.options import ModelOptions, add_flags, from_args, option
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def evaluate_paths(paths: list[str], choice: ModelOptions, options: EvalOptions)
     from handwrite.evaluate import evaluate
     from handwrite.inputs import item_source
 
+    _check(paths, choice, options)
     choice.check_model_named()
     files = _files(paths)  # folders walked once: for the model's kind, then for the inputs
     model = _model([path for path, _ in files], choice, options)
@@ -75,9 +77,24 @@ def evaluate_paths(paths: list[str], choice: ModelOptions, options: EvalOptions)
     described += " + word lexicon" if decoding.lexicon else ""  # recorded with the figures: say what decoded
     described += f" with word pairs (weight {decoding.pair_weight})" if decoding.uses_word_pairs else ""
     print(f"{rates}  [{described}; {rates.skipped} lines with '#' left out; {seconds:.1f} s]")
-    if options.record_metrics and model.path:
+    if options.record_metrics:
         _record(model, rates, described, _dataset(paths, options))
     return EXIT_FAILED_INPUT if left_out else EXIT_OK
+
+
+def _check(paths: list[str], choice: ModelOptions, options: EvalOptions) -> None:
+    """Usage errors, said before any work."""
+    if not paths and not options.iam_ondb:
+        raise UsageError("nothing to score: name labelled files or folders, or an IAM-OnDB split with --iam-ondb")
+    if options.limit is not None and (options.limit < 1 or not options.iam_ondb):
+        raise UsageError("--limit takes a number of lines (1 or more) of the --iam-ondb split")
+    if options.record_metrics and options.limit is not None:
+        raise UsageError("--record-metrics stores a whole split's figures: not with --limit")
+    if options.record_metrics and not (choice.model and choice.model.endswith(".safetensors")):
+        raise UsageError(
+            "--record-metrics writes the figures into the model file: give its path with -m FILE.safetensors "
+            "(a bundled model's file belongs to the installed package)"
+        )
 
 
 def _row(source: str | None, reference: str, hypothesis: str) -> dict:

@@ -93,6 +93,7 @@ def transcribe_paths(paths: Sequence[str], model: ModelOptions, batch: BatchOpti
     results = transcribe_files(readable, given, model.model, workers, decoding, writer.needs_sources)
     failed = _write_in_order(sources, results, writer, batch.progress)
     if folder is not None:
+        folder.tidy()
         print(f"handwrite: {folder.summary()}", file=sys.stderr)
     return EXIT_FAILED_INPUT if failed else EXIT_OK
 
@@ -104,18 +105,20 @@ def _write_in_order(sources: list[Source], results: Iterator[Item], writer: Writ
 
     failed = False
     progress = _progress(len(sources), show_progress)
-    for source in sources:
-        item = Item(source.path, error=source.error) if source.error is not None else next(results)
-        write_error = writer.add(item, source.root)  # failures are written too (jsonl, csv, json)
-        error = item.error or write_error
-        if error is not None:
-            failed = True
-            _report_error(error, progress)
+    try:
+        for source in sources:
+            item = Item(source.path, error=source.error) if source.error is not None else next(results)
+            write_error = writer.add(item, source.root)  # failures are written too (jsonl, csv, json)
+            error = item.error or write_error
+            if error is not None:
+                failed = True
+                _report_error(error, progress)
+            if progress:
+                progress.update(1)
+    finally:  # interrupted (Ctrl+C) too: results.jsonl/.csv keep the inputs read so far
         if progress:
-            progress.update(1)
-    if progress:
-        progress.close()
-    writer.close()
+            progress.close()
+        writer.close()
     return failed
 
 
@@ -148,11 +151,13 @@ def _prepare(paths: Sequence[str], batch: BatchOptions) -> tuple[list[Source], W
     writer = writer_class(folder, many=len(sources) > 1)
     if folder is not None:
         folder.check_targets(writer.per_input_suffix)
+        folder.make()
     return sources, writer, folder
 
 
 def _progress(total: int, shown: bool):  # a tqdm bar or None: tqdm loads only when shown
-    if not shown or total < PROGRESS_THRESHOLD:
+    # on a terminal only: redirected, each redraw would be a line of the log
+    if not shown or total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 

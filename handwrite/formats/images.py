@@ -63,8 +63,8 @@ def read_image(path: str | os.PathLike[str]) -> Image.Image:
                 _check_size(image.size, path)
                 image.load()
                 return to_grayscale(image)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise FormatError(f"{path}: image too large to be a line or page, a decompression bomb? ({exc})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # Pillow's own limit, met first
+        raise FormatError(f"{path}: image too large, more than {MAX_IMAGE_PIXELS} pixels") from None
     except UnidentifiedImageError:
         raise FormatError(f"{path}: not a {image_format} image, though it starts like one") from None
     # truncated or corrupt data, as Pillow's decoders report it (struct.error and the

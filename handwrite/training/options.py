@@ -18,6 +18,7 @@ NOT_NEGATIVE = (0, None)
 @dataclass
 class TrainOptions:
     output: str = option(flags=("-o", "--output"), help="the best model file")
+    overwrite: bool = option(False, help="replace the model file OUT if it exists (--resume continues into it)")
     work_dir: str = option("runs/train", help="checkpoints, metrics.jsonl, learning-curve.png")
     kind: str = option("ink", choices=("ink", "image"), help="the model to train")
     iam_ondb: str | None = option(
@@ -79,6 +80,7 @@ class TrainOptions:
 class FinetuneOptions:
     data: list[str] = field(metadata=flag(positional=True, nargs="+", metavar="DATA", help="labelled files or folders"))
     output: str = option(flags=("-o", "--output"), metavar="OUT", help="the fine-tuned model file")
+    overwrite: bool = option(False, help="replace the model file OUT if it exists")
     base: str | None = option(  # default: the bundled model
         None,
         flags=("-b", "--base"),

@@ -48,8 +48,22 @@ def test_old_characters_keep_their_ids(user_samples, tmp_path):
 def test_output_equal_to_base_is_refused(user_samples, tmp_path, capsys):
     base = tmp_path / "base.safetensors"
     base.write_bytes(DEFAULT_INK_MODEL.read_bytes())
-    assert main(["finetune", str(user_samples), "-b", str(base), "-o", str(base), *FAST]) == 1
+    assert main(["finetune", str(user_samples), "-b", str(base), "-o", str(base), "--overwrite", *FAST]) == 1
     assert "must not be the base model" in capsys.readouterr().err
+
+
+def test_an_output_that_exists_is_replaced_only_with_overwrite_and_only_if_a_model(user_samples, tmp_path, capsys):
+    sample = next(user_samples.iterdir())
+    kept = sample.read_bytes()
+    for flags in ([], ["--overwrite"]):  # -o naming a sample by mistake wrote a model over it
+        assert main(["finetune", str(user_samples), "-o", str(sample), *flags, *FAST]) == 2
+    assert "not a model file" in capsys.readouterr().err and sample.read_bytes() == kept
+    out = tmp_path / "mine.safetensors"
+    assert main(["finetune", str(user_samples), "-o", str(out), "--max-steps", "1", "--no-progress"]) == 0
+    earlier = out.read_bytes()
+    assert main(["finetune", str(user_samples), "-o", str(out), "--max-steps", "1", "--no-progress"]) == 2
+    assert "exists; --overwrite replaces it" in capsys.readouterr().err and out.read_bytes() == earlier
+    assert main(["finetune", str(user_samples), "-o", str(out), "--max-steps", "1", "--overwrite"]) == 0
 
 
 def test_an_output_that_is_a_fifo_or_a_folder_is_refused_before_training(user_samples, tmp_path, capsys):
@@ -131,7 +145,7 @@ def test_the_report_says_why_training_stopped_and_whether_anything_changed(user_
     assert main(["finetune", str(user_samples), "-o", str(out), "--max-seconds", "0", "--json"]) == 0
     report = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert report["steps"] == 0 and report["stopped"] == "time" and report["changed"] is False
-    assert main(["finetune", str(user_samples), "-o", str(out), "--max-steps", "2", "--json"]) == 0
+    assert main(["finetune", str(user_samples), "-o", str(out), "--max-steps", "2", "--json", "--overwrite"]) == 0
     report = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert report["steps"] == 2 and report["stopped"] == "steps" and report["changed"] is True
 
@@ -141,3 +155,18 @@ def test_plain_output_says_when_the_model_is_the_base_and_the_time_ran_out(user_
     assert main(["finetune", str(user_samples), "-o", str(out), "--max-seconds", "0", "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "reads as the base model does" in printed and "time budget (--max-seconds 0) ran out" in printed
+
+
+def test_a_sample_left_out_is_said_in_one_line_of_the_command_s_own(user_samples, tmp_path):
+    """Python's warning format named a source file and printed its line beside the reason."""
+    from tests.test_transcribe import run_cli
+
+    (user_samples / "unlabelled.inkml").write_text(
+        '<ink xmlns="http://www.w3.org/2003/InkML"><trace>1 2, 3 4</trace></ink>'
+    )
+    done = run_cli(
+        "finetune", str(user_samples), "-o", str(tmp_path / "out.safetensors"), "--max-steps", "0", "--no-progress"
+    )
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "unlabelled.inkml" in line]
+    assert len(said) == 1 and said[0].startswith("handwrite: warning: skipped: ") and ".py" not in done.stderr
