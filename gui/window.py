@@ -9,6 +9,7 @@ whenever any of these may have changed."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import time
@@ -99,6 +100,10 @@ class MainWindow(QMainWindow):
         self.text_view = QTextBrowser()
         self.text_view.setOpenLinks(False)
         self.text_view.anchorClicked.connect(self._pick_alternative)
+        # an action is the user's (wheel, bar, keys), never the program's setValue; seen once it is done
+        self.text_view.verticalScrollBar().actionTriggered.connect(
+            lambda _: QTimer.singleShot(0, self._text_scrolled_by_user)
+        )
         self.text_view.setPlaceholderText("Write anywhere on the page above; the text appears here.")
         # size and margin set directly: a style sheet would keep the pane's colours when the palette changes
         font = self.text_view.font()
@@ -134,8 +139,10 @@ class MainWindow(QMainWindow):
         self._saved_strokes: tuple = ()  # the document's strokes as last opened or saved (see may_discard)
         self._saved_corrections: dict[LineKey, str] = {}  # the corrections the file opened or saved holds
         self._text_page = 0  # the page whose text the text pane shows (its serial)
-        self._text_scrolled_to = 0  # where the pane was left: elsewhere later, the user scrolled it
-        self._restoring: tuple[str | None, ...] = ()  # saved page texts, until the opened pages are read
+        self._text_follows = True  # the text pane scrolls to the line just written (see _render_text)
+        # saved page texts by page serial, until the opened pages are read (by serial: a page
+        # deleted or added meanwhile must not give its text to another)
+        self._restoring: dict[int, str | None] = {}
         self._restoring_saved = False  # whether those texts are a file's the user opened (not an autosave)
         self.latencies_ms: list[float] = []
         self.last_shown_request = 0
@@ -473,9 +480,13 @@ class MainWindow(QMainWindow):
     def set_line_text(self, index: int, text: str, page: int | None = None) -> None:
         """Correct a line of a page (default the shown one); the correction holds while
         the line's strokes stay as they are."""
-        keys = self.reading(page).keys
+        reading = self.reading(page)
+        keys = reading.keys
         if 0 <= index < len(keys):
-            self.corrections[keys[index]] = text
+            if text == reading.result.lines[index].text:  # back as read: no correction to keep or save
+                self.corrections.pop(keys[index], None)
+            else:
+                self.corrections[keys[index]] = text
             self._autosave_timer.start()  # a correction is work that a crash must not lose
             self._render_text()
             self.results_changed.emit()
@@ -525,13 +536,19 @@ class MainWindow(QMainWindow):
         # where it was, unless another page is shown
         bar, page = self.text_view.verticalScrollBar(), self.document.page.serial
         at = bar.value() if page == self._text_page else 0
-        scrolled_away = page == self._text_page and at != self._text_scrolled_to
+        self._text_follows |= page != self._text_page  # another page: it follows from its top
         self.text_view.setHtml("<br>".join(parts))
         bar.setValue(at)
         newest = _line_of_stroke(result, len(self.canvas.strokes) - 1)
-        if follow_pen and not scrolled_away and newest is not None:
+        if follow_pen and self._text_follows and newest is not None:
             self._scroll_to_line(newest)
-        self._text_page, self._text_scrolled_to = page, bar.value()
+        self._text_page = page
+
+    def _text_scrolled_by_user(self) -> None:
+        """The user moved the text pane (wheel, bar, keys): it stops following the pen
+        until they bring it back to its end."""
+        bar = self.text_view.verticalScrollBar()
+        self._text_follows = bar.value() >= bar.maximum()
 
     def _scroll_to_line(self, index: int) -> None:
         """Scroll the text pane as little as shows the whole of line `index`."""
@@ -699,7 +716,7 @@ class MainWindow(QMainWindow):
         corrected)."""
         self.canvas.set_document(document, keep=self._set_aside.document if self._set_aside else None)
         self.corrections = dict(corrections or {})
-        self._restoring = recognized
+        self._restoring = {page.serial: text for page, text in zip(document.pages, recognized, strict=False)}
         self._restoring_saved = False
         self.view.fit_width()
         self.view.verticalScrollBar().setValue(0)
@@ -876,8 +893,10 @@ class MainWindow(QMainWindow):
         differs from what the model reads now was corrected by the user; keep that."""
         if not self._restoring or any(page.serial not in readings for page in self.document.pages):
             return
-        for number, saved in enumerate(self._restoring[: len(self.document.pages)]):
-            reading = self.reading(number)
+        for number, page in enumerate(self.document.pages):
+            if page.serial not in self._restoring:
+                continue
+            saved, reading = self._restoring[page.serial], self.reading(number)
             texts = saved.split("\n") if saved is not None else []
             if len(texts) == len(reading.keys):
                 for key, line, text in zip(reading.keys, reading.result.lines, texts, strict=True):
@@ -885,7 +904,7 @@ class MainWindow(QMainWindow):
                         self.corrections[key] = text
                         if self._restoring_saved:  # from the file opened, not an autosave
                             self._saved_corrections[key] = text
-        self._restoring = ()
+        self._restoring = {}
 
     # ---- autosave and settings ----------------------------------------------
     def autosave_path(self) -> Path:
@@ -898,10 +917,13 @@ class MainWindow(QMainWindow):
             return  # copying sentences: the document was autosaved when it was put aside
         try:
             self._write(self.autosave_path())
+            written = _digest(self.autosave_path())
         except (OSError, handwrite.HandwriteError) as exc:
             self.statusBar().showMessage(f"Autosave failed: {exc}")
             return
-        self.settings.setValue(AUTOSAVED_FILE, self.path or "")  # brought back with the page
+        # with the digest of the page it names: a crash between the two writes leaves a name
+        # that matches no autosave, and the page comes back without one, never under another's
+        self.settings.setValue(AUTOSAVED_FILE, [self.path or "", written])
 
     def _restore_autosave(self) -> None:
         path = self.autosave_path()
@@ -916,7 +938,9 @@ class MainWindow(QMainWindow):
         if not ink.is_empty():
             self.show_document(Document.from_ink(ink), recognized)
             # its file, so that Save offers it again (the page is unsaved work: asked before it goes)
-            self.path = self.settings.value(AUTOSAVED_FILE, "", str) or None
+            named = self.settings.value(AUTOSAVED_FILE, [], list)
+            if len(named) == 2 and named[1] == _digest(path):
+                self.path = named[0] or None
 
     def changeEvent(self, event: QEvent) -> None:
         """The text pane's HTML holds colours taken from the palette: when the desktop
@@ -961,6 +985,10 @@ def _distinct_alternatives(alternatives: tuple[handwrite.Alternative, ...]) -> l
         if text and text not in offered and (len(offered) < MENU_ALTERNATIVES or alternative.confidence >= 0.005):
             offered[text] = alternative.confidence
     return list(offered.items())
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _line_of_stroke(result: handwrite.Result, stroke: int) -> int | None:

@@ -64,10 +64,10 @@ def _run(argv: Sequence[str] | None) -> int:
         with _warnings_as_messages():
             return args.handler(args)
     except UsageError as exc:
-        print(f"handwrite: error: {exc}", file=sys.stderr)
+        print(f"handwrite: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except HandwriteError as exc:
-        print(f"handwrite: error: {exc}", file=sys.stderr)
+        print(f"handwrite: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_FAILED_INPUT
     except BrokenPipeError:  # the reader of stdout stopped (`| head`): nothing to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit

@@ -26,7 +26,7 @@ class ErrorRates:
     lines: int
     chars: int
     words: int
-    skipped: int  # lines left out (crossed-out words)
+    skipped: int  # lines left out (their input holds a crossed-out word)
 
     def __str__(self) -> str:
         return f"CER {self.cer:.2%}  WER {self.wer:.2%}  ({self.lines} lines, {self.chars} chars)"
@@ -40,15 +40,16 @@ def error_rates(pairs: Iterable[tuple[str, str]]) -> ErrorRates:
     """(reference, hypothesis) pairs -> corpus-level CER and WER."""
     char_errors = word_errors = chars = words = lines = skipped = 0
     for reference, hypothesis in pairs:
-        if "#" in reference:
-            skipped += 1
+        count = max(1, sum(1 for line in reference.splitlines() if line.strip()))  # a page is several lines
+        if "#" in reference:  # an input holding a crossed-out word is left out whole
+            skipped += count
             continue
         ref, hyp = normalize_spacing(reference), normalize_spacing(hypothesis)
         char_errors += editdistance.eval(ref, hyp)
         word_errors += editdistance.eval(ref.split(), hyp.split())
         chars += len(ref)
         words += len(ref.split())
-        lines += max(1, sum(1 for line in reference.splitlines() if line.strip()))  # a page is several
+        lines += count
     return ErrorRates(char_errors / max(chars, 1), word_errors / max(words, 1), lines, chars, words, skipped)
 
 

@@ -6,22 +6,29 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# control characters, shown escaped: a file name holding ESC [2J cleared the terminal
-# its error was printed on, and a tab or newline broke the `path<TAB>text` lines
+# control characters, shown escaped on a terminal or in a line of text: a file name
+# holding ESC [2J cleared the terminal its error was printed on, and a tab or newline
+# broke the `path<TAB>text` lines
 _CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 _CONTROLS |= {ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
 
 
 def shown(path: Path | str) -> str:
-    """A path as text: bytes of a file name that are not UTF-8 appear as \\xNN, and
-    control characters escaped."""
+    """A path as one line of text: bytes of a file name that are not UTF-8 appear as
+    \\xNN, and control characters escaped."""
     return printable(os.fspath(path))
 
 
 def printable(text: str) -> str:
     """One line of text: bytes that are not UTF-8 as \\xNN, control characters escaped."""
+    return encodable(text).translate(_CONTROLS)
+
+
+def encodable(text: str) -> str:
+    """Text that UTF-8 can write: bytes of a file name that are not UTF-8 as \\xNN, the
+    rest exact. For JSON and CSV, which escape or quote control characters themselves
+    (a path there must stay the name it is)."""
     try:
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return os.fspath(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text.translate(_CONTROLS)
+        return os.fspath(text).encode("utf-8", "backslashreplace").decode("utf-8")

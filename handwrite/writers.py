@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from handwrite.errors import HandwriteError, UsageError
 from handwrite.output_folder import ERRORS_JSON
-from handwrite.printable import printable, shown
+from handwrite.printable import encodable, printable, shown
 from handwrite.results import rounded_confidence
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class JsonlWriter(Writer):
         return None
 
     def close(self) -> None:
-        if self.folder is not None:
+        if self.folder is not None and self.lines:  # none: interrupted before the first input
             self.folder.write_new("results.jsonl", "".join(self.lines))
 
 
@@ -145,18 +146,20 @@ class CsvWriter(Writer):
         self.rows = io.StringIO()
         self.csv = csv.writer(self.rows, lineterminator="\n")
         self.csv.writerow(["path", "text", "confidence", "error"])
+        self.added = False
 
     def add(self, item: Item, root: Path) -> str | None:
         fields = record(item)
         self.csv.writerow(
             [fields["path"], fields.get("text", ""), fields.get("confidence", ""), fields.get("error", "")]
         )
+        self.added = True
         return None
 
     def close(self) -> None:
         if self.folder is None:
             self.out.write(self.rows.getvalue())
-        else:
+        elif self.added:  # none: interrupted before the first input
             self.folder.write_new("results.csv", self.rows.getvalue())
 
 
@@ -207,10 +210,10 @@ WRITERS: dict[str, type[Writer]] = {
 def record(item: Item) -> dict:
     """The jsonl/csv record: path, text, confidence; or path, error."""
     if item.error is not None:
-        return {"path": shown(item.path), "error": printable(item.error)}
+        return {"path": encodable(os.fspath(item.path)), "error": printable(item.error)}
     assert item.result is not None
     return {
-        "path": shown(item.path),
+        "path": encodable(os.fspath(item.path)),  # JSON and CSV keep a tab or newline in it exact
         "text": item.result.text,
         "confidence": rounded_confidence(item.result.confidence),
     }

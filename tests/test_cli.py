@@ -204,8 +204,8 @@ def test_eval_records_its_figures_in_the_model_file(capsys, tmp_path, labelled_i
 @pytest.mark.parametrize(
     ("flags", "said"),
     [
-        (["--record-metrics"], "give its path with -m"),  # it wrote into the bundled model's file
-        (["-m", "online-default", "--record-metrics"], "give its path with -m"),
+        (["--record-metrics"], "name the file by its path with -m"),  # it wrote into the bundled model's file
+        (["-m", "online-default", "--record-metrics"], "name the file by its path with -m"),
         (["--iam-ondb", "nowhere", "--limit", "10", "--record-metrics", "-m", "m.safetensors"], "not with --limit"),
         (["--iam-ondb", "nowhere", "--limit", "0"], "--limit takes"),  # it scored the whole split
         (["--limit", "2"], "--limit takes"),  # it was ignored
@@ -333,6 +333,11 @@ def test_control_characters_in_file_names_are_shown_escaped(capsys, tmp_path):
     code, out, err = run(capsys, "transcribe", str(folder), "-f", "txt")
     assert code == 1 and "\x1b" not in err and "esc\\x1b[2Jx.inkml" in err
     assert [line.split("\t")[0].rsplit("/", 1)[1] for line in out.splitlines()] == ["tab\\there.inkml"]
+    code, out, _ = run(capsys, "transcribe", str(folder), "-f", "jsonl")  # JSON keeps the name exact
+    assert {Path(json.loads(line)["path"]).name for line in out.splitlines()} == {
+        "tab\there.inkml",
+        "esc\x1b[2Jx.inkml",
+    }
 
 
 def test_an_output_folder_that_cannot_be_made_is_said_before_any_reading(capsys, tmp_path):
@@ -342,6 +347,10 @@ def test_an_output_folder_that_cannot_be_made_is_said_before_any_reading(capsys,
     assert code == 2 and "cannot make the output folder" in err and "a-file" in err
     code, _, err = run(capsys, "transcribe", str(tmp_path / "none.inkml"), "-o", str(tmp_path / "new" / "out"))
     assert "nothing written" in err and not (tmp_path / "new").exists()  # the folders it made, removed again
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00" * 64)
+    code, _, err = run(capsys, "transcribe", str(HELLO), "-o", str(tmp_path / "new" / "out"), "-m", str(garbage))
+    assert code == 1 and "garbage.safetensors" in err and not (tmp_path / "new").exists()  # also when it fails
 
 
 def test_ink_saved_as_json_under_a_result_s_name_is_read_and_never_replaced(capsys, tmp_path):
@@ -714,6 +723,6 @@ def test_an_interrupted_batch_keeps_the_results_read_so_far(capsys, tmp_path, la
 
     monkeypatch.setattr(handwrite.transcribe, "transcribe_files", interrupted_after_two)
     code, _, err = run(capsys, "transcribe", str(labelled_ink), "-f", "jsonl", "-o", str(tmp_path / "out"))
-    assert code == 130 and "interrupted" in err
+    assert code == 130 and "interrupted" in err and "results.jsonl" in err  # and it says where
     rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(row["text"] for row in rows)

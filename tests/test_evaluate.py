@@ -10,6 +10,11 @@ def test_identical_text_has_no_errors():
     assert rates == ErrorRates(cer=0.0, wer=0.0, lines=1, chars=11, words=2, skipped=0)
 
 
+def test_a_page_counts_its_lines_scored_and_left_out():
+    rates = error_rates([("hello world\nthe fox", "hello world\nthe fox"), ("a # b\nc\nd", "a b\nc\nd")])
+    assert (rates.lines, rates.skipped) == (2, 3)
+
+
 def test_one_missing_letter():
     rates = error_rates([("hello world", "helo world")])
     assert rates.cer == pytest.approx(1 / 11)

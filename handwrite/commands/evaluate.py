@@ -84,16 +84,18 @@ def evaluate_paths(paths: list[str], choice: ModelOptions, options: EvalOptions)
 
 def _check(paths: list[str], choice: ModelOptions, options: EvalOptions) -> None:
     """Usage errors, said before any work."""
+    from handwrite.recognizer import bundled_models
+
     if not paths and not options.iam_ondb:
         raise UsageError("nothing to score: name labelled files or folders, or an IAM-OnDB split with --iam-ondb")
     if options.limit is not None and (options.limit < 1 or not options.iam_ondb):
         raise UsageError("--limit takes a number of lines (1 or more) of the --iam-ondb split")
     if options.record_metrics and options.limit is not None:
         raise UsageError("--record-metrics stores a whole split's figures: not with --limit")
-    if options.record_metrics and not (choice.model and choice.model.endswith(".safetensors")):
+    if options.record_metrics and (not choice.model or choice.model in bundled_models()):
         raise UsageError(
-            "--record-metrics writes the figures into the model file: give its path with -m FILE.safetensors "
-            "(a bundled model's file belongs to the installed package)"
+            "--record-metrics writes the figures into the model file: name the file by its path with -m "
+            "(not by a bundled model's name: a run without -m wrote into the installed package)"
         )
 
 
@@ -154,13 +156,14 @@ def _labelled_inputs(files: list[tuple[Path, bool]], kind: str) -> tuple[list[In
     the files found in folders, those of its suffixes; a file named is read whatever
     its suffix), and how many were left out; each one left out is named on stderr."""
     from handwrite.formats import IMAGE_SUFFIXES, INK_SUFFIXES
+    from handwrite.printable import printable
     from handwrite.training.data.datasets import load_labelled
 
     left_out: list[str] = []
 
     def report(reason: str) -> None:
         left_out.append(reason)
-        print(f"handwrite: {reason}; left out", file=sys.stderr)
+        print(f"handwrite: {printable(reason)}; left out", file=sys.stderr)
 
     suffixes = IMAGE_SUFFIXES if kind == "image" else INK_SUFFIXES
     chosen = [path for path, in_folder in files if not in_folder or path.suffix.lower() in suffixes]

@@ -83,18 +83,20 @@ def transcribe_paths(paths: Sequence[str], model: ModelOptions, batch: BatchOpti
 
     model.check_model_named()
     sources, writer, folder = _prepare(paths, batch)
-    _one_torch_thread()
-    decoding = model.decoding()
-    # fail early, once, on a bad model named with -m; bundled models load when needed
-    named = load_model(model.model, **decoding) if model.model else None
-    readable = [source.path for source in sources if source.error is None]
-    workers = batch.workers or (min(2, max_workers()) if len(readable) >= PARALLEL_THRESHOLD else 1)
-    given = named if workers <= 1 else None
-    results = transcribe_files(readable, given, model.model, workers, decoding, writer.needs_sources)
-    failed = _write_in_order(sources, results, writer, batch.progress)
-    if folder is not None:
-        folder.tidy()
-        print(f"handwrite: {folder.summary()}", file=sys.stderr)
+    try:
+        _one_torch_thread()
+        decoding = model.decoding()
+        # fail early, once, on a bad model named with -m; bundled models load when needed
+        named = load_model(model.model, **decoding) if model.model else None
+        readable = [source.path for source in sources if source.error is None]
+        workers = batch.workers or (min(2, max_workers()) if len(readable) >= PARALLEL_THRESHOLD else 1)
+        given = named if workers <= 1 else None
+        results = transcribe_files(readable, given, model.model, workers, decoding, writer.needs_sources)
+        failed = _write_in_order(sources, results, writer, batch.progress)
+    finally:  # a bad model or an interruption too: folders made for nothing go, what was written is said
+        if folder is not None:
+            folder.tidy()
+            print(f"handwrite: {folder.summary()}", file=sys.stderr)
     return EXIT_FAILED_INPUT if failed else EXIT_OK
 
 

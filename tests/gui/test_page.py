@@ -185,6 +185,22 @@ def test_delete_page_removes_a_blank_page_at_once_and_asks_for_one_with_writing(
     assert window.transcription() == window.page_text() and window.page_text().startswith("the")
 
 
+def test_a_page_deleted_before_an_opened_file_is_read_gives_no_text_to_another(make_window, tmp_path):
+    window = make_window()
+    write(window, "hello-world.inkml", top=80)
+    window.canvas.new_page()
+    write(window, "quick-fox.inkml", top=80)
+    fox = window.page_text()
+    assert window.save_ink(str(tmp_path / "two.inkml"))
+    assert window.open_ink(str(tmp_path / "two.inkml"))
+    window.canvas.show_page(0)
+    window.delete_page_action.trigger()  # at once: the pages are still being read
+    assert wait_for_transcription(window, WAIT_S)
+    assert window.line_texts() == [fox]  # page 1's saved text was taken for a correction of the fox page
+    window.set_line_text(0, fox)  # a "correction" to the text as read is none
+    assert window.corrections == {}
+
+
 def test_a_page_turned_to_is_shown_from_its_top(make_window, qtbot):
     """Page > New page (and next/previous) showed the other page scrolled as far down as
     the page left, often at its very end: a new page must start where one writes first."""
@@ -335,9 +351,13 @@ def test_the_text_pane_follows_the_line_being_written_unless_scrolled_away(make_
         assert newest_line_in_view()
     assert len(window.line_texts()) == 12
     assert bar.value() > 0  # the pane holds fewer lines than the page: it scrolled
-    bar.setValue(0)  # the user reads the first lines while writing on
-    write(window, "hello-world.inkml", top=60 + 120 * 12)
-    assert bar.value() == 0
+    bar.triggerAction(bar.SliderAction.SliderToMinimum)  # the user reads the first lines while writing on
+    for row in (12, 13):  # and it stays there while they write
+        write(window, "hello-world.inkml", top=60 + 120 * row)
+        assert bar.value() == 0
+    bar.triggerAction(bar.SliderAction.SliderToMaximum)  # back at the end: it follows again
+    write(window, "quick-fox.inkml", top=60 + 120 * 14)
+    assert newest_line_in_view()
 
 
 def test_a_pdf_exported_at_once_after_opening_a_notebook_waits_for_its_text(make_window, tmp_path):

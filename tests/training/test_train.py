@@ -41,9 +41,16 @@ def test_train_writes_model_metrics_plot_and_checkpoint_then_resumes(synthetic_d
     assert (work / "learning-curve.png").stat().st_size > 1000
     steps_before = metrics(work)[-1]["step"]
 
-    resume = ["--epochs", "3", "--resume", str(work / "checkpoint.pt")]
+    trained = out.read_bytes()
+    assert main(train_args(synthetic_dir, out, tmp_path / "again", "--epochs", "1")) == 2  # not replaced unasked
+    assert out.read_bytes() == trained and not (tmp_path / "again").exists()
+    resume = ["--epochs", "3", "--resume", str(work / "checkpoint.pt")]  # a resumed run goes on into it
     assert main(train_args(synthetic_dir, out, work, *resume)) == 0
     assert metrics(work)[-1]["epoch"] == 3 and metrics(work)[-1]["step"] > steps_before
+    sample = next(p for p in synthetic_dir.iterdir() if p.is_file())
+    kept = sample.read_bytes()  # -o naming a training file: a model was written over it
+    assert main(train_args(synthetic_dir, sample, tmp_path / "c", "--epochs", "1", "--overwrite")) == 2
+    assert sample.read_bytes() == kept
 
 
 def test_load_starts_a_new_run_from_a_models_weights(synthetic_dir, tmp_path):
