@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.text_view.setOpenLinks(False)
         self.text_view.anchorClicked.connect(self._pick_alternative)
         # an action is the user's (wheel, bar, keys), never the program's setValue; seen once it is done
+        # (a scroll Qt makes itself, Tab between the line links, does not stop the following)
         self.text_view.verticalScrollBar().actionTriggered.connect(
             lambda _: QTimer.singleShot(0, self._text_scrolled_by_user)
         )

@@ -39,7 +39,9 @@ def load(path: str) -> ModelFile:
     state, step = checkpoint_moving_average(path)
     if {k: v.shape for k, v in state.items()} != {k: v.shape for k, v in best.state.items()}:
         raise HandwriteError(f"{path}: its moving average does not match {Path(path).with_name('best.safetensors')}")
-    info = {**best.info, "training": {**best.info.get("training", {}), "steps": step}}
+    # the best file's epoch count is of its own step, not the last one averaged here: left out
+    training = {key: value for key, value in best.info.get("training", {}).items() if key != "epochs"}
+    info = {**best.info, "training": {**training, "steps": step}}
     return dataclasses.replace(best, state=state, info=info)
 
 

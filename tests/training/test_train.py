@@ -13,6 +13,7 @@ from handwrite.cli import main
 from handwrite.modelfile import load_model_file
 from handwrite.training.inputs import Sample
 from handwrite.training.train import Trainer, TrainOptions
+from tests.conftest import REPO
 
 TINY = ["--hidden", "16", "--layers", "1", "--batch-size", "8", "--valid-lines", "0", "--no-progress",
         "--synthetic-fraction", "0.1", "--threads", "1"]  # fmt: skip
@@ -196,6 +197,12 @@ def test_a_checkpoint_gives_its_runs_last_moving_average(synthetic_dir, tmp_path
     state, step = checkpoint_moving_average(str(work / "checkpoint.pt"))
     best = load_model_file(out)
     assert step > 0 and {k: v.shape for k, v in state.items()} == {k: v.shape for k, v in best.state.items()}
+    averaged = tmp_path / "averaged.safetensors"  # scripts/average_models.py: the last step's, said as such
+    (work / "best.safetensors").write_bytes(out.read_bytes())  # where a run's -o is, in the training scripts
+    script = [sys.executable, str(REPO / "scripts" / "average_models.py"), str(averaged), str(work / "checkpoint.pt")]
+    subprocess.run(script, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    training = load_model_file(averaged).info["training"]
+    assert training["steps"] == step and "epochs" not in training  # the best file's epoch count is not its
     plain = tmp_path / "plain"
     assert main(train_args(synthetic_dir, tmp_path / "p.safetensors", plain, "--epochs", "1")) == 0
     with pytest.raises(HandwriteError, match="no moving average"):
