@@ -26,7 +26,7 @@ from safetensors.torch import save as save_safetensors
 from handwrite.codec import Codec
 from handwrite.errors import ModelFileError
 from handwrite.features import FeatureSettings
-from handwrite.fileio import atomic_write_bytes, read_limited
+from handwrite.fileio import atomic_write_bytes, check_writable_kind, read_limited
 from handwrite.imaging import ImageSettings
 from handwrite.model import ModelConfig, RecognizerNet
 
@@ -151,6 +151,26 @@ def average_models(models: list[ModelFile]) -> ModelFile:
     }
     info = {k: v for k, v in first.info.items() if k != "metrics"}
     return ModelFile(first.kind, first.codec, first.config, first.preprocessing, state, info)
+
+
+def check_model_output(path: str | os.PathLike[str], replace: bool) -> None:
+    """Before a long job writes a model to `path`: a UsageError when a file is there and
+    may not be replaced (without `replace`, or when it is no model file: `-o` naming a
+    training sample by mistake wrote a model over it); an OSError where a folder, FIFO
+    or device stands."""
+    from handwrite.errors import UsageError
+    from handwrite.printable import shown
+
+    path = Path(path)
+    check_writable_kind(path)
+    if not path.is_file():
+        return
+    if not replace:
+        raise UsageError(f"-o {shown(path)}: exists; --overwrite replaces it (or choose another name)")
+    try:
+        load_model_file(path)
+    except ModelFileError as exc:
+        raise UsageError(f"-o {shown(path)}: not replaced, it is not a model file ({exc})") from None
 
 
 def load_model_file(path: str | os.PathLike[str]) -> ModelFile:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -27,7 +26,6 @@ def run_train(args: argparse.Namespace) -> int:
     from handwrite.training.train import Trainer
 
     options = from_args(TrainOptions, args)
-    check_output(options.output, options.overwrite or options.resume is not None)
     check_model_named(options.load, "--load")
     check_model_named(options.teacher, "--teacher")
     trainer = Trainer(options)
@@ -38,24 +36,6 @@ def run_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
-
-
-def check_output(output: str, replace: bool) -> None:
-    """A usage error, before any work, when OUT exists and may not be replaced: without
-    `replace`, or when it is no model file (`-o` naming a sample by mistake wrote a model
-    over it)."""
-    from handwrite.errors import ModelFileError, UsageError
-    from handwrite.modelfile import load_model_file
-    from handwrite.printable import shown
-
-    if not os.path.isfile(output):  # a folder or a FIFO is refused where the model is written
-        return
-    if not replace:
-        raise UsageError(f"-o {shown(output)}: exists; --overwrite replaces it (or choose another name)")
-    try:
-        load_model_file(output)
-    except ModelFileError as exc:
-        raise UsageError(f"-o {shown(output)}: not replaced, it is not a model file ({exc})") from None
 
 
 def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +55,6 @@ def run_finetune(args: argparse.Namespace) -> int:
     # --json speaks to the app on stdout: each step as a line, and no progress bar beside them
     steps = {"progress": args.progress and not args.json, "on_step": emit if args.json else None}
     options = from_args(FinetuneOptions, args, **steps)
-    check_output(options.output, options.overwrite)
     check_model_named(options.base, "-b")
     report = finetune(options)
     if args.json:

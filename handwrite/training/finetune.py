@@ -27,10 +27,9 @@ from torch import nn
 from handwrite.codec import Codec
 from handwrite.errors import HandwriteError
 from handwrite.evaluate import ErrorRates
-from handwrite.fileio import check_writable_kind
 from handwrite.ink import Ink
 from handwrite.inputs import Item, item_source, item_text
-from handwrite.modelfile import ModelFile, load_model_file, save_model_file
+from handwrite.modelfile import ModelFile, check_model_output, load_model_file, save_model_file
 from handwrite.training.data.datasets import load_labelled
 from handwrite.training.data.recombine import WordPool
 from handwrite.training.data.synthetic import TextSampler, common_words
@@ -64,7 +63,7 @@ def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) ->
     base_path = model_file_path(options.base) if options.base else default_model_path(kind)
     if Path(options.output).resolve() == base_path.resolve():
         raise HandwriteError(f"{options.output}: the output must not be the base model (the base is never changed)")
-    check_writable_kind(Path(options.output))  # now, not after the fine-tune
+    check_model_output(options.output, replace=options.overwrite)  # now, not after the fine-tune
     base = load_model_file(base_path)
     items = _of_kind(items, base.kind)
     codec = base.codec.extended(sorted({c for item in items for c in base.codec.unknown_chars(item_text(item))}))

@@ -31,11 +31,11 @@ from handwrite.decoding import greedy_decode
 from handwrite.errors import HandwriteError
 from handwrite.evaluate import ErrorRates, error_rates
 from handwrite.features import FeatureSettings
-from handwrite.fileio import atomic_open, atomic_write_text, check_writable_kind
+from handwrite.fileio import atomic_open, atomic_write_text
 from handwrite.imaging import ImageSettings
 from handwrite.inputs import Item, item_text
 from handwrite.model import ModelConfig, RecognizerNet, batched_log_probs, pad_features
-from handwrite.modelfile import ModelFile, load_model_file, save_model_file
+from handwrite.modelfile import ModelFile, check_model_output, load_model_file, save_model_file
 from handwrite.recognizer import model_file_path
 from handwrite.training.data.batching import bucketed_batches
 from handwrite.training.data.datasets import load_iam_split, load_labelled, spread_subset
@@ -58,7 +58,8 @@ IAM_CITATION = (
 class Trainer:
     def __init__(self, options: TrainOptions) -> None:
         self.options = options
-        check_writable_kind(Path(options.output))  # now, not when the first model is saved
+        # now, not when the first model is saved; a resumed run goes on writing its own
+        check_model_output(options.output, replace=options.overwrite or options.resume is not None)
         self.rank, self.world_size = _init_distributed()
         self.device = torch.device(
             f"cuda:{self.rank % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu"
