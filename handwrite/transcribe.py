@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -75,6 +76,7 @@ def _walk(root: Path, skipped: tuple[int, int] | None) -> Iterator[Source]:
     not followed (the root may be one)."""
     seen: set[tuple[int, int]] = set()
     stack = [(root, 0)]
+    links_to_folders = 0
     while stack:
         folder, depth = stack.pop()
         try:
@@ -91,6 +93,7 @@ def _walk(root: Path, skipped: tuple[int, int] | None) -> Iterator[Source]:
             path = Path(entry.path)
             try:  # a link to a folder is not followed (as find does): one to / or /proc walked the machine
                 is_folder = entry.is_dir(follow_symlinks=False)
+                links_to_folders += not is_folder and entry.is_symlink() and entry.is_dir()
             except OSError:
                 is_folder = False
             if is_folder and depth + 1 > MAX_FOLDER_DEPTH:
@@ -99,6 +102,9 @@ def _walk(root: Path, skipped: tuple[int, int] | None) -> Iterator[Source]:
                 stack.append((path, depth + 1))
             elif path.suffix.lower() in INPUT_SUFFIXES and not is_transcription_output(path, INPUT_SUFFIXES):
                 yield Source(path, root)
+    if links_to_folders:  # said, so that a user who meant them knows to name them
+        message = f"{shown(root)}: {links_to_folders} link(s) to folders not followed; name them to read them"
+        warnings.warn(message, stacklevel=3)
 
 
 def _identity(folder: Path) -> tuple[int, int]:

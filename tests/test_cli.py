@@ -201,6 +201,18 @@ def test_eval_records_its_figures_in_the_model_file(capsys, tmp_path, labelled_i
     assert f"CER {recorded['cer']:.2%}" in out and recorded["lines"] == 5
 
 
+def test_eval_records_into_a_local_file_named_like_a_bundled_model(capsys, tmp_path, monkeypatch, labelled_ink):
+    import handwrite
+    from handwrite.recognizer import DEFAULT_INK_MODEL
+
+    shutil.copy(DEFAULT_INK_MODEL, tmp_path / "online-default")  # -m reads this file, so it is named by path
+    monkeypatch.chdir(tmp_path)
+    before = DEFAULT_INK_MODEL.read_bytes()
+    code, _, _ = run(capsys, "eval", str(labelled_ink), "-m", "online-default", "--record-metrics")
+    assert code == 0 and "labelled files" in handwrite.load_model(tmp_path / "online-default").metadata["metrics"]
+    assert DEFAULT_INK_MODEL.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     ("flags", "said"),
     [

@@ -84,19 +84,31 @@ def evaluate_paths(paths: list[str], choice: ModelOptions, options: EvalOptions)
 
 def _check(paths: list[str], choice: ModelOptions, options: EvalOptions) -> None:
     """Usage errors, said before any work."""
-    from handwrite.recognizer import bundled_models
-
     if not paths and not options.iam_ondb:
         raise UsageError("nothing to score: name labelled files or folders, or an IAM-OnDB split with --iam-ondb")
     if options.limit is not None and (options.limit < 1 or not options.iam_ondb):
         raise UsageError("--limit takes a number of lines (1 or more) of the --iam-ondb split")
     if options.record_metrics and options.limit is not None:
         raise UsageError("--record-metrics stores a whole split's figures: not with --limit")
-    if options.record_metrics and (not choice.model or choice.model in bundled_models()):
+    if options.record_metrics and _names_a_bundled_model(choice.model):
         raise UsageError(
             "--record-metrics writes the figures into the model file: name the file by its path with -m "
             "(not by a bundled model's name: a run without -m wrote into the installed package)"
         )
+
+
+def _names_a_bundled_model(name: str | None) -> bool:
+    """Whether -m is absent or a bundled model's bare name (a local file of that name
+    is itself, as load_model reads it)."""
+    from handwrite.errors import ModelFileError
+    from handwrite.recognizer import bundled_models, model_file_path
+
+    if not name:
+        return True
+    try:
+        return model_file_path(name) == bundled_models().get(name)
+    except ModelFileError:
+        return False  # loading it says what is wrong
 
 
 def _row(source: str | None, reference: str, hypothesis: str) -> dict:
