@@ -118,21 +118,26 @@ class OutputFolder:
         """Before any work: refuse to replace files this run did not write."""
         if suffix is None:
             return
-        clashes, kept = [], []
+        clashes, inputs, foreign = [], [], []
         for source in self.sources:
             target = self.target(source.path, source.root, suffix)
-            if _key(target) in self.inputs or _not_a_result(target):
-                kept.append(target)
+            if _key(target) in self.inputs:
+                inputs.append(target)
+            elif _not_a_result(target):  # ink saved as JSON under a result's name, or other JSON
+                foreign.append(target)
             elif not self.overwrite and os.path.lexists(target):
                 clashes.append(target)
-        if kept:  # an input, or ink saved as JSON under a result's name: never replaced
-            named = ", ".join(shown(t) for t in kept[:3]) + (" ..." if len(kept) > 3 else "")
-            raise UsageError(f"{named}: an input file would be written over; choose another output folder")
+        if inputs:  # never replaced, --overwrite or not
+            raise UsageError(f"{_some(inputs)}: an input file would be written over; choose another output folder")
+        if foreign:
+            raise UsageError(
+                f"{_some(foreign)}: a file that is no result of handwrite would be written over; "
+                "choose another output folder"
+            )
         if not clashes:
             return
-        named = ", ".join(shown(t) for t in clashes[:3]) + (" ..." if len(clashes) > 3 else "")
         raise UsageError(
-            f"{len(clashes)} of the files to write already exist ({named}); nothing written. "
+            f"{len(clashes)} of the files to write already exist ({_some(clashes)}); nothing written. "
             "Choose an empty output folder, or add --overwrite to replace them"
         )
 
@@ -192,6 +197,11 @@ class OutputFolder:
 def _not_a_result(target: Path) -> bool:
     """A .json file already at a result's place that no earlier run wrote (ink JSON)."""
     return target.suffix.lower() == ".json" and os.path.lexists(target) and not holds_a_result(target)
+
+
+def _some(paths: list[Path]) -> str:
+    """The first few paths, for a message."""
+    return ", ".join(shown(path) for path in paths[:3]) + (" ..." if len(paths) > 3 else "")
 
 
 def _key(path: Path) -> str:

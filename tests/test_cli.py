@@ -378,6 +378,11 @@ def test_ink_saved_as_json_under_a_result_s_name_is_read_and_never_replaced(caps
     code, _, err = run(capsys, "transcribe", str(folder), "-f", "json", "-o", str(folder), "--overwrite")
     assert code == 2 and "an input file would be written over" in err
     assert (folder / "hello-world.inkml.json").read_bytes() == saved
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "hello-world.inkml.json").write_text('{"settings": "the user\'s own"}')  # neither input nor result
+    code, _, err = run(capsys, "transcribe", str(folder / "hello-world.inkml"), "-f", "json", "-o", str(out))
+    assert code == 2 and "no result of handwrite would be written over" in err
 
 
 def test_output_names_are_unique_per_input_and_say_what_was_written(capsys, tmp_path):
