@@ -259,26 +259,39 @@ class RecognizerNet(nn.Module):
         self.config = ModelConfig.from_dict({**self.config.to_dict(), "num_classes": num_classes})
 
 
-PRECISION_VARIABLE = "HANDWRITE_PRECISION"  # "float32": never bfloat16, for bit-exact runs across CPUs
+PRECISION_VARIABLE = "HANDWRITE_PRECISION"  # "float32": as trained, bit for bit; "bfloat16": torch's bfloat16 LSTMs
 
 
 def inference_network(net: RecognizerNet) -> RecognizerNet:
-    """The network made ready to read on this CPU, in place (for reading only): its LSTM
-    layers in bfloat16 where oneDNN runs them natively (AVX512-BF16 or AMX), which reads
-    a median line's LSTMs about 1.6x faster at one thread for +0.03 points of CER on
-    300 testset_v lines (scripts/benchmark.py --old); elsewhere they stay float32. GRU
-    layers (no oneDNN bfloat16 kernel: 10x slower) read in int8 instead (_int8_grus);
-    plain RNN layers stay float32. Each
-    BatchNorm is folded into the convolution before it (the same function, rounded
-    differently). HANDWRITE_PRECISION=float32 leaves the network exactly as trained."""
+    """The network made ready to read on this CPU, in place (for reading only).
+
+    LSTM layers read with int8 weights through onnxruntime (int8_lstm): on one
+    thread a median line reads about 1.4x faster than with bfloat16 LSTMs, at the
+    same CER on 300 testset_v lines (scripts/benchmark.py). Without onnxruntime, or
+    with HANDWRITE_PRECISION=bfloat16, they read in bfloat16 where oneDNN runs it
+    natively (AVX512-BF16 or AMX; +0.03 points), else in float32. GRU layers (no
+    oneDNN bfloat16 kernel: 10x slower) read in int8 through torch (_int8_grus);
+    plain RNN layers stay float32. Each BatchNorm is folded into the convolution
+    before it (the same function, rounded differently). HANDWRITE_PRECISION=float32
+    leaves the network exactly as trained."""
     if exact_precision():
         return net
     _fold_batch_norms(net.front)
-    if net.config.rnn == "lstm" and bfloat16_is_fast():
+    if net.config.rnn == "lstm" and _wants_int8_lstms():
+        from handwrite.int8_lstm import Int8LSTMStack
+
+        net.layers = nn.ModuleList([Int8LSTMStack(net.layers)])  # type: ignore[arg-type]
+    elif net.config.rnn == "lstm" and bfloat16_is_fast():
         net.layers.to(torch.bfloat16)
     elif net.config.rnn == "gru":
         net.layers = _int8_grus(net.layers)
     return net
+
+
+def _wants_int8_lstms() -> bool:
+    from handwrite import int8_lstm
+
+    return _precision() != "bfloat16" and int8_lstm.available()
 
 
 def _int8_grus(layers: nn.ModuleList) -> nn.ModuleList:
@@ -308,7 +321,12 @@ def _fold_batch_norms(front: nn.Module) -> None:
 
 def exact_precision() -> bool:
     """HANDWRITE_PRECISION=float32: read exactly as trained (bit for bit across runs and CPUs)."""
-    return os.environ.get(PRECISION_VARIABLE, "").strip().lower() in ("float32", "fp32")
+    return _precision() == "float32"
+
+
+def _precision() -> str:
+    asked = os.environ.get(PRECISION_VARIABLE, "").strip().lower()
+    return {"fp32": "float32", "bf16": "bfloat16"}.get(asked, asked)
 
 
 def bfloat16_is_fast() -> bool:
@@ -352,7 +370,7 @@ def batched_log_probs(
 def _reads_alone(net: RecognizerNet) -> bool:
     """bfloat16 layers (oneDNN rounds a lone row differently) and int8 ones (their
     activations are quantized over the whole batch) read each line on its own."""
-    return any(_not_plain_float32(layer.forward_rnn) for layer in net.layers)
+    return any(not isinstance(layer, BiRNNLayer) or _not_plain_float32(layer.forward_rnn) for layer in net.layers)
 
 
 def _not_plain_float32(rnn: nn.Module) -> bool:

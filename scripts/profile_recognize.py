@@ -32,7 +32,7 @@ import handwrite
 from handwrite.decoding import decode
 from handwrite.evaluate import error_rates
 from handwrite.layout import find_lines
-from handwrite.model import PRECISION_VARIABLE, _reverse_index, weight_dtype
+from handwrite.model import PRECISION_VARIABLE, BiRNNLayer, weight_dtype
 from handwrite.page_reading import ink_line
 from handwrite.recognizer import Recognizer
 
@@ -75,11 +75,10 @@ def breakdown(model: Recognizer, ink: handwrite.Ink, runs: int) -> list[tuple[st
     net = model.net
     frames = torch.from_numpy(np.stack([prepared[0].frames]).astype(np.float32))
     lengths = torch.tensor([len(prepared[0].frames)])
-    x, out_lengths = net.front(frames, lengths)
-    rev = _reverse_index(out_lengths, x.size(1))
+    x, _ = net.front(frames, lengths)
     layer_inputs = [x]
-    for layer in net.layers:
-        layer_inputs.append(layer(layer_inputs[-1], rev))
+    for layer in net.layers:  # one line: each backward direction reads it flipped, as recognize() does
+        layer_inputs.append(layer(layer_inputs[-1], None))
     log_probs = model.log_probs([p.frames for p in prepared])
     rows: list[tuple[str, float]] = [
         ("recognize() total", timed(lambda: model.recognize(ink), runs)),
@@ -92,9 +91,17 @@ def breakdown(model: Recognizer, ink: handwrite.Ink, runs: int) -> list[tuple[st
         ("  front (3 conv blocks)", timed(lambda: net.front(frames, lengths), runs)),
     ]
     for i, layer in enumerate(net.layers):
+        if not isinstance(layer, BiRNNLayer):  # every LSTM layer in one onnxruntime graph (int8_lstm)
+            rows.append(
+                (
+                    "  LSTM layers (onnxruntime, int8)",
+                    timed(lambda layer=layer, inp=layer_inputs[i]: layer(inp, None), runs),
+                )
+            )
+            continue
         inp = layer_inputs[i].to(weight_dtype(layer.forward_rnn, "weight_ih_l0"))  # bfloat16 layers take bfloat16
-        reversed_inp = inp.gather(1, rev.expand(-1, -1, inp.size(2)))
-        rows.append((f"  BiLSTM layer {i + 1}", timed(lambda layer=layer, inp=inp: layer(inp, rev), runs)))
+        reversed_inp = inp.flip(1)
+        rows.append((f"  BiLSTM layer {i + 1}", timed(lambda layer=layer, inp=inp: layer(inp, None), runs)))
         rows.append((f"    forward LSTM {i + 1}", timed(lambda layer=layer, inp=inp: layer.forward_rnn(inp), runs)))
         rows.append(
             (f"    backward LSTM {i + 1}", timed(lambda layer=layer, r=reversed_inp: layer.backward_rnn(r), runs))

@@ -6,6 +6,7 @@ import torch
 
 from handwrite.errors import HandwriteError
 from handwrite.model import ConvFront, ModelConfig, RecognizerNet, batched_log_probs
+from tests.networks import assert_reads_alone_as_in_a_batch_and_near
 
 
 def make(rnn: str = "lstm") -> RecognizerNet:
@@ -79,6 +80,7 @@ def test_a_batch_of_full_length_rows_reads_the_same_flipped_as_gathered():
 def test_bfloat16_lstm_layers_read_nearly_as_float32_and_can_be_refused(monkeypatch):
     from handwrite import model
 
+    monkeypatch.setenv(model.PRECISION_VARIABLE, "bfloat16")
     monkeypatch.setattr(model, "bfloat16_is_fast", lambda: True)
     exact, fast = make(), model.inference_network(make())
     assert fast.layers[0].forward_rnn.weight_ih_l0.dtype == torch.bfloat16
@@ -99,10 +101,7 @@ def test_gru_layers_read_in_int8_close_to_float32_and_the_same_alone_or_in_a_bat
     assert "quantized" in type(fast.layers[0].forward_rnn).__module__
     rng = np.random.default_rng(3)
     frames = [rng.normal(size=(n, 8)).astype(np.float32) for n in (90, 90, 60, 80)]
-    together = batched_log_probs(fast, frames)
-    for line, read, as_trained in zip(frames, together, batched_log_probs(exact, frames), strict=True):
-        np.testing.assert_array_equal(batched_log_probs(fast, [line])[0], read)
-        np.testing.assert_allclose(np.exp(read), np.exp(as_trained), atol=0.05)
+    assert_reads_alone_as_in_a_batch_and_near(fast, exact, frames)
     monkeypatch.setenv(model.PRECISION_VARIABLE, "float32")
     assert model.inference_network(copy.deepcopy(exact)).layers[0].forward_rnn.weight_ih_l0.dtype == torch.float32
 
@@ -113,6 +112,7 @@ def test_a_line_reads_the_same_alone_and_in_a_batch_with_bfloat16_layers(monkeyp
     1 of 120 testset_v lines read other text. They read each line on its own."""
     from handwrite import model
 
+    monkeypatch.setenv(model.PRECISION_VARIABLE, "bfloat16")
     monkeypatch.setattr(model, "bfloat16_is_fast", lambda: True)
     torch.manual_seed(0)  # 128 units as the bundled model: narrower layers happened to round alike
     fast = model.inference_network(RecognizerNet(ModelConfig(8, 10, hidden=128, layers=2, conv_channels=128)).eval())
@@ -136,6 +136,7 @@ def test_handwrite_precision_float32_keeps_every_layer_float32(monkeypatch):
 def test_batch_norms_folded_into_their_convolutions_compute_the_same(monkeypatch):
     from handwrite import model
 
+    monkeypatch.setenv(model.PRECISION_VARIABLE, "bfloat16")  # torch's layers, here float32
     monkeypatch.setattr(model, "bfloat16_is_fast", lambda: False)
     for front in ("ink", "image"):
         torch.manual_seed(0)

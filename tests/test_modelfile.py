@@ -438,15 +438,20 @@ def test_a_network_sharing_the_files_weights_reads_as_a_copied_one(tmp_path):
     assert replace(loaded, state=half).build_network(share_weights=True).head.weight.dtype == torch.float32
 
 
-def test_a_recognizer_reading_faster_leaves_its_files_weights_as_they_are(monkeypatch):
-    """bfloat16 LSTMs and folded BatchNorms are the reading network's own: the file's
+@pytest.mark.parametrize("precision", ["", "bfloat16"])
+def test_a_recognizer_reading_faster_leaves_its_files_weights_as_they_are(monkeypatch, precision):
+    """int8 or bfloat16 LSTMs and folded BatchNorms are the reading network's own: the file's
     weights it shares stay float32 and whole, so `eval --record-metrics` saves them as they were."""
     from handwrite import model
     from handwrite.recognizer import DEFAULT_INK_MODEL
 
+    monkeypatch.setenv(model.PRECISION_VARIABLE, precision)
     monkeypatch.setattr(model, "bfloat16_is_fast", lambda: True)
     recognizer = load_model()
-    assert recognizer.net.layers[0].forward_rnn.weight_ih_l0.dtype == torch.bfloat16
+    if precision:
+        assert recognizer.net.layers[0].forward_rnn.weight_ih_l0.dtype == torch.bfloat16
+    else:
+        assert type(recognizer.net.layers[0]).__name__ == "Int8LSTMStack"
     original = load_model_file(DEFAULT_INK_MODEL).state
     assert recognizer.model_file.state.keys() == original.keys()
     for name, tensor in original.items():

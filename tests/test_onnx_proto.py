@@ -1,0 +1,54 @@
+"""The ONNX messages handwrite writes itself are read by onnxruntime as meant."""
+
+import math
+
+import numpy as np
+import onnxruntime
+
+from handwrite.onnx_proto import Node, model_bytes
+
+
+def session(data: bytes) -> onnxruntime.InferenceSession:
+    return onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+
+
+def test_a_graph_of_standard_operators_computes_what_it_says():
+    """Each attribute kind (an int, a negative one, ints), int64 and float32 tensors,
+    named and fixed dimensions, and a name long enough for a two-byte length."""
+    offset = np.arange(6, dtype=np.float32).reshape(2, 3)
+    long_name = "a" * 300
+    nodes = [
+        Node("Add", ["x", "offset"], ["sum"]),
+        Node("Transpose", ["sum"], ["turned"], {"perm": [1, 0]}),
+        Node("Concat", ["turned", "turned"], [long_name], {"axis": -1}),
+        Node("Reshape", [long_name, "shape"], ["y"]),
+    ]
+    data = model_bytes(
+        nodes,
+        {"offset": offset, "shape": np.array([-1, 2], np.int64)},
+        inputs={"x": (np.dtype(np.float32), ["rows", 3])},
+        outputs={"y": (np.dtype(np.float32), ["n", 2])},
+        opsets={"": 17},
+    )
+    x = np.ones((2, 3), np.float32)
+    (y,) = session(data).run(None, {"x": x})
+    turned = (x + offset).T
+    np.testing.assert_array_equal(y, np.concatenate([turned, turned], axis=-1).reshape(-1, 2))
+
+
+def test_a_string_attribute_and_an_operator_of_onnxruntime_s_own_domain():
+    nodes = [
+        Node("Gelu", ["x"], ["g"], domain="com.microsoft"),
+        Node("DepthToSpace", ["g"], ["y"], {"blocksize": 2, "mode": "CRD"}),
+    ]
+    data = model_bytes(
+        nodes,
+        {},
+        inputs={"x": (np.dtype(np.float32), [1, 4, 1, 1])},
+        outputs={"y": (np.dtype(np.float32), [1, 1, 2, 2])},
+        opsets={"": 17, "com.microsoft": 1},
+    )
+    x = np.array([0.0, 1.0, -1.0, 2.0], np.float32).reshape(1, 4, 1, 1)
+    (y,) = session(data).run(None, {"x": x})
+    gelu = x * 0.5 * (1 + np.vectorize(math.erf)(x / np.sqrt(2)))
+    np.testing.assert_allclose(y.ravel(), gelu.ravel(), rtol=1e-5)  # CRD: channels in order
