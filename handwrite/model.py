@@ -259,28 +259,27 @@ class RecognizerNet(nn.Module):
         self.config = ModelConfig.from_dict({**self.config.to_dict(), "num_classes": num_classes})
 
 
-PRECISION_VARIABLE = "HANDWRITE_PRECISION"  # "float32": as trained, bit for bit; "bfloat16": torch's bfloat16 LSTMs
+PRECISION_VARIABLE = "HANDWRITE_PRECISION"  # "float32": as trained, bit for bit; "torch": torch's own fast layers
 
 
 def inference_network(net: RecognizerNet) -> RecognizerNet:
     """The network made ready to read on this CPU, in place (for reading only).
 
-    LSTM layers read with int8 weights through onnxruntime (int8_lstm): on one
-    thread a median line reads about 1.4x faster than with bfloat16 LSTMs, at the
-    same CER on 300 testset_v lines (scripts/benchmark.py). Without onnxruntime, or
-    with HANDWRITE_PRECISION=bfloat16, they read in bfloat16 where oneDNN runs it
-    natively (AVX512-BF16 or AMX; +0.03 points), else in float32. GRU layers (no
-    oneDNN bfloat16 kernel: 10x slower) read in int8 through torch (_int8_grus);
-    plain RNN layers stay float32. Each BatchNorm is folded into the convolution
-    before it (the same function, rounded differently). HANDWRITE_PRECISION=float32
-    leaves the network exactly as trained."""
+    LSTM and GRU layers are read by onnxruntime (onnx_rnn): LSTMs with int8
+    weights, GRUs in float32; on one thread a median line reads about 1.5x faster
+    than torch made it, at the same CER on 300 testset_v lines (scripts/benchmark.py).
+    Without onnxruntime, or with HANDWRITE_PRECISION=torch, torch reads: LSTMs in
+    bfloat16 where oneDNN runs it natively (AVX512-BF16 or AMX; +0.03 points), else
+    float32, and GRUs in int8 (_int8_grus). Plain RNN layers stay float32. Each
+    BatchNorm is folded into the convolution before it (the same function, rounded
+    differently). HANDWRITE_PRECISION=float32 leaves the network exactly as trained."""
     if exact_precision():
         return net
     _fold_batch_norms(net.front)
-    if net.config.rnn == "lstm" and _wants_int8_lstms():
-        from handwrite.int8_lstm import Int8LSTMStack
+    if net.config.rnn in ("lstm", "gru") and _onnxruntime_reads():
+        from handwrite.onnx_rnn import OnnxRNNStack
 
-        net.layers = nn.ModuleList([Int8LSTMStack(net.layers)])  # type: ignore[arg-type]
+        net.layers = nn.ModuleList([OnnxRNNStack(net.layers, net.config.rnn)])  # type: ignore[arg-type]
     elif net.config.rnn == "lstm" and bfloat16_is_fast():
         net.layers.to(torch.bfloat16)
     elif net.config.rnn == "gru":
@@ -288,10 +287,10 @@ def inference_network(net: RecognizerNet) -> RecognizerNet:
     return net
 
 
-def _wants_int8_lstms() -> bool:
-    from handwrite import int8_lstm
+def _onnxruntime_reads() -> bool:
+    from handwrite import onnx_rnn
 
-    return _precision() != "bfloat16" and int8_lstm.available()
+    return _precision() != "torch" and onnx_rnn.available()
 
 
 def _int8_grus(layers: nn.ModuleList) -> nn.ModuleList:
@@ -326,7 +325,7 @@ def exact_precision() -> bool:
 
 def _precision() -> str:
     asked = os.environ.get(PRECISION_VARIABLE, "").strip().lower()
-    return {"fp32": "float32", "bf16": "bfloat16"}.get(asked, asked)
+    return {"fp32": "float32"}.get(asked, asked)
 
 
 def bfloat16_is_fast() -> bool:
@@ -345,11 +344,12 @@ def batched_log_probs(
     max_frames: int = MAX_BATCH_FRAMES,
 ) -> list[np.ndarray]:
     """(T', C) log-probabilities per input, in eval mode; inputs of similar length
-    are padded into batches of at most `max_frames` frames, except through bfloat16
-    LSTMs and int8 GRUs (_reads_alone), which read each input on its own: oneDNN rounds a lone row differently from
-    rows of a batch (which agree with each other), and a line must read the same alone
-    as in a batch (batched, up to 0.076 apart in log-probability, and 1 of 120
-    testset_v lines read other text). A lone line stays as fast as it was."""
+    are padded into batches of at most `max_frames` frames, except through int8 or
+    bfloat16 layers (_reads_alone), which read each input on its own: a line must read
+    the same alone as in a batch, and int8 activations are scaled by the whole batch
+    while oneDNN rounds a lone bfloat16 row differently from rows of a batch (batched,
+    up to 0.076 apart in log-probability, and 1 of 120 testset_v lines read other
+    text). A lone line stays as fast as it was."""
     if net.training:  # (eval() walks every module: a reader's network is in eval mode already)
         net.eval()
     if _reads_alone(net):

@@ -14,9 +14,9 @@ Lines come from IAM-OnDB testset_v when available (HANDWRITE_IAM_ONDB or
 
 With `--old ROOT` (the root of an older checkout: `git worktree add /tmp/old COMMIT`)
 it instead compares recognize() of that checkout's code and this one's on the
-bundled ink model, in one process: old, this code in float32, with bfloat16 LSTMs
-(where the CPU runs them natively) and as it reads by default (int8 LSTMs through
-onnxruntime), alternated
+bundled ink model, in one process: old, this code in float32, as torch reads it
+(HANDWRITE_PRECISION=torch: bfloat16 LSTMs where the CPU runs them natively) and
+as it reads by default (int8 LSTMs through onnxruntime), alternated
 run by run, p50/p95 of the median line, and greedy CER on `--cer-lines` testset_v
 lines for each; the choices made in model.py and recognizer.py are measured here.
 
@@ -180,8 +180,8 @@ def compare_code(old_root: Path | None, candidates: list[Path], runs: int, count
             models["old code"] = (old["handwrite"].load_model(), old)  # type: ignore[attr-defined]
     os.environ[PRECISION_VARIABLE] = "float32"
     models["this code, float32"] = (handwrite.load_model(), {})
-    os.environ[PRECISION_VARIABLE] = "bfloat16"
-    models["this code, bfloat16 LSTMs"] = (handwrite.load_model(), {})
+    os.environ[PRECISION_VARIABLE] = "torch"
+    models["this code, torch's layers"] = (handwrite.load_model(), {})
     del os.environ[PRECISION_VARIABLE]
     models["this code"] = (handwrite.load_model(), {})
     for path in candidates:

@@ -91,10 +91,10 @@ def breakdown(model: Recognizer, ink: handwrite.Ink, runs: int) -> list[tuple[st
         ("  front (3 conv blocks)", timed(lambda: net.front(frames, lengths), runs)),
     ]
     for i, layer in enumerate(net.layers):
-        if not isinstance(layer, BiRNNLayer):  # every LSTM layer in one onnxruntime graph (int8_lstm)
+        if not isinstance(layer, BiRNNLayer):  # every layer in one onnxruntime graph (onnx_rnn)
             rows.append(
                 (
-                    "  LSTM layers (onnxruntime, int8)",
+                    "  recurrent layers (onnxruntime)",
                     timed(lambda layer=layer, inp=layer_inputs[i]: layer(inp, None), runs),
                 )
             )

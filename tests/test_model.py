@@ -80,7 +80,7 @@ def test_a_batch_of_full_length_rows_reads_the_same_flipped_as_gathered():
 def test_bfloat16_lstm_layers_read_nearly_as_float32_and_can_be_refused(monkeypatch):
     from handwrite import model
 
-    monkeypatch.setenv(model.PRECISION_VARIABLE, "bfloat16")
+    monkeypatch.setenv(model.PRECISION_VARIABLE, "torch")
     monkeypatch.setattr(model, "bfloat16_is_fast", lambda: True)
     exact, fast = make(), model.inference_network(make())
     assert fast.layers[0].forward_rnn.weight_ih_l0.dtype == torch.bfloat16
@@ -95,6 +95,7 @@ def test_gru_layers_read_in_int8_close_to_float32_and_the_same_alone_or_in_a_bat
     """torch runs a float32 GRU step by step: int8 weights read a line about 2x faster."""
     from handwrite import model
 
+    monkeypatch.setenv(model.PRECISION_VARIABLE, "torch")  # (by default onnxruntime reads it: test_onnx_rnn.py)
     torch.manual_seed(0)
     exact = RecognizerNet(ModelConfig(8, 10, rnn="gru", hidden=64, layers=2, conv_channels=32)).eval()
     fast = model.inference_network(copy.deepcopy(exact))
@@ -112,7 +113,7 @@ def test_a_line_reads_the_same_alone_and_in_a_batch_with_bfloat16_layers(monkeyp
     1 of 120 testset_v lines read other text. They read each line on its own."""
     from handwrite import model
 
-    monkeypatch.setenv(model.PRECISION_VARIABLE, "bfloat16")
+    monkeypatch.setenv(model.PRECISION_VARIABLE, "torch")
     monkeypatch.setattr(model, "bfloat16_is_fast", lambda: True)
     torch.manual_seed(0)  # 128 units as the bundled model: narrower layers happened to round alike
     fast = model.inference_network(RecognizerNet(ModelConfig(8, 10, hidden=128, layers=2, conv_channels=128)).eval())
@@ -136,7 +137,7 @@ def test_handwrite_precision_float32_keeps_every_layer_float32(monkeypatch):
 def test_batch_norms_folded_into_their_convolutions_compute_the_same(monkeypatch):
     from handwrite import model
 
-    monkeypatch.setenv(model.PRECISION_VARIABLE, "bfloat16")  # torch's layers, here float32
+    monkeypatch.setenv(model.PRECISION_VARIABLE, "torch")  # torch's layers, here float32
     monkeypatch.setattr(model, "bfloat16_is_fast", lambda: False)
     for front in ("ink", "image"):
         torch.manual_seed(0)

@@ -438,9 +438,9 @@ def test_a_network_sharing_the_files_weights_reads_as_a_copied_one(tmp_path):
     assert replace(loaded, state=half).build_network(share_weights=True).head.weight.dtype == torch.float32
 
 
-@pytest.mark.parametrize("precision", ["", "bfloat16"])
+@pytest.mark.parametrize("precision", ["", "torch"])
 def test_a_recognizer_reading_faster_leaves_its_files_weights_as_they_are(monkeypatch, precision):
-    """int8 or bfloat16 LSTMs and folded BatchNorms are the reading network's own: the file's
+    """Layers read by onnxruntime or in bfloat16, and folded BatchNorms are the reading network's own: the file's
     weights it shares stay float32 and whole, so `eval --record-metrics` saves them as they were."""
     from handwrite import model
     from handwrite.recognizer import DEFAULT_INK_MODEL
@@ -451,7 +451,7 @@ def test_a_recognizer_reading_faster_leaves_its_files_weights_as_they_are(monkey
     if precision:
         assert recognizer.net.layers[0].forward_rnn.weight_ih_l0.dtype == torch.bfloat16
     else:
-        assert type(recognizer.net.layers[0]).__name__ == "Int8LSTMStack"
+        assert type(recognizer.net.layers[0]).__name__ == "OnnxRNNStack"
     original = load_model_file(DEFAULT_INK_MODEL).state
     assert recognizer.model_file.state.keys() == original.keys()
     for name, tensor in original.items():
