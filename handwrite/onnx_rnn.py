@@ -17,7 +17,9 @@ scripts/benchmark.py and scripts/profile_recognize.py measure these choices.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,11 +35,27 @@ if TYPE_CHECKING:
 _ONNX_GATE_ORDER = {"lstm": (0, 3, 1, 2), "gru": (1, 0, 2)}
 
 
+# onnxruntime's own telemetry (from 1.29 on POSIX too): at import it wrote a device id
+# and a database under ~/.cache/Microsoft and would send a process-information event.
+# handwrite reads offline and writes nothing the user did not ask for: both names
+# of the opt-out (1.32 reads the first; later releases the second).
+TELEMETRY_OPT_OUTS = ("ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED")
+
+
+def onnxruntime_module() -> ModuleType:
+    """onnxruntime, imported with its telemetry off (ImportError where it is missing)."""
+    for name in TELEMETRY_OPT_OUTS:
+        os.environ.setdefault(name, "1")
+    import onnxruntime
+
+    return onnxruntime
+
+
 def available() -> bool:
     """Whether onnxruntime can be imported here (a declared dependency; a platform
     without its wheels reads with torch instead)."""
     try:
-        import onnxruntime  # noqa: F401
+        onnxruntime_module()
     except ImportError:
         return False
     return True
@@ -50,8 +68,7 @@ class OnnxRNNStack(nn.Module):
 
     def __init__(self, layers: Sequence[BiRNNLayer], rnn: str) -> None:
         super().__init__()
-        import onnxruntime
-
+        onnxruntime = onnxruntime_module()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1  # as torch: one line, one thread
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL

@@ -3,13 +3,13 @@
 import math
 
 import numpy as np
-import onnxruntime
 
 from handwrite.onnx_proto import Node, model_bytes
+from handwrite.onnx_rnn import onnxruntime_module
 
 
-def session(data: bytes) -> onnxruntime.InferenceSession:
-    return onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+def session(data: bytes):
+    return onnxruntime_module().InferenceSession(data, providers=["CPUExecutionProvider"])
 
 
 def test_a_graph_of_standard_operators_computes_what_it_says():

@@ -2,6 +2,9 @@
 the default way a loaded model reads, unless HANDWRITE_PRECISION says otherwise."""
 
 import copy
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -78,3 +81,16 @@ def test_all_zero_lstm_weights_read_zero_not_nan():
             parameter.zero_()
     out = OnnxRNNStack(net.layers, "lstm")(torch.randn(1, 12, 24), None)
     assert torch.equal(out, torch.zeros(1, 12, 64))  # tanh(0) * sigmoid(0) from zero states: 0
+
+
+def test_reading_writes_nothing_into_the_user_s_home_and_sends_nothing(tmp_path):
+    """onnxruntime's telemetry wrote a device id and a database under ~/.cache and
+    would send an event; handwrite turns it off before the first import."""
+    code = (
+        "import handwrite; ink = handwrite.Ink.from_points([[[0, 0, 0], [3, 2, 0.01]]]); "
+        "print(handwrite.load_model().recognize(ink).text)"
+    )
+    env = {"HOME": str(tmp_path), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.rglob("*")) == []
