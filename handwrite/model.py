@@ -276,11 +276,9 @@ def inference_network(net: RecognizerNet) -> RecognizerNet:
     if exact_precision():
         return net
     _fold_batch_norms(net.front)
-    if net.config.rnn in ("lstm", "gru") and _onnxruntime_reads():
-        from handwrite.onnx_rnn import OnnxRNNStack
-
-        net.layers = nn.ModuleList([OnnxRNNStack(net.layers, net.config.rnn)])  # type: ignore[arg-type]
-    elif net.config.rnn == "lstm" and bfloat16_is_fast():
+    if net.config.rnn in ("lstm", "gru") and _onnxruntime_reads() and _onnxruntime_layers(net):
+        return net
+    if net.config.rnn == "lstm" and bfloat16_is_fast():
         net.layers.to(torch.bfloat16)
     elif net.config.rnn == "gru":
         net.layers = _int8_grus(net.layers)
@@ -291,6 +289,21 @@ def _onnxruntime_reads() -> bool:
     from handwrite import onnx_rnn
 
     return _precision() != "torch" and onnx_rnn.available()
+
+
+def _onnxruntime_layers(net: RecognizerNet) -> bool:
+    """The recurrent layers handed to onnxruntime; False (said once) where it cannot
+    build them, say a build without its contrib operators: torch reads instead."""
+    import warnings
+
+    from handwrite.onnx_rnn import OnnxRNNStack
+
+    try:
+        net.layers = nn.ModuleList([OnnxRNNStack(net.layers, net.config.rnn)])  # type: ignore[arg-type]
+    except Exception as exc:  # onnxruntime's own exception types vary by build and release
+        warnings.warn(f"onnxruntime cannot read these layers ({exc}); torch reads them", stacklevel=3)
+        return False
+    return True
 
 
 def _int8_grus(layers: nn.ModuleList) -> nn.ModuleList:
@@ -325,7 +338,12 @@ def exact_precision() -> bool:
 
 def _precision() -> str:
     asked = os.environ.get(PRECISION_VARIABLE, "").strip().lower()
-    return {"fp32": "float32"}.get(asked, asked)
+    asked = {"fp32": "float32"}.get(asked, asked)
+    if asked not in ("", "float32", "torch"):
+        import warnings
+
+        warnings.warn(f"{PRECISION_VARIABLE}={asked!r} is none of float32, torch: read as by default", stacklevel=3)
+    return asked
 
 
 def bfloat16_is_fast() -> bool:

@@ -52,8 +52,8 @@ def onnxruntime_module() -> ModuleType:
 
 
 def available() -> bool:
-    """Whether onnxruntime can be imported here (a declared dependency; a platform
-    without its wheels reads with torch instead)."""
+    """Whether onnxruntime can be imported here (a declared dependency; where it is
+    missing or broken all the same, torch reads)."""
     try:
         onnxruntime_module()
     except ImportError:
@@ -63,25 +63,43 @@ def available() -> bool:
 
 class OnnxRNNStack(nn.Module):
     """Takes the place of a network's whole `layers` list: (1, T, C) -> (1, T, 2H),
-    one line at a time (int8 activations are scaled by the whole batch, so a line
-    would read differently beside others)."""
+    one line at a time on one thread (int8 activations are scaled by the whole
+    batch, so a line would read differently beside others; `transcribe -j` reads
+    in parallel). Copied or pickled, it keeps its graph and builds a new session."""
 
     def __init__(self, layers: Sequence[BiRNNLayer], rnn: str) -> None:
         super().__init__()
-        onnxruntime = onnxruntime_module()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = options.inter_op_num_threads = 1  # as torch: one line, one thread
-        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3  # errors only: nothing on the user's terminal
-        graph = _graph(layers, rnn)
-        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.graph = _graph(layers, rnn)
+        self.width = 2 * layers[0].forward_rnn.hidden_size
+        self.session = _session(self.graph)
 
     def forward(self, x: torch.Tensor, reverse_index: torch.Tensor | None) -> torch.Tensor:
         if x.size(0) != 1 or reverse_index is not None:
             raise ValueError("onnxruntime's layers read one line at a time")
-        frames = x[0].float().unsqueeze(1).numpy()  # (T, 1, C): ONNX's time-major layout
+        if x.size(1) == 0:  # (a GRU node given no steps ended the process)
+            return x.new_zeros(1, 0, self.width, dtype=torch.float32)
+        frames = x[0].detach().float().unsqueeze(1).numpy()  # (T, 1, C): ONNX's time-major layout
+        if not np.isfinite(frames).all():
+            # onnxruntime's kernels turn NaN into finite numbers: let the caller see the overflow
+            return torch.full((1, x.size(1), self.width), float("nan"))
         (out,) = self.session.run(None, {"frames": frames})
         return torch.from_numpy(out).transpose(0, 1)
+
+    def __getstate__(self) -> dict:
+        return {name: value for name, value in self.__dict__.items() if name != "session"}
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self.session = _session(self.graph)
+
+
+def _session(graph: bytes) -> object:
+    onnxruntime = onnxruntime_module()
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1  # as torch: one line, one thread
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3  # errors only: nothing on the user's terminal
+    return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
 def _graph(layers: Sequence[BiRNNLayer], rnn: str) -> bytes:
@@ -163,7 +181,7 @@ def _gates(tensor: torch.Tensor, rnn: str) -> np.ndarray:
 
 def _int8(stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each direction's matrix in int8, symmetric about 0, and its scale."""
-    largest = np.abs(stacked).max(axis=(1, 2))
-    scales = np.where(largest > 0, largest / 127, 1.0).astype(np.float32)  # all zero: any scale reads 0
+    scales = (np.abs(stacked).max(axis=(1, 2)) / 127).astype(np.float32)
+    scales = np.where(scales > 0, scales, np.float32(1.0))  # all zero (or below float32's range): any scale reads 0
     quantized = np.clip(np.rint(stacked / scales[:, None, None]), -127, 127).astype(np.int8)
     return quantized, scales

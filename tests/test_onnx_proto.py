@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from handwrite.onnx_proto import Node, model_bytes
 from handwrite.onnx_rnn import onnxruntime_module
@@ -52,3 +53,9 @@ def test_a_string_attribute_and_an_operator_of_onnxruntime_s_own_domain():
     (y,) = session(data).run(None, {"x": x})
     gelu = x * 0.5 * (1 + np.vectorize(math.erf)(x / np.sqrt(2)))
     np.testing.assert_allclose(y.ravel(), gelu.ravel(), rtol=1e-5)  # CRD: channels in order
+
+
+def test_an_attribute_of_a_kind_it_does_not_write_is_refused():
+    for value in (0.5, True, [1, 2.0]):
+        with pytest.raises(TypeError, match="only ints, strings"):
+            model_bytes([Node("Concat", ["x"], ["y"], {"axis": value})], {}, {}, {}, {"": 17})
