@@ -1,13 +1,15 @@
-"""Where the time of `recognize()` goes on one thread, and int8 dynamic
-quantization of the network (nn.LSTM and nn.Linear) measured against the
-bundled model in the same process.
+"""Where the time of `recognize()` goes on one thread, and torch's int8 dynamic
+quantization of the float32 network (nn.LSTM and nn.Linear) measured against the
+bundled model as it reads by default, in the same process.
 
-- breakdown: layout, features, network (front, each BiLSTM layer's forward and
-  backward LSTM, head), decoding, on the median of the IAM-OnDB testset_v lines
-  loaded (~600 points); each stage timed alone, median over `--runs`
+- breakdown: layout, features, network (front, the recurrent layers: one
+  onnxruntime graph by default, or each BiLSTM layer's forward and backward LSTM
+  when torch reads them, head), decoding, on the median of the IAM-OnDB testset_v
+  lines loaded (~600 points); each stage timed alone, median over `--runs`
 - cProfile of recognize() on that line (top functions by total time)
-- baseline vs quantized, alternated in one loop: p50/p95 latency of recognize()
-  on the median line, and greedy CER on the same testset_v lines
+- baseline (as it reads by default) vs torch's int8, alternated in one loop:
+  p50/p95 latency of recognize() on the median line, and greedy CER on the same
+  testset_v lines
 
     python scripts/profile_recognize.py [--lines 300] [--runs 100]
 """
