@@ -276,9 +276,10 @@ def inference_network(net: RecognizerNet) -> RecognizerNet:
     if exact_precision():
         return net
     _fold_batch_norms(net.front)
-    if net.config.rnn in ("lstm", "gru") and _onnxruntime_reads() and _onnxruntime_layers(net):
-        return net
-    if net.config.rnn == "lstm" and bfloat16_is_fast():
+    stack = _onnxruntime_stack(net) if net.config.rnn in ("lstm", "gru") and _onnxruntime_reads() else None
+    if stack is not None:
+        net.layers = nn.ModuleList([stack])
+    elif net.config.rnn == "lstm" and bfloat16_is_fast():
         net.layers.to(torch.bfloat16)
     elif net.config.rnn == "gru":
         net.layers = _int8_grus(net.layers)
@@ -291,19 +292,18 @@ def _onnxruntime_reads() -> bool:
     return _precision() != "torch" and onnx_rnn.available()
 
 
-def _onnxruntime_layers(net: RecognizerNet) -> bool:
-    """The recurrent layers handed to onnxruntime; False (said once) where it cannot
-    build them, say a build without its contrib operators: torch reads instead."""
+def _onnxruntime_stack(net: RecognizerNet) -> nn.Module | None:
+    """The network's recurrent layers as one onnxruntime graph; None (said once) where
+    onnxruntime cannot build it, say a build without its contrib operators: torch reads."""
     import warnings
 
     from handwrite.onnx_rnn import OnnxRNNStack
 
     try:
-        net.layers = nn.ModuleList([OnnxRNNStack(net.layers, net.config.rnn)])  # type: ignore[arg-type]
+        return OnnxRNNStack(net.layers, net.config.rnn)  # type: ignore[arg-type]
     except Exception as exc:  # onnxruntime's own exception types vary by build and release
         warnings.warn(f"onnxruntime cannot read these layers ({exc}); torch reads them", stacklevel=3)
-        return False
-    return True
+        return None
 
 
 def _int8_grus(layers: nn.ModuleList) -> nn.ModuleList:

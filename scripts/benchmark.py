@@ -23,8 +23,8 @@ lines for each; the choices made in model.py and recognizer.py are measured here
     python scripts/benchmark.py --old /tmp/old [--runs 200] [--lines 100] [--cer-lines 300]
 
 `--candidate MODEL` (repeatable, with or without `--old`) adds rows for other
-online model files read by this code, e.g. a smaller network distilled from the
-bundled one: the bundled model and the candidate alternated in one process.
+online model files read by this code (by default and with torch's layers), e.g.
+the bundled GRU: the bundled model and the candidates alternated in one process.
 """
 
 from __future__ import annotations
@@ -167,10 +167,22 @@ def old_package(root: Path) -> dict[str, object]:
             sys.path.remove(str(root))
 
 
+def _read_as(precision: str | None, path: Path | None = None) -> handwrite.Recognizer:
+    """A model (the bundled one, or `path`) loaded to read as HANDWRITE_PRECISION=precision
+    says (None: as by default)."""
+    if precision:
+        os.environ[PRECISION_VARIABLE] = precision
+    try:
+        return handwrite.load_model(path)
+    finally:
+        os.environ.pop(PRECISION_VARIABLE, None)
+
+
 def compare_code(old_root: Path | None, candidates: list[Path], runs: int, count: int, cer_count: int) -> None:
     """recognize() of the old checkout's code (with its bundled model), this code in
-    float32 and as it reads by default, and this code with each candidate model file,
-    alternated in one process; speed-ups against the first row."""
+    float32, with torch's layers and as it reads by default, and this code with each
+    candidate model file (with torch's layers and by default), alternated in one
+    process; speed-ups against the first row."""
     torch.set_num_threads(1)
     models: dict[str, tuple[handwrite.Recognizer, dict[str, object]]] = {}
     old: dict[str, object] = {}
@@ -178,14 +190,12 @@ def compare_code(old_root: Path | None, candidates: list[Path], runs: int, count
         old = old_package(old_root)
         with _modules(old):
             models["old code"] = (old["handwrite"].load_model(), old)  # type: ignore[attr-defined]
-    os.environ[PRECISION_VARIABLE] = "float32"
-    models["this code, float32"] = (handwrite.load_model(), {})
-    os.environ[PRECISION_VARIABLE] = "torch"
-    models["this code, torch's layers"] = (handwrite.load_model(), {})
-    del os.environ[PRECISION_VARIABLE]
-    models["this code"] = (handwrite.load_model(), {})
+    models["this code, float32"] = (_read_as("float32"), {})
+    models["this code, torch's layers"] = (_read_as("torch"), {})
+    models["this code"] = (_read_as(None), {})
     for path in candidates:
-        models[f"this code, {path.name}"] = (handwrite.load_model(path), {})
+        models[f"this code, {path.name}, torch's layers"] = (_read_as("torch", path), {})
+        models[f"this code, {path.name}"] = (_read_as(None, path), {})
     inks, source = benchmark_lines(max(count, cer_count))
     as_old = inks
     if old:
