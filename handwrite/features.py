@@ -233,7 +233,8 @@ def _resample_all(strokes: list[np.ndarray], step: float) -> list[np.ndarray]:
     out = points[left] + np.clip(fraction, 0.0, 1.0)[:, None] * (points[right] - points[left])
     out[last] = points[ends]
     out[first] = points[starts]  # after the ends: a stroke kept as one point keeps its start
-    return np.split(out, first[1:])
+    bounds = [*first.tolist(), len(out)]  # (np.split costs more than the resampling of a short line)
+    return [out[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def _some_alone(strokes: list[np.ndarray], alone: np.ndarray, step: float) -> list[np.ndarray]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -734,4 +735,5 @@ def level(strokes: list[np.ndarray], slope: float) -> list[np.ndarray]:
     x, y = points[:, 0].copy(), points[:, 1].copy()
     points[:, 0] = x * cos + y * sin
     points[:, 1] = -x * sin + y * cos
-    return np.split(points, np.cumsum([len(stroke) for stroke in strokes[:-1]]))
+    bounds = [0, *itertools.accumulate(len(stroke) for stroke in strokes)]  # (np.split: several times slower)
+    return [points[a:b] for a, b in itertools.pairwise(bounds)]

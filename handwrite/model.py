@@ -262,24 +262,26 @@ class RecognizerNet(nn.Module):
 PRECISION_VARIABLE = "HANDWRITE_PRECISION"  # "float32": as trained, bit for bit; "torch": torch's own fast layers
 
 
-def inference_network(net: RecognizerNet) -> RecognizerNet:
-    """The network made ready to read on this CPU, in place (for reading only).
+def inference_network(net: RecognizerNet) -> nn.Module:
+    """The network made ready to read on this CPU (for reading only; it may be changed
+    in place): a module that reads as `net` does.
 
-    LSTM and GRU layers are read by onnxruntime (onnx_rnn): LSTMs with int8
-    weights, GRUs in float32; on one thread a median line reads about 1.5x faster
-    than torch made it, at the same CER on 300 testset_v lines (scripts/benchmark.py).
-    Without onnxruntime, or with HANDWRITE_PRECISION=torch, torch reads: LSTMs in
-    bfloat16 where oneDNN runs it natively (AVX512-BF16 or AMX; +0.03 points), else
-    float32, and GRUs in int8 (_int8_grus). Plain RNN layers stay float32. Each
-    BatchNorm is folded into the convolution before it (the same function, rounded
-    differently). HANDWRITE_PRECISION=float32 leaves the network exactly as trained."""
+    By default onnxruntime reads the whole network as one graph (onnx_network): LSTMs
+    with int8 weights, GRUs, plain RNNs, the convolutions and the head in float32; on
+    one thread a median line reads about 1.5x faster than torch made it, at the same
+    CER on 300 testset_v lines (scripts/benchmark.py). Without onnxruntime, or with
+    HANDWRITE_PRECISION=torch, torch reads: LSTMs in bfloat16 where oneDNN runs it
+    natively (AVX512-BF16 or AMX; +0.03 points), else float32, GRUs in int8
+    (_int8_grus), plain RNN layers in float32, each BatchNorm folded into the
+    convolution before it (the same function, rounded differently).
+    HANDWRITE_PRECISION=float32 leaves the network exactly as trained."""
     if exact_precision():
         return net
     _fold_batch_norms(net.front)
-    stack = _onnxruntime_stack(net) if net.config.rnn in ("lstm", "gru") and _onnxruntime_reads() else None
-    if stack is not None:
-        net.layers = nn.ModuleList([stack])
-    elif net.config.rnn == "lstm" and bfloat16_is_fast():
+    onnx = _onnxruntime_network(net) if _onnxruntime_reads() else None
+    if onnx is not None:
+        return onnx
+    if net.config.rnn == "lstm" and bfloat16_is_fast():
         net.layers.to(torch.bfloat16)
     elif net.config.rnn == "gru":
         net.layers = _int8_grus(net.layers)
@@ -287,22 +289,22 @@ def inference_network(net: RecognizerNet) -> RecognizerNet:
 
 
 def _onnxruntime_reads() -> bool:
-    from handwrite import onnx_rnn
+    from handwrite import onnx_network
 
-    return _precision() != "torch" and onnx_rnn.available()
+    return _precision() != "torch" and onnx_network.available()
 
 
-def _onnxruntime_stack(net: RecognizerNet) -> nn.Module | None:
-    """The network's recurrent layers as one onnxruntime graph; None (said once) where
-    onnxruntime cannot build it, say a build without its contrib operators: torch reads."""
+def _onnxruntime_network(net: RecognizerNet) -> nn.Module | None:
+    """The network as one onnxruntime graph; None (said once) where onnxruntime cannot
+    build it, say a build without its contrib operators: torch reads."""
     import warnings
 
-    from handwrite.onnx_rnn import OnnxRNNStack
+    from handwrite.onnx_network import OnnxNetwork
 
     try:
-        return OnnxRNNStack(net.layers, net.config.rnn)  # type: ignore[arg-type]
+        return OnnxNetwork(net)
     except Exception as exc:  # onnxruntime's own exception types vary by build and release
-        warnings.warn(f"onnxruntime cannot read these layers ({exc}); torch reads them", stacklevel=3)
+        warnings.warn(f"onnxruntime cannot read this network ({exc}); torch reads it", stacklevel=3)
         return None
 
 
@@ -356,7 +358,7 @@ def bfloat16_is_fast() -> bool:
 
 @torch.inference_mode()
 def batched_log_probs(
-    net: RecognizerNet,
+    net: nn.Module,
     features: Sequence[np.ndarray],
     device: torch.device | str = "cpu",
     max_frames: int = MAX_BATCH_FRAMES,
@@ -385,9 +387,12 @@ def batched_log_probs(
     return outputs  # type: ignore[return-value]
 
 
-def _reads_alone(net: RecognizerNet) -> bool:
-    """bfloat16 layers (oneDNN rounds a lone row differently) and int8 ones (their
-    activations are quantized over the whole batch) read each line on its own."""
+def _reads_alone(net: nn.Module) -> bool:
+    """onnxruntime's network, bfloat16 layers (oneDNN rounds a lone row differently) and
+    int8 ones (their activations are quantized over the whole batch) read each line on
+    its own."""
+    if not isinstance(net, RecognizerNet):
+        return True
     return any(not isinstance(layer, BiRNNLayer) or _not_plain_float32(layer.forward_rnn) for layer in net.layers)
 
 

@@ -4,7 +4,7 @@ tensors and nodes), written directly.
 The `onnx` package would build them too, but it takes about as long to import as
 reading a whole file through the command line (about 1.3 s here against 0.1 s for
 onnxruntime beyond numpy), and onnxruntime takes the serialized bytes itself. Field numbers are
-those of onnx.proto (ONNX IR version 8); only what `onnx_rnn` uses is here.
+those of onnx.proto (ONNX IR version 8); only what `onnx_network` uses is here.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from torch import nn
 
 from handwrite.codec import Codec
 from handwrite.decoding import GREEDY, DecodingOptions, Hypothesis, decode
@@ -29,7 +30,7 @@ from handwrite.inputs import inputs_for, item_source
 from handwrite.layout import TextLine, find_lines
 from handwrite.limits import LM_BEAM
 from handwrite.lm import CharNgramModel, WordLexicon
-from handwrite.model import RecognizerNet, batched_log_probs, inference_network
+from handwrite.model import batched_log_probs, inference_network
 from handwrite.modelfile import ModelFile, load_model_file
 from handwrite.page_reading import InkLine, image_line_result, ink_line, line_result
 from handwrite.results import Alternative, Calibration, Line, Result
@@ -53,7 +54,7 @@ class Recognizer:
         self.path = path
         self.codec: Codec = model_file.codec
         self.inputs = inputs_for(model_file.kind, model_file.preprocessing)
-        self.net: RecognizerNet = inference_network(model_file.build_network(share_weights=True))
+        self.net: nn.Module = inference_network(model_file.build_network(share_weights=True))
         self.decoding = decoding
         # line and word confidences mean the share of characters read right (checked at load)
         self.calibration = Calibration(**model_file.info.get("calibration", {}))

@@ -2,9 +2,9 @@
 quantization of the float32 network (nn.LSTM and nn.Linear) measured against the
 bundled model as it reads by default, in the same process.
 
-- breakdown: layout, features, network (front, the recurrent layers: one
-  onnxruntime graph by default, or each BiLSTM layer's forward and backward LSTM
-  when torch reads them, head), decoding, on the median of the IAM-OnDB testset_v
+- breakdown: layout, features, network (one onnxruntime graph by default; when
+  torch reads it, its front, each BiLSTM layer's forward and backward LSTM, and
+  its head), decoding, on the median of the IAM-OnDB testset_v
   lines loaded (~600 points); each stage timed alone, median over `--runs`
 - cProfile of recognize() on that line (top functions by total time)
 - baseline (as it reads by default) vs torch's int8, alternated in one loop:
@@ -34,7 +34,7 @@ import handwrite
 from handwrite.decoding import decode
 from handwrite.evaluate import error_rates
 from handwrite.layout import find_lines
-from handwrite.model import PRECISION_VARIABLE, BiRNNLayer, weight_dtype
+from handwrite.model import PRECISION_VARIABLE, RecognizerNet, weight_dtype
 from handwrite.page_reading import ink_line
 from handwrite.recognizer import Recognizer
 
@@ -74,13 +74,6 @@ def breakdown(model: Recognizer, ink: handwrite.Ink, runs: int) -> list[tuple[st
     settings = model.inputs.settings
     lines = find_lines(ink)
     prepared = [ink_line(ink, line, settings) for line in lines]
-    net = model.net
-    frames = torch.from_numpy(np.stack([prepared[0].frames]).astype(np.float32))
-    lengths = torch.tensor([len(prepared[0].frames)])
-    x, _ = net.front(frames, lengths)
-    layer_inputs = [x]
-    for layer in net.layers:  # one line: each backward direction reads it flipped, as recognize() does
-        layer_inputs.append(layer(layer_inputs[-1], None))
     log_probs = model.log_probs([p.frames for p in prepared])
     rows: list[tuple[str, float]] = [
         ("recognize() total", timed(lambda: model.recognize(ink), runs)),
@@ -90,17 +83,26 @@ def breakdown(model: Recognizer, ink: handwrite.Ink, runs: int) -> list[tuple[st
             timed(lambda: [ink_line(ink, line, settings) for line in lines], runs),
         ),
         ("network total (batched_log_probs)", timed(lambda: model.log_probs([p.frames for p in prepared]), runs)),
-        ("  front (3 conv blocks)", timed(lambda: net.front(frames, lengths), runs)),
     ]
+    if isinstance(model.net, RecognizerNet):  # torch reads: its parts one by one
+        rows += torch_network_parts(model.net, prepared[0].frames, runs)
+    rows.append(
+        ("decoding (greedy)", timed(lambda: [decode(lp, model.codec, model.decoding) for lp in log_probs], runs))
+    )
+    return rows
+
+
+def torch_network_parts(net: RecognizerNet, line_frames: np.ndarray, runs: int) -> list[tuple[str, float]]:
+    """The front, each BiLSTM layer and its two directions, and the head, each timed alone
+    (onnxruntime reads the whole network as one graph, with no parts to time apart)."""
+    frames = torch.from_numpy(line_frames[None].astype(np.float32))
+    lengths = torch.tensor([len(line_frames)])
+    x, _ = net.front(frames, lengths)
+    layer_inputs = [x]
+    for layer in net.layers:  # one line: each backward direction reads it flipped, as recognize() does
+        layer_inputs.append(layer(layer_inputs[-1], None))
+    rows = [("  front (3 conv blocks)", timed(lambda: net.front(frames, lengths), runs))]
     for i, layer in enumerate(net.layers):
-        if not isinstance(layer, BiRNNLayer):  # every layer in one onnxruntime graph (onnx_rnn)
-            rows.append(
-                (
-                    "  recurrent layers (onnxruntime)",
-                    timed(lambda layer=layer, inp=layer_inputs[i]: layer(inp, None), runs),
-                )
-            )
-            continue
         inp = layer_inputs[i].to(weight_dtype(layer.forward_rnn, "weight_ih_l0"))  # bfloat16 layers take bfloat16
         reversed_inp = inp.flip(1)
         rows.append((f"  BiLSTM layer {i + 1}", timed(lambda layer=layer, inp=inp: layer(inp, None), runs)))
@@ -110,9 +112,6 @@ def breakdown(model: Recognizer, ink: handwrite.Ink, runs: int) -> list[tuple[st
         )
     last = layer_inputs[-1].float()
     rows.append(("  head (linear + log_softmax)", timed(lambda: net.head(last).log_softmax(2), runs)))
-    rows.append(
-        ("decoding (greedy)", timed(lambda: [decode(lp, model.codec, model.decoding) for lp in log_probs], runs))
-    )
     return rows
 
 

@@ -95,7 +95,7 @@ def test_gru_layers_read_in_int8_close_to_float32_and_the_same_alone_or_in_a_bat
     """torch runs a float32 GRU step by step: int8 weights read a line about 2x faster."""
     from handwrite import model
 
-    monkeypatch.setenv(model.PRECISION_VARIABLE, "torch")  # (by default onnxruntime reads it: test_onnx_rnn.py)
+    monkeypatch.setenv(model.PRECISION_VARIABLE, "torch")  # (by default onnxruntime reads it: test_onnx_network.py)
     torch.manual_seed(0)
     exact = RecognizerNet(ModelConfig(8, 10, rnn="gru", hidden=64, layers=2, conv_channels=32)).eval()
     fast = model.inference_network(copy.deepcopy(exact))

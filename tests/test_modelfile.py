@@ -451,7 +451,7 @@ def test_a_recognizer_reading_faster_leaves_its_files_weights_as_they_are(monkey
     if precision:
         assert recognizer.net.layers[0].forward_rnn.weight_ih_l0.dtype == torch.bfloat16
     else:
-        assert type(recognizer.net.layers[0]).__name__ == "OnnxRNNStack"
+        assert type(recognizer.net).__name__ == "OnnxNetwork"
     original = load_model_file(DEFAULT_INK_MODEL).state
     assert recognizer.model_file.state.keys() == original.keys()
     for name, tensor in original.items():

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
+from handwrite.onnx_network import onnxruntime_module
 from handwrite.onnx_proto import Node, model_bytes
-from handwrite.onnx_rnn import onnxruntime_module
 
 
 def session(data: bytes):
