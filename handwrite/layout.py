@@ -607,8 +607,8 @@ def _band(geometry: _StrokeGeometry, members: list[int], fit: _LineFit, height: 
     """The line's typical top and bottom, relative to its fitted centre line."""
     index = np.asarray(members)
     centre = fit.y_at(geometry.cx[index], height)
-    top = float(np.median(geometry.y0[index] - centre))
-    bottom = float(np.median(geometry.y1[index] - centre))
+    top = _median((geometry.y0[index] - centre).tolist())
+    bottom = _median((geometry.y1[index] - centre).tolist())
     return top, bottom
 
 
@@ -656,8 +656,10 @@ def _words(strokes: list[np.ndarray], members: list[int], anchors: list[int], sl
     """Words left to right, measured along the line's direction. A word's anchors keep
     their writing order, and each mark (dot, cross) follows the anchor it sits on, as
     if written straight after it, wherever on the page it was really written."""
-    along = {i: _extent_along(strokes[i], slope) for i in members}
-    line_height = float(np.median([_height_across(strokes[i], slope) for i in anchors]))
+    starts, ends, heights = _extents(strokes, members, slope)
+    along = dict(zip(members, zip(starts, ends, strict=True), strict=True))
+    height_of = dict(zip(members, heights, strict=True))
+    line_height = _median([height_of[i] for i in anchors])
     gap = WORD_GAP * max(line_height, 1e-9)
     clusters: list[list[int]] = []
     right_end = -np.inf
@@ -704,15 +706,27 @@ def _word_order(
     return tuple(i for stroke in in_place for i in (stroke, *following.get(stroke, [])))
 
 
-def _extent_along(stroke: np.ndarray, slope: float) -> tuple[float, float]:
-    """The stroke's extent along a line of this slope (x after levelling)."""
-    position = (stroke[:, 0] + slope * stroke[:, 1]) / np.hypot(1.0, slope)
-    return float(position.min()), float(position.max())
+def _extents(
+    strokes: list[np.ndarray], members: list[int], slope: float
+) -> tuple[list[float], list[float], list[float]]:
+    """Each member stroke's extent along a line of this slope (x after levelling, start
+    and end) and its height across it: all strokes in a few passes, not a few each."""
+    points = np.concatenate([strokes[i][:, :2] for i in members])
+    starts = np.cumsum([0] + [len(strokes[i]) for i in members[:-1]])
+    norm = np.hypot(1.0, slope)
+    along = (points[:, 0] + slope * points[:, 1]) / norm
+    across = (points[:, 1] - slope * points[:, 0]) / norm
+    low, high = np.minimum.reduceat(along, starts), np.maximum.reduceat(along, starts)
+    height = np.maximum.reduceat(across, starts) - np.minimum.reduceat(across, starts)
+    return low.tolist(), high.tolist(), height.tolist()
 
 
-def _height_across(stroke: np.ndarray, slope: float) -> float:
-    across = (stroke[:, 1] - slope * stroke[:, 0]) / np.hypot(1.0, slope)
-    return float(np.ptp(across))
+def _median(values: Sequence[float]) -> float:
+    """np.median of a few numbers (the same value: the middle one, or the mean of the
+    middle two) without its overhead, which a line's handful of strokes pays many times."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _nearest_span(spans: list[tuple[float, float]], x: float, by_centre: bool = False) -> int:

@@ -42,7 +42,7 @@ def ink_line(ink: Ink, line: TextLine, settings: FeatureSettings) -> InkLine:
     order = tuple(i for word in words for i in word)
     points = resampled_strokes([levelled[i] for i in order], settings)
     word_of_stroke = tuple(w for w, word in enumerate(words) for _ in word)
-    boxes = tuple(_box(ink.strokes[page[i]]) for i in order)
+    boxes = _boxes([ink.strokes[page[i]] for i in order])
     ends = np.cumsum([len(s) for s in points]) if points else np.zeros(0, dtype=int)
     return InkLine(features_from_strokes(points, settings), order, ends, word_of_stroke, boxes)
 
@@ -183,8 +183,15 @@ def _nearest_span(spans: list[tuple[str, float, int, int]], frame: float) -> int
     return int(np.argmin([max(first - frame, frame - last, 0.0) for _, _, first, last in spans]))
 
 
-def _box(stroke: np.ndarray) -> Box:
-    return (float(stroke[:, 0].min()), float(stroke[:, 1].min()), float(stroke[:, 0].max()), float(stroke[:, 1].max()))
+def _boxes(strokes: list[np.ndarray]) -> tuple[Box, ...]:
+    """Each stroke's box, all strokes in one pass (four reductions a stroke cost more
+    than a short line's features)."""
+    if not strokes:
+        return ()
+    points = np.concatenate([s[:, :2] for s in strokes])
+    starts = np.cumsum([0] + [len(s) for s in strokes[:-1]])
+    low, high = np.minimum.reduceat(points, starts), np.maximum.reduceat(points, starts)
+    return tuple(zip(low[:, 0].tolist(), low[:, 1].tolist(), high[:, 0].tolist(), high[:, 1].tolist(), strict=True))
 
 
 def image_line_result(
