@@ -86,6 +86,9 @@ def architecture_in_words(meta: dict) -> str:
     arch = meta.get("architecture") or {}
     if not arch:
         return "not recorded"
+    if isinstance(arch.get("members"), list):  # an ensemble: its networks read together
+        described = [architecture_in_words({"architecture": member}) for member in arch["members"]]
+        return f"{len(described)} networks reading together: " + "; and ".join(described)
     rnn = str(arch.get("rnn", "rnn")).upper()
     words = f"{arch.get('layers', '?')}-layer bidirectional {rnn}, {arch.get('hidden', '?')} units each way"
     front = FRONTS.get(str(arch.get("front", "")))
@@ -97,6 +100,8 @@ def architecture_in_words(meta: dict) -> str:
 def network_in_brief(meta: dict) -> str:
     """e.g. '3 x 192 BiLSTM' (layers x units each way), for a menu entry."""
     arch = meta.get("architecture") or {}
+    if isinstance(arch.get("members"), list):  # an ensemble
+        return " + ".join(network_in_brief({"architecture": member}) for member in arch["members"])
     rnn = str(arch.get("rnn", "rnn")).upper()
     return f"{arch.get('layers', '?')} \u00d7 {arch.get('hidden', '?')} Bi{rnn}" if arch else "network not recorded"
 

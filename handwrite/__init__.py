@@ -11,7 +11,7 @@ images = handwrite.load_model(kind="image")  # the bundled image model
 result = images.recognize("page.png")        # a path or PIL image; lines joined by newlines
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from typing import TYPE_CHECKING
 

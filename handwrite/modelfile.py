@@ -28,7 +28,14 @@ from handwrite.errors import ModelFileError
 from handwrite.features import FeatureSettings
 from handwrite.fileio import atomic_write_bytes, check_writable_kind, read_limited
 from handwrite.imaging import ImageSettings
-from handwrite.model import ModelConfig, RecognizerNet
+from handwrite.model import (
+    EnsembleConfig,
+    EnsembleNet,
+    NetworkConfig,
+    RecognizerNet,
+    config_from_dict,
+    network_for,
+)
 
 FORMAT = "handwrite-model"
 FORMAT_VERSION = 1
@@ -36,6 +43,9 @@ FORMAT_VERSION = 1
 # "min_reader_version"; files from before the field have none and need MIN_READER_DEFAULT.
 # Raise it to __version__ when a change writes what an older handwrite would refuse or misread.
 MIN_READER_VERSION = "0.1.0"
+# Ensembles (several networks in one file) came in 0.2.0; 0.1.x would refuse one for
+# lacking num_features instead of saying to upgrade, so such a file needs 0.2.0.
+ENSEMBLE_READER_VERSION = "0.2.0"
 MIN_READER_DEFAULT = "0.1.0"
 KINDS = ("ink", "image")
 MAX_MODEL_BYTES = 512 * 1024 * 1024
@@ -66,28 +76,40 @@ class ModelFile:
 
     kind: str
     codec: Codec
-    config: ModelConfig
+    config: NetworkConfig  # one network, or an ensemble of them
     preprocessing: dict
     state: dict[str, torch.Tensor]
     info: dict = field(default_factory=dict)  # training data, metrics, base model, ...
 
-    def build_network(self, share_weights: bool = False) -> RecognizerNet:
+    def build_network(self, share_weights: bool = False) -> RecognizerNet | EnsembleNet:
         """The network with the file's weights. With `share_weights` (for reading only:
         training would change the file's tensors in place) it holds this file's tensors
         instead of copies, and is built without first making random weights: one copy
         of the weights in memory instead of three at the peak."""
         if not share_weights:
-            net = RecognizerNet(self.config)
+            net = network_for(self.config)
             return self._load_into(net, self.state, assign=False)
         expected = self.config.state_shapes()
         with torch.device("meta"):  # no memory, no random initialisation
-            net = RecognizerNet(self.config)
+            net = network_for(self.config)
         # the network's own types (a file may hold float16 weights): no copy where they agree
         state = {name: t.to(expected[name][1]) if name in expected else t for name, t in self.state.items()}
         return self._load_into(net, state, assign=True)
 
+    def network_to_train(self, source: object) -> RecognizerNet:
+        """A copy of the file's network to train further; ModelFileError naming `source`
+        for an ensemble, which trains as its members do, one at a time (it can teach)."""
+        if isinstance(self.config, EnsembleConfig):
+            raise ModelFileError(
+                f"{source}: an ensemble of {len(self.config.members)} networks cannot be trained or fine-tuned "
+                "as one: start from a single model (it can be a --teacher)"
+            )
+        return self.build_network()  # type: ignore[return-value]
+
     @staticmethod
-    def _load_into(net: RecognizerNet, state: dict[str, torch.Tensor], assign: bool) -> RecognizerNet:
+    def _load_into(
+        net: RecognizerNet | EnsembleNet, state: dict[str, torch.Tensor], assign: bool
+    ) -> RecognizerNet | EnsembleNet:
         try:
             net.load_state_dict(state, strict=True, assign=assign)
         except RuntimeError as exc:
@@ -116,7 +138,9 @@ def save_model_file(model: ModelFile, path: str | os.PathLike[str]) -> None:
     header = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
-        "min_reader_version": MIN_READER_VERSION,
+        "min_reader_version": ENSEMBLE_READER_VERSION
+        if isinstance(model.config, EnsembleConfig)
+        else MIN_READER_VERSION,
         "metadata": json.dumps(model.metadata(), ensure_ascii=False),
     }
     atomic_write_bytes(path, save_safetensors(state, metadata=header))
@@ -151,6 +175,31 @@ def average_models(models: list[ModelFile]) -> ModelFile:
     }
     info = {k: v for k, v in first.info.items() if k != "metrics"}
     return ModelFile(first.kind, first.codec, first.config, first.preprocessing, state, info)
+
+
+def ensemble_models(models: list[ModelFile]) -> ModelFile:
+    """One model file holding these models' networks, read together (EnsembleConfig):
+    single networks of one kind, alphabet and preprocessing. The first model's
+    information is kept, less its metrics and calibration (the ensemble reads
+    differently); each member's own is kept under "members"."""
+    first = models[0]
+    for other in models:
+        if isinstance(other.config, EnsembleConfig):
+            raise ModelFileError("an ensemble cannot be a member of another: give its members")
+        if (other.kind, other.codec.alphabet, other.preprocessing) != (
+            first.kind,
+            first.codec.alphabet,
+            first.preprocessing,
+        ):
+            raise ModelFileError("only models of one kind, alphabet and preprocessing can read as an ensemble")
+    try:
+        config = EnsembleConfig(tuple(m.config for m in models))  # type: ignore[misc]
+    except ValueError as exc:
+        raise ModelFileError(f"these models cannot read as an ensemble: {exc}") from None
+    state = {f"members.{number}.{name}": t for number, m in enumerate(models) for name, t in m.state.items()}
+    info = {k: v for k, v in first.info.items() if k not in ("metrics", "calibration")}
+    info["members"] = [{k: v for k, v in m.info.items() if k != "calibration"} for m in models]
+    return ModelFile(first.kind, first.codec, config, first.preprocessing, state, info)
 
 
 def check_model_output(path: str | os.PathLike[str], replace: bool) -> None:
@@ -307,7 +356,7 @@ def _release(version: str) -> tuple[int, ...] | None:
     return tuple(numbers)
 
 
-def _checked_metadata(meta: dict) -> tuple[str, Codec, ModelConfig, dict]:
+def _checked_metadata(meta: dict) -> tuple[str, Codec, NetworkConfig, dict]:
     """Kind, codec, architecture and preprocessing, each checked on its own and
     against the others; raises ValueError saying what is wrong."""
     kind = meta.get("kind")
@@ -316,7 +365,7 @@ def _checked_metadata(meta: dict) -> tuple[str, Codec, ModelConfig, dict]:
     codec = _checked_codec(meta)
     if "architecture" not in meta:
         raise ValueError("no architecture")
-    config = ModelConfig.from_dict(meta["architecture"])
+    config = config_from_dict(meta["architecture"])
     if config.front != kind:
         raise ValueError(f"an {kind} model whose network has an {config.front!r} front")
     if config.num_classes != len(codec):
@@ -362,7 +411,7 @@ def _checked_codec(meta: dict) -> Codec:
     return Codec(alphabet, normalization)
 
 
-def _checked_preprocessing(kind: str, preprocessing: object, config: ModelConfig) -> dict:
+def _checked_preprocessing(kind: str, preprocessing: object, config: NetworkConfig) -> dict:
     """The preprocessing block, its values typed and bounded, and matching what the
     network's first layer reads (features per point, or image height)."""
     key, settings_class = ("features", FeatureSettings) if kind == "ink" else ("image", ImageSettings)

@@ -30,10 +30,11 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
+from handwrite.model import EnsembleConfig
 from handwrite.onnx_proto import Node, model_bytes
 
 if TYPE_CHECKING:
-    from handwrite.model import BiRNNLayer, RecognizerNet
+    from handwrite.model import BiRNNLayer, EnsembleNet, RecognizerNet
 
 # the gates' rows, in torch's order, taken in ONNX's: LSTM i f g o -> i o f c; GRU r z n -> z r h
 _ONNX_GATE_ORDER = {"lstm": (0, 3, 1, 2), "gru": (1, 0, 2), "rnn": (0,)}
@@ -69,24 +70,27 @@ class OnnxNetwork(nn.Module):
     """Reads as RecognizerNet does, (1, T, F) frames -> (T', 1, C) log-probabilities
     and the length T', one line at a time (int8 activations are scaled by the whole
     batch, so a line would read differently beside others; `transcribe -j` reads in
-    parallel). Copied or pickled, it keeps its graph and builds a new session."""
+    parallel). It keeps the network it was built from (whose tensors a Recognizer
+    shares with its model file: no copy), not the graph's bytes: copied or pickled,
+    it builds its graph and session again."""
 
-    def __init__(self, net: RecognizerNet) -> None:
+    def __init__(self, net: RecognizerNet | EnsembleNet) -> None:
         super().__init__()
+        self.net = net
         self.config = net.config
-        self.graph = _graph(net)
-        self.session = _session(self.graph)
+        self.front_limit = _front_limit(net)
+        self.session = _session(_graph(net))
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if features.size(0) != 1:
-            raise ValueError("onnxruntime's network reads one line at a time")
+        if features.size(0) != 1 or int(lengths[0]) != features.size(1):
+            raise ValueError("onnxruntime's network reads one line at a time, all of its frames")
         frames = features.detach().float().numpy()
         steps = _output_steps(self.config.front, frames.shape[1])
         if steps == 0:  # (a recurrent node given no steps ended the process)
             log_probs = np.zeros((0, 1, self.config.num_classes), np.float32)
         else:
-            log_probs, front_sum = self.session.run(None, {"frames": frames})
-            if not (np.isfinite(front_sum) and np.isfinite(frames).all()):
+            log_probs, front_size = self.session.run(None, {"frames": frames})
+            if not (float(front_size) <= self.front_limit and np.isfinite(frames).all()):
                 # the recurrent kernels turn NaN into finite numbers: let the caller see the overflow
                 log_probs = np.full_like(log_probs, np.nan)
         return torch.from_numpy(log_probs), torch.tensor([steps])
@@ -96,17 +100,45 @@ class OnnxNetwork(nn.Module):
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
-        self.session = _session(self.graph)
+        self.session = _session(_graph(self.net))
 
 
 def _output_steps(front: str, steps: int) -> int:
-    """The steps the recurrent layers see: a quarter of the frames (as the fronts' own
-    `output_lengths` give them for the whole input)."""
+    """The steps the recurrent layers see: a quarter of the frames, as the fronts
+    compute them; 0 for an image under 4 columns, where torch's pooling raises instead
+    (imaging gives every line at least MIN_WIDTH)."""
     if front == "ink":
         for _ in range(2):  # two convolutions of stride 2, padding 2, kernel 5
             steps = (steps - 1) // 2 + 1 if steps > 0 else 0
         return steps
     return steps // 4  # the image front pools columns by 2 twice
+
+
+# Past this a sum may be infinite: the first recurrent layer's gates could overflow
+# (its input, the front's output, is unbounded; later layers read states within +-1).
+_SAFE_SUM = 1e37
+
+
+def _front_limit(net: RecognizerNet | EnsembleNet) -> float:
+    """The largest summed magnitude of the front's output (the graph's `front_size`, at
+    least its largest value) that cannot overflow any member's first recurrent layer:
+    the recurrent kernels would read the NaN as finite garbage where torch says so.
+    The bundled models allow about 5e34; their fronts give at most about 2e5."""
+    members = list(net.members) if isinstance(net.config, EnsembleConfig) else [net]
+    limits = []
+    for member in members:
+        first = member.layers[0]
+        gate = 0.0
+        for rnn in (first.forward_rnn, first.backward_rnn):
+            size = _largest(rnn.weight_ih_l0) * rnn.input_size
+            rest = _largest(rnn.weight_hh_l0) * rnn.hidden_size + _largest(rnn.bias_ih_l0) + _largest(rnn.bias_hh_l0)
+            gate = max(gate, size, rest)
+        limits.append(_SAFE_SUM / max(gate, 1e-30))
+    return min(limits)
+
+
+def _largest(tensor: torch.Tensor) -> float:
+    return float(tensor.detach().abs().max())
 
 
 def _session(graph: bytes) -> object:
@@ -118,12 +150,44 @@ def _session(graph: bytes) -> object:
     return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
-def _graph(net: RecognizerNet) -> bytes:
+def _graph(net: RecognizerNet | EnsembleNet) -> bytes:
     """frames -> front -> (T', 1, channels) -> recurrent layers -> head -> log_probs;
-    also `front_sum`, the sum of the front's output, to tell an overflow there."""
+    also `front_size`, the summed magnitude of the front's output (and of its
+    activations before pooling, which may drop a NaN), to tell an overflow there. An
+    ensemble's members each read the frames; their log-probabilities are averaged and
+    normalised again, their front sums added."""
     config = net.config
-    front_nodes, weights, by_time = (_ink_front if config.front == "ink" else _image_front)(net.front)
-    nodes = [*front_nodes, Node("ReduceSum", [by_time], ["front_sum"], {"keepdims": 0})]
+    members = list(net.members) if isinstance(config, EnsembleConfig) else [net]
+    nodes, weights, outputs = [], {}, []
+    for number, member in enumerate(members):
+        prefix = f"member{number}." if len(members) > 1 else ""
+        member_nodes, member_weights, names = _network(member, prefix)
+        nodes += member_nodes
+        weights |= member_weights
+        outputs.append(names)
+    if len(members) > 1:
+        weights["members.count"] = np.array(len(members), np.float32)
+        nodes += [
+            Node("Sum", [log_probs for log_probs, _ in outputs], ["members.sum"]),
+            Node("Div", ["members.sum", "members.count"], ["members.mean"]),
+            Node("LogSoftmax", ["members.mean"], ["log_probs"], {"axis": -1}),
+            Node("Sum", [front_size for _, front_size in outputs], ["front_size"]),
+        ]
+    return model_bytes(
+        nodes,
+        weights,
+        inputs={"frames": (_FLOAT32, [1, "T", config.num_features])},
+        outputs={"log_probs": (_FLOAT32, ["steps", 1, config.num_classes]), "front_size": (_FLOAT32, [])},
+        opsets={"": 17, "com.microsoft": 1},
+    )
+
+
+def _network(net: RecognizerNet, prefix: str) -> tuple[list[Node], dict[str, np.ndarray], tuple[str, str]]:
+    """One network's nodes and weights, every name but the input `frames` prefixed, and
+    the names of its log-probabilities and front sum."""
+    config = net.config
+    front_nodes, weights, by_time, checked = (_ink_front if config.front == "ink" else _image_front)(net.front)
+    nodes = [*front_nodes, *_summed(checked, "front_size")]
     previous = by_time
     for number, layer in enumerate(net.layers):
         layer_nodes, tensors, previous = _recurrent_layer(layer, config.rnn, f"{config.rnn}{number}", previous)
@@ -135,16 +199,30 @@ def _graph(net: RecognizerNet) -> bytes:
         Node("Add", ["head.product", "head.B"], ["head.logits"]),
         Node("LogSoftmax", ["head.logits"], ["log_probs"], {"axis": -1}),
     ]
-    return model_bytes(
-        nodes,
-        weights,
-        inputs={"frames": (_FLOAT32, [1, "T", config.num_features])},
-        outputs={"log_probs": (_FLOAT32, ["steps", 1, config.num_classes]), "front_sum": (_FLOAT32, [])},
-        opsets={"": 17, "com.microsoft": 1},
-    )
+    if not prefix:
+        return nodes, weights, ("log_probs", "front_size")
+    named = {
+        name: name if name in ("frames", "") else prefix + name
+        for node in nodes
+        for name in (*node.inputs, *node.outputs)
+    }
+    nodes = [
+        Node(n.op_type, [named[i] for i in n.inputs], [named[o] for o in n.outputs], n.attributes, n.domain)
+        for n in nodes
+    ]
+    weights = {prefix + name: array for name, array in weights.items()}
+    return nodes, weights, (prefix + "log_probs", prefix + "front_size")
 
 
-def _ink_front(front: nn.Module) -> tuple[list[Node], dict[str, np.ndarray], str]:
+def _summed(names: list[str], output: str) -> list[Node]:
+    """`output`: the sum of all values of these tensors (ReLU outputs: their magnitudes).
+    A sum keeps a NaN or an infinity where onnxruntime's max may drop it."""
+    sums = [f"{name}.sum" for name in names]
+    nodes = [Node("ReduceSum", [name], [total], {"keepdims": 0}) for name, total in zip(names, sums, strict=True)]
+    return [*nodes, Node("Sum", sums, [output])]
+
+
+def _ink_front(front: nn.Module) -> tuple[list[Node], dict[str, np.ndarray], str, list[str]]:
     """(1, T, F) -> three 1-D convolutions with ReLU -> (T', 1, channels)."""
     nodes = [Node("Transpose", ["frames"], ["front.in"], {"perm": [0, 2, 1]})]
     weights, previous = {}, "front.in"
@@ -158,10 +236,10 @@ def _ink_front(front: nn.Module) -> tuple[list[Node], dict[str, np.ndarray], str
         ]
         previous = f"{name}.relu"
     nodes.append(Node("Transpose", [previous], ["front.by_time"], {"perm": [2, 0, 1]}))
-    return nodes, weights, "front.by_time"
+    return nodes, weights, "front.by_time", ["front.by_time"]
 
 
-def _image_front(front: nn.Module) -> tuple[list[Node], dict[str, np.ndarray], str]:
+def _image_front(front: nn.Module) -> tuple[list[Node], dict[str, np.ndarray], str, list[str]]:
     """(1, W, H) columns -> four 3x3 convolutions with ReLU and max pooling -> rows
     flattened with the channels -> projection with ReLU -> (W', 1, channels)."""
     nodes = [
@@ -192,7 +270,8 @@ def _image_front(front: nn.Module) -> tuple[list[Node], dict[str, np.ndarray], s
         Node("Add", ["project.product", "project.B"], ["project.out"]),
         Node("Relu", ["project.out"], ["front.by_time"]),
     ]
-    return nodes, weights, "front.by_time"
+    checked = [f"conv{number}.relu" for number in range(len(front.blocks))] + ["front.by_time"]
+    return nodes, weights, "front.by_time", checked
 
 
 def _folded(block: nn.Sequential) -> tuple[np.ndarray, np.ndarray]:

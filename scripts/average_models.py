@@ -17,6 +17,15 @@ and one checkpoint alone saves its moving average at the last step as a model fi
 
 Score the result before using it (`handwrite eval -m OUT ... --record-metrics`):
 the mean of unrelated models is noise, and this script cannot tell.
+
+With `--ensemble` it writes one file holding the models' networks instead, read
+together (their log-probabilities averaged frame by frame): they need not share an
+architecture or a start, only a kind, alphabet and preprocessing, e.g. the bundled
+LSTM and GRU. Calibrate it before use (its confidences are not its members'):
+
+    python scripts/average_models.py --ensemble OUT.safetensors \
+        handwrite/models/online-default.safetensors handwrite/models/online-gru.safetensors
+    python scripts/calibration.py --kind ink --fit --lines 0 -m OUT.safetensors --write OUT.safetensors
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ import sys
 from pathlib import Path
 
 from handwrite.errors import HandwriteError
-from handwrite.modelfile import ModelFile, average_models, load_model_file, save_model_file
+from handwrite.modelfile import ModelFile, average_models, ensemble_models, load_model_file, save_model_file
 from handwrite.training.train import checkpoint_moving_average
 
 
@@ -49,17 +58,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output")
     parser.add_argument("models", nargs="+")
+    parser.add_argument("--ensemble", action="store_true", help="the models' networks read together, not averaged")
     args = parser.parse_args()
-    if len(args.models) < 2 and not args.models[0].endswith(".pt"):
-        parser.error("give at least two models to average, or one training checkpoint (.pt)")
+    if len(args.models) < 2 and (args.ensemble or not args.models[0].endswith(".pt")):
+        parser.error("give at least two models, or one training checkpoint (.pt) to average")
     try:
-        soup = average_models([load(path) for path in args.models])
-        soup.info["averaged_from"] = list(args.models)
-        save_model_file(soup, args.output)
+        models = [load(path) for path in args.models]
+        combined = ensemble_models(models) if args.ensemble else average_models(models)
+        combined.info["ensemble_of" if args.ensemble else "averaged_from"] = list(args.models)
+        save_model_file(combined, args.output)
     except (HandwriteError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     what = f"the mean of {len(args.models)} models" if len(args.models) > 1 else "the checkpoint's moving average"
+    what = f"an ensemble of {len(args.models)} networks" if args.ensemble else what
     print(f"{args.output}: {what}")
     return 0
 

@@ -13,12 +13,14 @@ from handwrite import ModelFileError, __version__, load_model
 from handwrite.codec import Codec
 from handwrite.features import FeatureSettings
 from handwrite.imaging import ImageSettings
-from handwrite.model import ModelConfig, RecognizerNet
+from handwrite.model import EnsembleConfig, ModelConfig, RecognizerNet
 from handwrite.modelfile import (
+    ENSEMBLE_READER_VERSION,
     MIN_READER_VERSION,
     ModelFile,
     _release,
     average_models,
+    ensemble_models,
     load_model_file,
     record_metrics,
     save_model_file,
@@ -475,3 +477,86 @@ def test_every_setting_added_since_the_first_files_says_how_files_without_it_rea
     assert added <= set(settings_class.READ_WITHOUT), f"say how files without {added} read"
     without = settings_class.from_dict({})
     assert all(getattr(without, name) == value for name, value in settings_class.READ_WITHOUT.items())
+
+
+# ---- ensembles: several networks in one file, read together ----------------------------
+
+
+def _single(tmp_path, name, rnn="lstm", seed=0, alphabet="abc "):
+    torch.manual_seed(seed)
+    codec = Codec(alphabet)
+    config = ModelConfig(FeatureSettings().num_features, len(codec), rnn=rnn, hidden=8, layers=1, conv_channels=8)
+    info = {"metrics": {"validation": {"cer": 0.5}}, "training": {"data": [name]}, "calibration": {"scale": 2.0}}
+    model = ModelFile(
+        "ink", codec, config, {"features": FeatureSettings().to_dict()}, RecognizerNet(config).state_dict(), info
+    )
+    save_model_file(model, tmp_path / f"{name}.safetensors")
+    return load_model_file(tmp_path / f"{name}.safetensors")
+
+
+@pytest.fixture
+def ensemble_path(tmp_path):
+    members = [_single(tmp_path, "lstm"), _single(tmp_path, "gru", rnn="gru", seed=1)]
+    save_model_file(ensemble_models(members), tmp_path / "ensemble.safetensors")
+    return tmp_path / "ensemble.safetensors"
+
+
+def test_an_ensemble_reads_the_geometric_mean_of_its_members(ensemble_path, tmp_path, monkeypatch):
+    from handwrite.model import PRECISION_VARIABLE, EnsembleNet
+
+    monkeypatch.setenv(PRECISION_VARIABLE, "float32")
+    ensemble = load_model_file(ensemble_path)
+    assert isinstance(ensemble.config, EnsembleConfig) and isinstance(ensemble.build_network(), EnsembleNet)
+    frames = [torch.randn(50, FeatureSettings().num_features).numpy()]
+    members = [load_model(tmp_path / f"{name}.safetensors").log_probs(frames)[0] for name in ("lstm", "gru")]
+    mean = torch.from_numpy((members[0] + members[1]) / 2).log_softmax(dim=1).numpy()
+    read = load_model(ensemble_path).log_probs(frames)[0]
+    assert read.shape == mean.shape
+    torch.testing.assert_close(torch.from_numpy(read), torch.from_numpy(mean), atol=1e-5, rtol=0)
+    assert not torch.allclose(torch.from_numpy(read), torch.from_numpy(members[0]), atol=1e-2)
+
+
+def test_an_ensemble_keeps_its_members_information_but_not_their_metrics_or_calibration(ensemble_path):
+    info = load_model_file(ensemble_path).info
+    assert "metrics" not in info and "calibration" not in info
+    assert [member["training"]["data"] for member in info["members"]] == [["lstm"], ["gru"]]
+    assert "calibration" not in info["members"][0] and info["members"][0]["metrics"]
+
+
+def test_an_ensemble_file_needs_a_handwrite_that_reads_ensembles(ensemble_path, model_path):
+    assert safe_open(ensemble_path, "pt").metadata()["min_reader_version"] == ENSEMBLE_READER_VERSION
+    assert safe_open(model_path, "pt").metadata()["min_reader_version"] == MIN_READER_VERSION  # older readers still can
+    assert _release(ENSEMBLE_READER_VERSION) <= _release(__version__)
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda members: [members[0]], "2 to 4 networks, not 1"),
+        (lambda members: members * 3, "at most 4"),
+        (lambda members: [members[0], {**members[1], "num_classes": 9}], "same input and give the same classes"),
+        (lambda members: [members[0], {**members[1], "hidden": 10**6}], "hidden 1000000 is out of bounds"),
+        (lambda members: "two", "must be a list"),
+    ],
+)
+def test_an_ensemble_that_does_not_hold_together_is_refused(ensemble_path, tmp_path, change, said):
+    def rewrite(meta):
+        meta["architecture"]["members"] = change(meta["architecture"]["members"])
+
+    bad = _rewrite(ensemble_path, tmp_path, "bad", change=rewrite)
+    with pytest.raises(ModelFileError, match=re.escape(said)):
+        load_model_file(bad)
+
+
+def test_models_that_read_different_inputs_cannot_be_an_ensemble(tmp_path, model_path):
+    other_alphabet = _single(tmp_path, "other", alphabet="xyz ")
+    with pytest.raises(ModelFileError, match="one kind, alphabet and preprocessing"):
+        ensemble_models([load_model_file(model_path), other_alphabet])
+    ensemble = ensemble_models([load_model_file(model_path), load_model_file(model_path)])
+    with pytest.raises(ModelFileError, match="cannot be a member of another"):
+        ensemble_models([ensemble, load_model_file(model_path)])
+
+
+def test_an_ensemble_cannot_be_trained_as_one_but_can_teach(ensemble_path):
+    with pytest.raises(ModelFileError, match="cannot be trained or fine-tuned as one"):
+        load_model_file(ensemble_path).network_to_train(ensemble_path)

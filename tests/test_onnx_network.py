@@ -14,7 +14,14 @@ import torch
 
 from handwrite import model, onnx_network
 from handwrite.errors import HandwriteError
-from handwrite.model import ModelConfig, RecognizerNet, batched_log_probs, inference_network
+from handwrite.model import (
+    EnsembleConfig,
+    EnsembleNet,
+    ModelConfig,
+    RecognizerNet,
+    batched_log_probs,
+    inference_network,
+)
 from handwrite.onnx_network import OnnxNetwork
 from tests.networks import assert_reads_alone_as_in_a_batch_and_near
 
@@ -48,18 +55,20 @@ def frames_for(front: str, steps: int, seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize("front", ["ink", "image"])
 @pytest.mark.parametrize("rnn", ["lstm", "gru", "rnn"])
-def test_the_graph_computes_what_torch_s_float32_network_computes(rnn, front):
+@pytest.mark.parametrize("steps", [70, 9, 5, 4])
+def test_the_graph_computes_what_torch_s_float32_network_computes(rnn, front, steps):
     """Same convolutions (BatchNorm folded), the gates in the same order, both
-    directions, layer after layer, the same head."""
+    directions, layer after layer, the same head; the same number of steps out."""
     net = make(rnn, front)
-    frames = frames_for(front, 70)
+    frames = frames_for(front, steps)
     with torch.inference_mode():
-        expected, expected_lengths = net(torch.from_numpy(frames[None]), torch.tensor([70]))
-        read, lengths = OnnxNetwork(net)(torch.from_numpy(frames[None]), torch.tensor([70]))
+        expected, expected_lengths = net(torch.from_numpy(frames[None]), torch.tensor([steps]))
+        read, lengths = OnnxNetwork(net)(torch.from_numpy(frames[None]), torch.tensor([steps]))
     assert read.shape == expected.shape and torch.equal(lengths, expected_lengths)
     np.testing.assert_allclose(read.numpy(), expected.numpy(), atol=TOLERANCE[rnn])
-    flipped = OnnxNetwork(net)(torch.from_numpy(frames[None, ::-1].copy()), torch.tensor([70]))[0]
-    assert not np.allclose(flipped.numpy()[::-1], expected.numpy(), atol=0.03)  # not merely time-symmetric
+    flipped = OnnxNetwork(net)(torch.from_numpy(frames[None, ::-1].copy()), torch.tensor([steps]))[0]
+    if steps == 70:
+        assert not np.allclose(flipped.numpy()[::-1], expected.numpy(), atol=0.03)  # not merely time-symmetric
 
 
 @pytest.mark.parametrize(("rnn", "front"), [("lstm", "ink"), ("gru", "ink"), ("lstm", "image")])
@@ -73,9 +82,11 @@ def test_a_loaded_network_reads_close_to_float32_and_the_same_alone_or_in_a_batc
     assert_reads_alone_as_in_a_batch_and_near(fast, exact, frames)
 
 
-def test_the_graph_reads_one_line_at_a_time():
+def test_the_graph_reads_one_line_at_a_time_all_of_its_frames():
     with pytest.raises(ValueError, match="one line at a time"):
         OnnxNetwork(make())(torch.randn(2, 30, 8), torch.tensor([30, 30]))
+    with pytest.raises(ValueError, match="all of its frames"):
+        OnnxNetwork(make())(torch.randn(1, 30, 8), torch.tensor([20]))
 
 
 @pytest.mark.parametrize(
@@ -166,3 +177,39 @@ def test_an_unknown_precision_is_said(monkeypatch):
     monkeypatch.setenv(model.PRECISION_VARIABLE, "bfloat16")
     with pytest.warns(UserWarning, match="none of float32, torch"):
         inference_network(make())
+
+
+@pytest.mark.parametrize("front", ["ink", "image"])
+def test_an_ensemble_reads_as_one_graph_as_torch_reads_it(front):
+    """Each member's own subgraph over the same frames, their log-probabilities averaged
+    and normalised again; an overflow in any member's front is still said."""
+    members = [make("lstm", front), make("gru", front, hidden=16, layers=1)]
+    ensemble = EnsembleNet(EnsembleConfig(tuple(m.config for m in members)))
+    ensemble.members = torch.nn.ModuleList(members)
+    frames = torch.from_numpy(frames_for(front, 70)[None])
+    with torch.inference_mode():
+        expected, expected_lengths = ensemble(frames, torch.tensor([70]))
+        read, lengths = OnnxNetwork(ensemble)(frames, torch.tensor([70]))
+    assert read.shape == expected.shape and torch.equal(lengths, expected_lengths)
+    np.testing.assert_allclose(read.numpy(), expected.numpy(), atol=TOLERANCE["lstm"])
+    with torch.no_grad():
+        members[1].front.blocks[0][0].weight.fill_(float("inf"))
+    assert not torch.isfinite(OnnxNetwork(ensemble)(frames, torch.tensor([70]))[0]).all()
+
+
+@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+def test_gates_that_would_overflow_are_an_error_not_finite_garbage(monkeypatch, rnn):
+    """Weights within the loader's bounds (at most 1e6) can still overflow the first
+    recurrent layer's gates (inf - inf): onnxruntime's kernels read the NaN as
+    confident wrong text, so the graph's front must tell it first."""
+    monkeypatch.delenv(model.PRECISION_VARIABLE, raising=False)
+    hostile = make(rnn, layers=1)
+    with torch.no_grad():
+        for block, gain in zip(hostile.front.blocks, (1e6, 1e6, 1.0), strict=True):  # a front output near 1e36
+            block[0].weight.fill_(1e6)
+            block[1].weight.fill_(gain)
+        for direction in (hostile.layers[0].forward_rnn, hostile.layers[0].backward_rnn):
+            direction.weight_ih_l0[:, ::2], direction.weight_ih_l0[:, 1::2] = 1e6, -1e6  # inf - inf in a gate
+    frames = [np.ones((40, 8), np.float32)]
+    with pytest.raises(HandwriteError, match="NaN or infinite"):
+        batched_log_probs(OnnxNetwork(hostile), frames)

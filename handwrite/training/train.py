@@ -113,7 +113,7 @@ class Trainer:
                 raise HandwriteError(f"{o.load}: a {base.kind} model cannot start a {o.kind} model's training")
             self.base_info = {"base_model": str(o.load)}
             self.inputs = training_inputs_for(base.kind, base.preprocessing)
-            return base.codec, base.build_network().train()
+            return base.codec, base.network_to_train(o.load).train()
         codec = Codec(PRINTABLE_ASCII)
         config = ModelConfig(
             self.inputs.num_features, len(codec), o.rnn, o.hidden, o.layers, dropout=o.dropout, front=o.kind

@@ -206,3 +206,13 @@ def test_a_model_file_s_figure_too_large_for_a_number_is_shown_as_none():
     Model info (or About) dialog raise OverflowError, which aborts the app from a menu."""
     table = dialogs.metrics_table({"held-out": {"cer": 10**400, "wer": True, "lines": 3}})
     assert table.count("<td align='right'>–</td>") == 2
+
+
+def test_an_ensemble_is_described_as_its_networks_reading_together():
+    lstm = {"rnn": "lstm", "layers": 3, "hidden": 192, "front": "ink", "conv_channels": 128}
+    gru = {**lstm, "rnn": "gru"}
+    meta = {"architecture": {"members": [lstm, gru]}}
+    assert dialogs.network_in_brief(meta) == "3 \u00d7 192 BiLSTM + 3 \u00d7 192 BiGRU"
+    words = dialogs.architecture_in_words(meta)
+    assert words.startswith("2 networks reading together: 3-layer bidirectional LSTM, 192 units each way")
+    assert "; and 3-layer bidirectional GRU" in words
