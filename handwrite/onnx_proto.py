@@ -39,14 +39,15 @@ def model_bytes(
 ) -> bytes:
     """A serialized ModelProto. `inputs` and `outputs`: name -> (type, dims), a dim
     given by name where it varies; `opsets`: operator domain -> version."""
-    parts = [_message(1, _node(node)) for node in nodes] + [_string(2, "handwrite")]
-    parts += [_message(5, _tensor(name, array)) for name, array in initializers.items()]
-    parts += [_message(11, _value_info(name, *spec)) for name, spec in inputs.items()]
-    parts += [_message(12, _value_info(name, *spec)) for name, spec in outputs.items()]
-    graph = b"".join(parts)  # joined once: a large network's weights are copied as few times as can be
-    del parts
+    graph: list[bytes | memoryview] = [_message(1, _node(node)) for node in nodes] + [_string(2, "handwrite")]
+    for name, array in initializers.items():
+        graph += _tensor(5, name, array)
+    graph += [_message(11, _value_info(name, *spec)) for name, spec in inputs.items()]
+    graph += [_message(12, _value_info(name, *spec)) for name, spec in outputs.items()]
     opset_imports = b"".join(_message(8, _string(1, domain) + _int(2, version)) for domain, version in opsets.items())
-    return b"".join([_int(1, IR_VERSION), opset_imports, _varint(7 << 3 | 2), _varint(len(graph)), graph])
+    size = sum(len(part) for part in graph)
+    # one join, of the weights' own memory: a network's weights are copied once here, not once a message level
+    return b"".join([_int(1, IR_VERSION), opset_imports, _varint(7 << 3 | 2), _varint(size), *graph])
 
 
 def _node(node: Node) -> bytes:
@@ -70,11 +71,13 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _tensor(name: str, array: np.ndarray) -> bytes:
-    """A TensorProto holding its values as raw little-endian bytes."""
+def _tensor(number: int, name: str, array: np.ndarray) -> list[bytes | memoryview]:
+    """Field `number` holding a TensorProto with its values as raw little-endian bytes:
+    the field's head, then the array's own memory (not copied until the model is joined)."""
     array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
-    data = b"".join(_int(1, size) for size in array.shape) + _int(2, ELEMENT_TYPES[array.dtype.newbyteorder("=")])
-    return b"".join([data, _string(8, name), _varint(9 << 3 | 2), _varint(array.nbytes), memoryview(array).cast("B")])
+    head = b"".join(_int(1, size) for size in array.shape) + _int(2, ELEMENT_TYPES[array.dtype.newbyteorder("=")])
+    head += _string(8, name) + _varint(9 << 3 | 2) + _varint(array.nbytes)
+    return [_varint(number << 3 | 2) + _varint(len(head) + array.nbytes) + head, memoryview(array).cast("B")]
 
 
 def _value_info(name: str, dtype: np.dtype, dims: Sequence[int | str]) -> bytes:
