@@ -135,7 +135,7 @@ class EnsembleConfig:
         members = values.get("members")
         if not isinstance(members, list) or len(members) > MAX_MEMBERS:
             raise ValueError(f"an ensemble's members must be a list of at most {MAX_MEMBERS} architectures")
-        return cls(tuple(ModelConfig.from_dict(member) for member in members))
+        return cls(tuple(_member_config(number, member) for number, member in enumerate(members, start=1)))
 
     def state_shapes(self) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
         """As ModelConfig.state_shapes: each member's under `members.K.`."""
@@ -144,6 +144,13 @@ class EnsembleConfig:
             for number, member in enumerate(self.members)
             for name, shape in member.state_shapes().items()
         }
+
+
+def _member_config(number: int, values: object) -> ModelConfig:
+    try:
+        return ModelConfig.from_dict(values)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ValueError(f"member {number}: {exc}") from None
 
 
 NetworkConfig = ModelConfig | EnsembleConfig
@@ -487,7 +494,7 @@ def batched_log_probs(
 def _reads_alone(net: nn.Module) -> bool:
     """onnxruntime's network, bfloat16 layers (oneDNN rounds a lone row differently) and
     int8 ones (their activations are quantized over the whole batch) read each line on
-    its own."""
+    its own; so does an ensemble read by torch (simpler, and only ever slower)."""
     if not isinstance(net, RecognizerNet):
         return True
     return any(not isinstance(layer, BiRNNLayer) or _not_plain_float32(layer.forward_rnn) for layer in net.layers)

@@ -179,9 +179,10 @@ def average_models(models: list[ModelFile]) -> ModelFile:
 
 def ensemble_models(models: list[ModelFile]) -> ModelFile:
     """One model file holding these models' networks, read together (EnsembleConfig):
-    single networks of one kind, alphabet and preprocessing. The first model's
-    information is kept, less its metrics and calibration (the ensemble reads
-    differently); each member's own is kept under "members"."""
+    single networks of one kind, alphabet and preprocessing. Each member's information
+    is kept under "members" (less its calibration: the ensemble reads differently);
+    the file's own says only what data they were trained on, with its terms. It has no
+    metrics, calibration or history of its own until it is measured."""
     first = models[0]
     for other in models:
         if isinstance(other.config, EnsembleConfig):
@@ -196,10 +197,25 @@ def ensemble_models(models: list[ModelFile]) -> ModelFile:
         config = EnsembleConfig(tuple(m.config for m in models))  # type: ignore[misc]
     except ValueError as exc:
         raise ModelFileError(f"these models cannot read as an ensemble: {exc}") from None
-    state = {f"members.{number}.{name}": t for number, m in enumerate(models) for name, t in m.state.items()}
-    info = {k: v for k, v in first.info.items() if k not in ("metrics", "calibration")}
-    info["members"] = [{k: v for k, v in m.info.items() if k != "calibration"} for m in models]
-    return ModelFile(first.kind, first.codec, config, first.preprocessing, state, info)
+    state, seen = {}, set()
+    for number, member in enumerate(models):
+        for name, tensor in member.state.items():  # a model given twice: safetensors saves no shared tensors
+            state[f"members.{number}.{name}"] = tensor.clone() if id(tensor) in seen else tensor
+            seen.add(id(tensor))
+    members = [{k: v for k, v in m.info.items() if k != "calibration"} for m in models]
+    return ModelFile(first.kind, first.codec, config, first.preprocessing, state, _ensemble_info(members))
+
+
+def _ensemble_info(members: list[dict]) -> dict:
+    """What an ensemble's own metadata says: its members' training data (each named
+    once, in order) and the first citation of their data's terms; their own under "members"."""
+    trainings = [m.get("training") if isinstance(m.get("training"), dict) else {} for m in members]
+    data = [d for t in trainings for d in (t.get("data") if isinstance(t.get("data"), list) else [])]
+    training: dict = {"data": list(dict.fromkeys(map(str, data)))}
+    citation = next((t["citation"] for t in trainings if t.get("citation")), None)
+    if citation:
+        training["citation"] = citation
+    return {"training": training, "members": members}
 
 
 def check_model_output(path: str | os.PathLike[str], replace: bool) -> None:

@@ -70,9 +70,10 @@ class OnnxNetwork(nn.Module):
     """Reads as RecognizerNet does, (1, T, F) frames -> (T', 1, C) log-probabilities
     and the length T', one line at a time (int8 activations are scaled by the whole
     batch, so a line would read differently beside others; `transcribe -j` reads in
-    parallel). It keeps the network it was built from (whose tensors a Recognizer
-    shares with its model file: no copy), not the graph's bytes: copied or pickled,
-    it builds its graph and session again."""
+    parallel). It keeps the network it was built from, not the graph's bytes, and
+    builds its graph and session again when copied or pickled. A Recognizer's network
+    shares a float32 file's tensors (no copy); a float16 file's are held again in
+    float32 (about 1.2x the memory of torch's reading)."""
 
     def __init__(self, net: RecognizerNet | EnsembleNet) -> None:
         super().__init__()

@@ -516,11 +516,19 @@ def test_an_ensemble_reads_the_geometric_mean_of_its_members(ensemble_path, tmp_
     assert not torch.allclose(torch.from_numpy(read), torch.from_numpy(members[0]), atol=1e-2)
 
 
-def test_an_ensemble_keeps_its_members_information_but_not_their_metrics_or_calibration(ensemble_path):
+def test_an_ensemble_keeps_its_members_information_under_members_and_claims_none_of_it(ensemble_path, tmp_path):
+    """An old member's version, date, start and figures are its own, not the ensemble's."""
     info = load_model_file(ensemble_path).info
-    assert "metrics" not in info and "calibration" not in info
+    assert set(info) == {"members", "training", "handwrite_version", "created"}  # the last two: of its own writing
+    assert info["training"] == {"data": ["lstm", "gru"]}
     assert [member["training"]["data"] for member in info["members"]] == [["lstm"], ["gru"]]
     assert "calibration" not in info["members"][0] and info["members"][0]["metrics"]
+    old = _rewrite(
+        tmp_path / "lstm.safetensors", tmp_path, "old", change=lambda meta: meta.update(handwrite_version="0.1.0")
+    )
+    saved = tmp_path / "from-old.safetensors"
+    save_model_file(ensemble_models([load_model_file(old), load_model_file(tmp_path / "gru.safetensors")]), saved)
+    assert load_model_file(saved).metadata()["handwrite_version"] == __version__
 
 
 def test_an_ensemble_file_needs_a_handwrite_that_reads_ensembles(ensemble_path, model_path):

@@ -62,8 +62,8 @@ def test_an_attribute_of_a_kind_it_does_not_write_is_refused():
 
 
 def test_a_large_weight_is_copied_once_into_the_model():
-    """A hostile model file may hold hundreds of megabytes of weights: each message
-    level joined apart copied them three times over before onnxruntime read them."""
+    """A hostile model file may hold hundreds of megabytes of weights: joining each
+    message level apart held them twice at the peak before onnxruntime read them."""
     import tracemalloc
 
     weight = np.ones((2_000, 2_500), np.float32)  # 20 MB

@@ -144,7 +144,7 @@ class Trainer:
             kept = ", ".join(f"{name} {getattr(config, name)}" for name in asked)
             print(f"resuming the checkpoint's network ({kept}); ignoring {', '.join(ignored)}", file=sys.stderr)
 
-    def _load_teacher(self) -> RecognizerNet:
+    def _load_teacher(self) -> nn.Module:
         """The network whose per-frame output the one trained learns to match: it must
         read the same inputs, with the same alphabet, at the same frame rate."""
         o = self.options

@@ -170,3 +170,13 @@ def test_a_sample_left_out_is_said_in_one_line_of_the_command_s_own(user_samples
     assert done.returncode == 0, done.stderr
     said = [line for line in done.stderr.splitlines() if "unlabelled.inkml" in line]
     assert len(said) == 1 and said[0].startswith("handwrite: warning: skipped: ") and ".py" not in done.stderr
+
+
+def test_an_ensemble_is_no_base_to_fine_tune(user_samples, tmp_path, capsys):
+    from handwrite.modelfile import ensemble_models, load_model_file, save_model_file
+
+    ensemble = tmp_path / "ensemble.safetensors"
+    save_model_file(ensemble_models([load_model_file(DEFAULT_INK_MODEL)] * 2), ensemble)
+    out = tmp_path / "mine.safetensors"
+    assert main(["finetune", str(user_samples), "-b", str(ensemble), "-o", str(out), *FAST]) == 1
+    assert "cannot be trained or fine-tuned as one" in capsys.readouterr().err and not out.exists()

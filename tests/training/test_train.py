@@ -228,3 +228,20 @@ def test_resume_as_another_kind_of_model_is_a_clear_error(synthetic_dir, tmp_pat
     as_image = train_args(synthetic_dir, out, work, "--epochs", "2", "--kind", "image")
     assert main([*as_image, "--resume", str(work / "checkpoint.pt")]) == 1
     assert "an ink run cannot resume as image" in capsys.readouterr().err
+
+
+def test_an_ensemble_can_teach_but_not_be_trained_on(synthetic_dir, tmp_path, capsys):
+    from handwrite.modelfile import ensemble_models, save_model_file
+
+    members = []
+    for rnn in ("lstm", "gru"):
+        path = tmp_path / f"{rnn}.safetensors"
+        assert main(train_args(synthetic_dir, path, tmp_path / rnn, "--epochs", "1", "--rnn", rnn)) == 0
+        members.append(load_model_file(path))
+    ensemble = tmp_path / "ensemble.safetensors"
+    save_model_file(ensemble_models(members), ensemble)
+    out = tmp_path / "student.safetensors"
+    assert main(train_args(synthetic_dir, out, tmp_path / "s", "--epochs", "1", "--load", str(ensemble))) != 0
+    assert "cannot be trained or fine-tuned as one" in capsys.readouterr().err and not out.exists()
+    assert main(train_args(synthetic_dir, out, tmp_path / "t", "--epochs", "1", "--teacher", str(ensemble))) == 0
+    assert load_model_file(out).config.rnn == "lstm"
