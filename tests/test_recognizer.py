@@ -163,7 +163,7 @@ def test_a_model_path_the_system_refuses_to_look_at_is_a_clear_error(tmp_path):
 
 def test_bundled_models_are_listed_by_name():
     bundled = handwrite.bundled_models()
-    assert {"online-default", "online-gru", "image-default"} <= set(bundled)
+    assert {"online-default", "online-gru", "online-ensemble", "image-default"} <= set(bundled)
     assert all(path.is_file() and path.suffix == ".safetensors" for path in bundled.values())
     # each shipped model has its card beside it, which gives the training data's terms
     assert all("non-commercial" in path.with_suffix(".md").read_text() for path in bundled.values())
@@ -173,6 +173,15 @@ def test_the_bundled_gru_is_chosen_by_name_and_reads_the_demo_ink():
     """Issue 19: a GRU online model ships beside the LSTM, selectable with -m."""
     recognizer = handwrite.load_model("online-gru")
     assert recognizer.metadata["architecture"]["rnn"] == "gru"
+    assert recognizer.recognize(handwrite.read_ink(SAMPLE_INK / "hello-world.inkml")).text == "hello world"
+    assert recognizer.recognize(handwrite.read_ink(SAMPLE_INK / "handwriting.inkml")).text == "handwriting recognition"
+
+
+def test_the_bundled_ensemble_reads_with_both_networks_and_reads_the_demo_ink():
+    """Issue 19: the LSTM and GRU read together, selectable with -m."""
+    recognizer = handwrite.load_model("online-ensemble")
+    members = recognizer.metadata["architecture"]["members"]
+    assert [member["rnn"] for member in members] == ["lstm", "gru"]
     assert recognizer.recognize(handwrite.read_ink(SAMPLE_INK / "hello-world.inkml")).text == "hello world"
     assert recognizer.recognize(handwrite.read_ink(SAMPLE_INK / "handwriting.inkml")).text == "handwriting recognition"
 
