@@ -10,6 +10,7 @@ backward states, so a line gives the same output alone or in a batch.
 
 from __future__ import annotations
 
+import math
 import os
 import reprlib
 from collections.abc import Sequence
@@ -172,6 +173,7 @@ class ConvFront(nn.Module):
     """
 
     STRIDES = (1, 2, 2)
+    MIN_FRAMES = 1  # the fewest frames that give the recurrent layers a step
 
     def __init__(self, num_features: int, channels: int) -> None:
         super().__init__()
@@ -211,6 +213,7 @@ class ImageFront(nn.Module):
     WIDTHS = (16, 32, 48, 64)
     POOLS = ((2, 2), (2, 2), (2, 1), (2, 1))
     MIN_HEIGHT = 16  # every pooling step halves the height
+    MIN_FRAMES = math.prod(cols for _, cols in POOLS)  # fewer columns pool to none (output_lengths says 1)
 
     def __init__(self, height: int, channels: int) -> None:
         super().__init__()

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
-from handwrite.model import EnsembleConfig
+from handwrite.model import FRONTS, EnsembleConfig
 from handwrite.onnx_proto import Node, model_bytes
 
 if TYPE_CHECKING:
@@ -86,15 +86,16 @@ class OnnxNetwork(nn.Module):
         if features.size(0) != 1 or int(lengths[0]) != features.size(1):
             raise ValueError("onnxruntime's network reads one line at a time, all of its frames")
         frames = features.detach().float().numpy()
-        steps = _output_steps(self.config.front, frames.shape[1])
-        if steps == 0:  # (a recurrent node given no steps ended the process)
+        if (
+            frames.shape[1] < FRONTS[self.config.front].MIN_FRAMES
+        ):  # (a recurrent node given no steps ended the process)
             log_probs = np.zeros((0, 1, self.config.num_classes), np.float32)
         else:
             log_probs, front_size = self.session.run(None, {"frames": frames})
             if not (float(front_size) <= self.front_limit and np.isfinite(frames).all()):
                 # the recurrent kernels turn NaN into finite numbers: let the caller see the overflow
                 log_probs = np.full_like(log_probs, np.nan)
-        return torch.from_numpy(log_probs), torch.tensor([steps])
+        return torch.from_numpy(log_probs), torch.tensor([len(log_probs)])
 
     def __getstate__(self) -> dict:
         return {name: value for name, value in self.__dict__.items() if name != "session"}
@@ -102,17 +103,6 @@ class OnnxNetwork(nn.Module):
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
         self.session = _session(_graph(self.net))
-
-
-def _output_steps(front: str, steps: int) -> int:
-    """The steps the recurrent layers see: a quarter of the frames, as the fronts
-    compute them; 0 for an image under 4 columns, where torch's pooling raises instead
-    (imaging gives every line at least MIN_WIDTH)."""
-    if front == "ink":
-        for _ in range(2):  # two convolutions of stride 2, padding 2, kernel 5
-            steps = (steps - 1) // 2 + 1 if steps > 0 else 0
-        return steps
-    return steps // 4  # the image front pools columns by 2 twice
 
 
 # Past this a sum may be infinite: the first recurrent layer's gates could overflow
