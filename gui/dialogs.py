@@ -44,6 +44,8 @@ def start_folder(settings: QSettings, name: str = "") -> str:
     folder = settings.value(LAST_FOLDER, "", str)
     if not folder or not Path(folder).is_dir():
         folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    if not folder or not Path(folder).is_dir():  # a new account or a bare system: no Documents yet
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.HomeLocation)
     return str(Path(folder) / name) if name else folder
 
 

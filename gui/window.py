@@ -834,6 +834,12 @@ class MainWindow(QMainWindow):
             path, _ = save_file(self, self.settings, "Export PNG", "page.png", "PNG image (*.png)")
             if not path:
                 return False
+            path = _suffixed(path, ".png")
+        try:  # a folder typed into the dialog is made, as Save and Export PDF make theirs
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot export", str(exc))
+            return False
         if not save_png_atomically(QPixmap.fromImage(self.canvas.page_image(PNG_POINTS)), path):
             QMessageBox.warning(self, "Cannot export", f"Could not write {path}")
             return False
@@ -846,6 +852,7 @@ class MainWindow(QMainWindow):
             path, _ = save_file(self, self.settings, "Export PDF", "page.pdf", "PDF (*.pdf)")
             if not path:
                 return False
+            path = _suffixed(path, ".pdf")
         unread = self._wait_for_readings(EXPORT_WAIT_S)
         if unread:  # their text would be missing from a PDF that says it is searchable
             pages = ", ".join(map(str, unread))
@@ -942,6 +949,22 @@ class MainWindow(QMainWindow):
             named = self.settings.value(AUTOSAVED_FILE, [], list)
             if len(named) == 2 and named[1] == _digest(path):
                 self.path = named[0] or None
+                self._mark_saved_if_file_holds_it(recognized)
+
+    def _mark_saved_if_file_holds_it(self, recognized: tuple[str | None, ...]) -> None:
+        """A restored document whose file still holds the same writing is saved work:
+        replacing it asks nothing (and its corrections count as saved where the file
+        holds the same text)."""
+        if self.path is None:
+            return
+        try:
+            ink = handwrite.read_ink(self.path)
+            saved_text = handwrite.read_recognized(self.path)
+        except (handwrite.HandwriteError, OSError):  # gone or changed into something else: unsaved work
+            return
+        if _strokes_of(Document.from_ink(ink)) == _strokes_of(self.document):
+            self._saved_strokes = _strokes_of(self.document)
+            self._restoring_saved = tuple(saved_text) == tuple(recognized)
 
     def changeEvent(self, event: QEvent) -> None:
         """The text pane's HTML holds colours taken from the palette: when the desktop
@@ -967,6 +990,11 @@ class SetAside(NamedTuple):
     document: Document
     path: str | None
     corrections: dict[LineKey, str]
+
+
+def _suffixed(path: str, suffix: str) -> str:
+    """A name typed without a suffix gets the one its format has (as Save gives .inkml)."""
+    return path if Path(path).suffix else path + suffix
 
 
 def _strokes_of(document: Document) -> tuple[tuple[bytes, ...], ...]:

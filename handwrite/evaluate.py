@@ -29,7 +29,8 @@ class ErrorRates:
     skipped: int  # lines left out (their input holds a crossed-out word)
 
     def __str__(self) -> str:
-        return f"CER {self.cer:.2%}  WER {self.wer:.2%}  ({self.lines} lines, {self.chars} chars)"
+        lines = f"{self.lines} line" + ("s" if self.lines != 1 else "")
+        return f"CER {self.cer:.2%}  WER {self.wer:.2%}  ({lines}, {self.chars} chars)"
 
     def figures(self) -> dict[str, float | int]:
         """The rates rounded to 5 places and the lines scored: what a model file records."""

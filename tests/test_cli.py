@@ -237,6 +237,13 @@ def test_eval_without_inputs_is_a_usage_error(capsys):
     assert code == 2 and "nothing to score" in err
 
 
+def test_eval_of_a_folder_without_inputs_is_a_usage_error_as_for_transcribe(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("not ink")
+    for command in ("eval", "transcribe"):
+        code, _, err = run(capsys, command, str(tmp_path))
+        assert code == 2 and "no ink files or images found in" in err, (command, err)
+
+
 def test_eval_with_language_model_and_weights(capsys, labelled_ink):
     code, out, _ = run(capsys, "eval", str(labelled_ink), "--lm", "--lm-weight", "0.2", "--insertion-bonus", "0.1")
     assert code == 0 and "LM (weight 0.2)" in out and "word lexicon with word pairs (weight 1.0)" in out
@@ -251,7 +258,7 @@ def test_eval_without_labels_is_a_clear_error(capsys, tmp_path):
 def test_eval_scores_a_notebook_against_the_gt_txt_beside_it_and_names_what_it_left_out(capsys, tmp_path):
     data = REPO / "data"
     code, out, err = run(capsys, "eval", str(data / "notes"))  # no truth inside a notebook: its .gt.txt
-    assert code == 0 and "(1 lines" in out and "no transcription" not in err
+    assert code == 0 and "(1 line," in out and "no transcription" not in err and "left out" not in out
     code, out, err = run(capsys, "eval", str(data / "ink"), str(data / "images"))  # an ink model: images named
     assert code == 0 and "6 images in the folders not scored: this is an ink model" in err
     code, out, err = run(capsys, "eval", str(data / "ink"), "-m", "image-default")

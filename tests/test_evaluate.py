@@ -117,7 +117,7 @@ def test_pairs_may_be_a_generator():
 
 
 def test_printed_summary():
-    assert str(error_rates([("hello world", "helo world")])) == "CER 9.09%  WER 50.00%  (1 lines, 11 chars)"
+    assert str(error_rates([("hello world", "helo world")])) == "CER 9.09%  WER 50.00%  (1 line, 11 chars)"
 
 
 def test_evaluate_reads_labelled_inputs_with_a_model_and_scores_them():

@@ -56,10 +56,13 @@ def evaluate_paths(paths: list[str], choice: ModelOptions, options: EvalOptions)
     (1 when a file was left out or nothing could be scored)."""
     from handwrite.evaluate import evaluate
     from handwrite.inputs import item_source
+    from handwrite.printable import printable
 
     _check(paths, choice, options)
     choice.check_model_named()
     files = _files(paths)  # folders walked once: for the model's kind, then for the inputs
+    if not files and not options.iam_ondb:  # as transcribe says it: nothing was named to read
+        raise UsageError(f"nothing to score: no ink files or images found in {', '.join(map(printable, paths))}")
     model = _model([path for path, _ in files], choice, options)
     items, left_out = _labelled_inputs(files, model.kind)
     items += _iam_ondb_lines(options, model.kind)
@@ -76,7 +79,8 @@ def evaluate_paths(paths: list[str], choice: ModelOptions, options: EvalOptions)
     described = f"beam {decoding.beam_size}" + (f" + LM (weight {decoding.lm_weight})" if decoding.lm else "")
     described += " + word lexicon" if decoding.lexicon else ""  # recorded with the figures: say what decoded
     described += f" with word pairs (weight {decoding.pair_weight})" if decoding.uses_word_pairs else ""
-    print(f"{rates}  [{described}; {rates.skipped} lines with '#' left out; {seconds:.1f} s]")
+    crossed_out = f"; {rates.skipped} lines with '#' left out" if rates.skipped else ""
+    print(f"{rates}  [{described}{crossed_out}; {seconds:.1f} s]")
     if options.record_metrics:
         _record(model, rates, described, _dataset(paths, options))
     return EXIT_FAILED_INPUT if left_out else EXIT_OK

@@ -133,6 +133,23 @@ def test_autosave_brings_back_the_document_s_file_name(make_window, asked):
     assert third.path is None and len(third.canvas.strokes) > 0
 
 
+def test_a_saved_document_brought_back_is_not_unsaved_work(make_window, asked, tmp_path):
+    """Saved, closed and started again: the file holds what comes back, so replacing it
+    asks nothing; once the file holds other writing, it asks again."""
+    saved = tmp_path / "saved.inkml"
+    window = make_window()
+    draw(window.canvas, [(50, 60), (60, 70), (70, 60)])
+    assert window.save_ink(str(saved))
+    window.close()
+    again = make_window()
+    assert again.path == str(saved) and len(again.canvas.strokes) == 1
+    assert again.may_discard() and asked == []
+    again.close()
+    saved.write_bytes(SAMPLE_INK.joinpath("quick-fox.inkml").read_bytes())  # changed by someone else
+    third = make_window()
+    assert third.may_discard() and asked == ["Discard the page?"]
+
+
 def test_a_replay_window_leaves_the_user_s_autosave_alone(make_window, tmp_path):
     """`handwrite gui --replay` (and the scripts that drive a window) neither restores nor
     writes the autosave: the replayed ink replaced the user's unsaved page on close."""

@@ -151,10 +151,12 @@ def test_file_dialogs_start_in_documents_then_in_the_last_folder_used(make_windo
 
         return ask
 
-    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    monkeypatch.setattr(dialogs.QStandardPaths, "writableLocation", lambda _: str(documents))
     monkeypatch.setattr(dialogs.QFileDialog, "getOpenFileName", dialog(str(notes / "hello-world.inkml")))
     action(window, "&Open ink or notebook…").trigger()
-    assert started == [documents]
+    assert started == [str(documents)]
     monkeypatch.setattr(dialogs.QFileDialog, "getSaveFileName", dialog(str(exports / "mine.png")))
     action(window, "&Export page as PNG…").trigger()
     assert started[-1] == str(notes / "page.png") and (exports / "mine.png").exists()
@@ -164,6 +166,21 @@ def test_file_dialogs_start_in_documents_then_in_the_last_folder_used(make_windo
     again = make_window()  # remembered across sessions
     next(a for a in again.actions() if a.text() == "Open &image…").trigger()
     assert started[-1] == str(exports)
+
+
+def test_without_a_documents_folder_file_dialogs_start_at_home(make_window, tmp_path, monkeypatch):
+    """A new account or a bare system has no Documents folder yet: home, not the folder
+    the app was started from."""
+    home = tmp_path / "home"
+    home.mkdir()
+    places = {
+        QStandardPaths.StandardLocation.DocumentsLocation: str(home / "Documents"),
+        QStandardPaths.StandardLocation.HomeLocation: str(home),
+    }
+    monkeypatch.setattr(dialogs.QStandardPaths, "writableLocation", places.__getitem__)
+    window = make_window()
+    assert dialogs.start_folder(window.settings) == str(home)
+    assert dialogs.start_folder(window.settings, "page.png") == str(home / "page.png")
 
 
 def test_a_fine_tuned_model_s_before_and_after_are_rows_of_the_table():

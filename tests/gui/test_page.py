@@ -14,6 +14,7 @@ from PyQt6.QtTest import QTest
 from PyQt6.QtWidgets import QApplication
 
 import handwrite
+from gui import dialogs
 from gui.app import replay, wait_for_transcription
 from tests.conftest import REPO, SAMPLE_INK
 
@@ -404,6 +405,18 @@ def test_export_png_and_searchable_pdf_of_the_document(make_window, tmp_path):
     result = window.document_result()
     assert result.page_count == 2 and result.text == window.transcription()
     assert [line.page for line in result.lines] == [1, 2]
+
+
+def test_exports_named_in_the_dialog_get_their_suffix_and_folder(make_window, tmp_path, monkeypatch):
+    """A name typed without a suffix, in a folder not made yet: both exports write
+    `name.png` and `name.pdf` there, as Save writes `name.inkml`."""
+    window = make_window()
+    write(window, "hello-world.inkml", top=60)
+    typed = tmp_path / "new folder" / "notes"
+    monkeypatch.setattr(dialogs.QFileDialog, "getSaveFileName", lambda *args: (str(typed), ""))
+    assert window.export_png() and window.export_pdf()
+    assert sorted(p.name for p in typed.parent.iterdir()) == ["notes.pdf", "notes.png"]
+    assert (typed.parent / "notes.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_a_replayed_page_keeps_its_layout(make_window):
