@@ -141,6 +141,17 @@ class OutputFolder:
             "Choose an empty output folder, or add --overwrite to replace them"
         )
 
+    def written_before(self, suffix: str) -> set[Path]:
+        """The inputs whose file (this suffix) an earlier run wrote here, to be passed by
+        (`--skip-existing`); they are no longer this run's to check or write."""
+        written = set()
+        for source in self.sources:
+            target = self.target(source.path, source.root, suffix)
+            if target.is_file() and not target.is_symlink() and not _not_a_result(target):
+                written.add(source.path)
+        self.sources = [source for source in self.sources if source.path not in written]
+        return written
+
     def write(self, target: Path, content: str | bytes) -> None:
         """One per-input file (atomically): text, or the bytes of a file (a PDF)."""
         replace = target in self.created or (self.overwrite and _key(target) not in self.inputs)

@@ -35,7 +35,8 @@ from handwrite.results import Result
 
 INPUT_SUFFIXES = INK_SUFFIXES + IMAGE_SUFFIXES
 
-CHUNK = 64  # inputs read and recognized together
+CHUNK = 8  # inputs read and recognized together: a line reads alone anyway (onnxruntime), and
+# small chunks keep the progress bar moving and lose little to an interrupt (64 and 8: the same speed)
 MAX_FOLDER_DEPTH = 100  # folders below this many levels are not searched (an error says so)
 
 WORKER_DIED = "worker process died (killed? out of memory?) while reading this file's batch of {n}; not transcribed"

@@ -164,6 +164,9 @@ def test_options_that_do_nothing_without_another_are_usage_errors(capsys, tmp_pa
     lm_file.write_bytes(b"never read")
     for alone, needed in [
         (["--overwrite"], "give -o OUTDIR too"),
+        (["--skip-existing"], "give -o OUTDIR too"),
+        (["--skip-existing", "--overwrite", "-o", str(tmp_path / "out")], "choose one"),
+        (["--skip-existing", "-f", "jsonl", "-o", str(tmp_path / "out")], "use -f txt, json or pdf"),
         (["--no-words"], "give --lm too"),
         (["--lm-file", str(lm_file), "--no-words"], "give --lm too"),  # such a file has no word lexicon
     ]:
@@ -433,6 +436,22 @@ def test_files_of_an_earlier_run_are_replaced_only_with_overwrite(capsys, tmp_pa
     assert (out / "hello-world.inkml.txt").read_text() == "edited by hand\n"
     assert run(capsys, "transcribe", str(HELLO), "-o", str(out), "--overwrite")[0] == 0
     assert (out / "hello-world.inkml.txt").read_text() != "edited by hand\n"
+
+
+def test_skip_existing_reads_only_the_inputs_without_a_result(capsys, tmp_path):
+    folder, out = tmp_path / "inks", tmp_path / "out"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(HELLO, folder / f"{name}.inkml")
+    assert run(capsys, "transcribe", str(folder), "-f", "json", "-o", str(out))[0] == 0
+    (out / "b.inkml.json").unlink()
+    (out / "c.inkml.json").write_text('{"path": "c.inkml", "text": "kept as it was"}')
+    code, _, err = run(capsys, "transcribe", str(folder), "-f", "json", "-o", str(out), "--skip-existing")
+    assert code == 0 and "2 inputs already transcribed" in err and "wrote 1 file" in err, err
+    assert json.loads((out / "b.inkml.json").read_text())["text"] == "hello world"
+    assert "kept as it was" in (out / "c.inkml.json").read_text()
+    code, _, err = run(capsys, "transcribe", str(folder), "-f", "json", "-o", str(out), "--skip-existing")
+    assert code == 0 and "3 inputs already transcribed" in err and "nothing written" in err, err
 
 
 def test_a_file_that_cannot_be_written_fails_its_input_naming_the_output(capsys, tmp_path):

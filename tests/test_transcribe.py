@@ -130,6 +130,29 @@ def test_workers_end_when_the_batch_is_killed(tmp_path):
     assert not alive
 
 
+def test_a_killed_batch_goes_on_with_skip_existing(tmp_path):
+    """Killed as soon as its first results are written, a run is taken up with
+    --skip-existing: no input is read twice or left out, no result is half written."""
+    folder, out = tmp_path / "inks", tmp_path / "out"
+    folder.mkdir()
+    for n in range(60):
+        shutil.copy(HELLO, folder / f"{n:02}.inkml")
+    command = [sys.executable, "-m", "handwrite", "transcribe", str(folder), "-o", str(out), "-j", "1", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env) as batch:
+        deadline = time.monotonic() + HANG_GUARD_S
+        while time.monotonic() < deadline and batch.poll() is None and not list(out.glob("*.txt")):
+            time.sleep(0.02)
+        batch.send_signal(signal.SIGKILL)  # a slow machine may have finished already: then all are there
+    before = {path.name for path in out.glob("*.txt")}
+    assert before, "the batch wrote nothing before it ended"
+    done = run_cli("transcribe", str(folder), "-o", str(out), "--skip-existing", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert f"{len(before)} input{'s' if len(before) != 1 else ''} already transcribed" in done.stderr
+    assert sorted(path.name for path in out.iterdir()) == [f"{n:02}.inkml.txt" for n in range(60)]
+    assert all(path.read_text() == "hello world\n" for path in out.iterdir())
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")

@@ -51,6 +51,11 @@ class BatchOptions:
         "files that exist are not replaced",
     )
     overwrite: bool = option(False, help="with -o: replace files an earlier run wrote there (never an input file)")
+    skip_existing: bool = option(
+        False,
+        help="with -o and -f txt, json or pdf: inputs whose file an earlier run wrote there are not read "
+        "again (an interrupted run goes on where it stopped)",
+    )
     workers: int = option(
         0,
         flags=("-j", "--workers"),
@@ -64,6 +69,12 @@ class BatchOptions:
     def __post_init__(self) -> None:
         if self.overwrite and not self.output_dir:
             raise UsageError("--overwrite replaces files in the -o folder: give -o OUTDIR too")
+        if self.skip_existing and not self.output_dir:
+            raise UsageError("--skip-existing passes by inputs whose file is in the -o folder: give -o OUTDIR too")
+        if self.skip_existing and self.overwrite:
+            raise UsageError(
+                "--skip-existing keeps the files an earlier run wrote, --overwrite replaces them: choose one"
+            )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -151,10 +162,29 @@ def _prepare(paths: Sequence[str], batch: BatchOptions) -> tuple[list[Source], W
         raise UsageError(f"no ink files or images found in {', '.join(map(shown, map(Path, paths)))}")
     folder = OutputFolder(output_dir, sources, batch.overwrite) if output_dir else None
     writer = writer_class(folder, many=len(sources) > 1)
+    if folder is not None and batch.skip_existing:
+        sources = _without_written(sources, folder, writer.per_input_suffix, batch.format)
     if folder is not None:
         folder.check_targets(writer.per_input_suffix)
         folder.make()
     return sources, writer, folder
+
+
+def _without_written(sources: list[Source], folder: OutputFolder, suffix: str | None, format_: str) -> list[Source]:
+    """--skip-existing: the inputs left once those with a result in the folder are passed by
+    (each result is written whole or not at all, so one there is complete); said on stderr."""
+    if suffix is None:
+        raise UsageError(f"--skip-existing: -f {format_} writes one file for the whole run; use -f txt, json or pdf")
+    from handwrite.printable import shown
+
+    written = folder.written_before(suffix)
+    if written:
+        print(
+            f"handwrite: {len(written)} input{'s' if len(written) != 1 else ''} already transcribed in "
+            f"{shown(folder.folder)}, passed by (--skip-existing)",
+            file=sys.stderr,
+        )
+    return [source for source in sources if source.path not in written]
 
 
 def _progress(total: int, shown: bool):  # a tqdm bar or None: tqdm loads only when shown
