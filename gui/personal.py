@@ -114,7 +114,7 @@ class SampleBrowser(QDialog):
             item.setData(Qt.ItemDataRole.UserRole, sample)
             self.list.addItem(item)
         self.list.setCurrentRow(min(row, self.list.count() - 1))
-        self.summary.setText(f"{len(samples)} samples in {self.store.folder}")
+        self.summary.setText(f"{len(samples)} sample{'s' if len(samples) != 1 else ''} in {self.store.folder}")
 
     def eventFilter(self, watched: object, event: object) -> bool:
         pressed = isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress

@@ -455,7 +455,7 @@ class MainWindow(QMainWindow):
             self.latencies_ms.append((time.perf_counter() - self._pen_up_at) * 1000)
             self._pen_up_at = None
         read = sum(reading.read for reading in readings.values())
-        if read:  # a reading of nothing new leaves the status bar alone ("Kept 1 sample(s)", "Saved …")
+        if read:  # a reading of nothing new leaves the status bar alone ("Kept 1 sample", "Saved …")
             lines = f"{read} line{'' if read == 1 else 's'}"
             self.statusBar().showMessage(f"{lines} recognized in {milliseconds:.0f} ms", 5000)
         self.results_changed.emit()
@@ -575,7 +575,7 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         shown = self.line_texts()[index]
         for text, confidence in _distinct_alternatives(lines[index].alternatives):
-            action = menu.addAction(f"{text}    ({confidence:.0%})")
+            action = menu.addAction(f"{text}    ({_share(confidence)})")
             action.setData(text)
             action.setCheckable(True)
             action.setChecked(text == shown)  # the line's text now
@@ -632,7 +632,8 @@ class MainWindow(QMainWindow):
         except (OSError, handwrite.HandwriteError) as exc:
             QMessageBox.warning(self, "Cannot keep this sample", str(exc))
             return 0
-        self.statusBar().showMessage(f"Kept {len(pairs)} sample(s); {len(self.store)} in all", 3000)
+        kept = f"{len(pairs)} sample" + ("s" if len(pairs) != 1 else "")
+        self.statusBar().showMessage(f"Kept {kept}; {len(self.store)} in all", 3000)
         return len(pairs)
 
     def _toggle_copy_mode(self) -> None:
@@ -670,7 +671,10 @@ class MainWindow(QMainWindow):
 
     def train_on_samples(self) -> None:
         if len(self.store) < 2:
-            QMessageBox.information(self, "Train on my samples", "Keep a few samples first (Samples > Keep).")
+            kept = f"{len(self.store)} is kept" if len(self.store) == 1 else "none are kept"
+            QMessageBox.information(
+                self, "Train on my samples", f"Training needs at least 2 samples; {kept}. Use Samples > Keep as sample…"
+            )
             return
         base = self.settings.value("model_path", "", str) or None
         dialog = TrainDialog(self.store, base, data_dir() / "personal.safetensors", self)
@@ -1003,6 +1007,12 @@ def _strokes_of(document: Document) -> tuple[tuple[bytes, ...], ...]:
 
 
 MENU_ALTERNATIVES = 3  # alternatives always offered; more only where the model gives them 1% or more
+
+
+def _share(confidence: float) -> str:
+    """A reading's share of the beam's probability, never a rounded 100% or 0% (the
+    model is sure, not certain; a reading offered is not impossible)."""
+    return "<1%" if confidence < 0.005 else ">99%" if confidence > 0.995 else f"{confidence:.0%}"
 
 
 def _distinct_alternatives(alternatives: tuple[handwrite.Alternative, ...]) -> list[tuple[str, float]]:

@@ -361,7 +361,7 @@ def test_the_alternatives_menu_offers_distinct_readings_and_marks_the_line_s_tex
     replay(window, handwrite.read_ink(SAMPLE_INK / "hello-world.inkml"))
     assert wait_for_transcription(window, 60)
     reading = window.reading()
-    beam = [("hello world", 0.9), ("hello world ", 0.05), ("hella world", 0.03), ("hello warld", 0.001)]
+    beam = [("hello world", 0.996), ("hello world ", 0.001), ("hella world", 0.03), ("hello warld", 0.001)]
     beam += [(f"hello w{'o' * n}rld", 0.0) for n in range(2, 6)]
     line = replace(reading.result.lines[0], alternatives=tuple(handwrite.Alternative(*a) for a in beam))
     crafted = PageReading(replace(reading.result, lines=(line,)), reading.keys, 0)
@@ -369,12 +369,17 @@ def test_the_alternatives_menu_offers_distinct_readings_and_marks_the_line_s_tex
     window.set_line_text(0, "hella world")
     offered = {}
 
+    labels = []
+
     def look(menu, *args):
         offered.update({a.data(): a.isChecked() for a in menu.actions()})
+        labels.extend(a.text() for a in menu.actions())
 
     monkeypatch.setattr(window_module.QMenu, "exec", look)
     window._pick_alternative(window_module.QUrl("line:0"))
     assert offered == {"hello world": False, "hella world": True, "hello warld": False}
+    # sure is not certain, and a reading offered is not impossible: never 100% or 0%
+    assert labels == ["hello world    (>99%)", "hella world    (3%)", "hello warld    (<1%)"]
 
 
 def test_new_or_open_asks_before_discarding_unsaved_writing(make_window, qtbot, asked, tmp_path):

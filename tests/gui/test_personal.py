@@ -75,7 +75,7 @@ def test_copy_a_sentence_starts_on_an_empty_page_and_keeps_only_what_was_written
 
 
 def test_keep_and_next_says_what_was_kept_and_the_fresh_page_s_reading_does_not_hide_it(make_window, qtbot):
-    """The status bar's "Kept 1 sample(s)" stays: reading the fresh, empty page for the
+    """The status bar's "Kept 1 sample" stays: reading the fresh, empty page for the
     next prompt used to replace it at once with "0 lines recognized in 1 ms"."""
     window = make_window()
     window.copy_mode_action.trigger()
@@ -318,3 +318,15 @@ def test_escape_or_closing_the_training_dialog_stops_the_fine_tune_too(qtbot, tm
     assert dialog.result() == QDialog.DialogCode.Rejected
     assert dialog.process.state() == QProcess.ProcessState.NotRunning
     assert not list(tmp_path.glob("personal*"))
+
+
+def test_training_on_fewer_than_two_samples_says_how_many_it_needs(make_window, messages):
+    window = make_window()
+    window.train_on_samples()
+    write(window)
+    window.keep_sample(["hello world"])
+    window.train_on_samples()
+    assert messages == [
+        "Training needs at least 2 samples; none are kept. Use Samples > Keep as sample…",
+        "Training needs at least 2 samples; 1 is kept. Use Samples > Keep as sample…",
+    ]
