@@ -18,7 +18,8 @@ import handwrite
 from gui.theme import UNSURE, page_colors
 
 PREVIEW_SIZE = (900, 360)  # largest preview, in pixels; bigger images are scaled down
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp)"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")  # those the image model reads
+IMAGE_FILTER = f"Images ({' '.join('*' + suffix for suffix in IMAGE_SUFFIXES)})"
 
 
 class ImageTranscriptionDialog(QDialog):

@@ -87,16 +87,22 @@ class SampleBrowser(QDialog):
         self.list = QListWidget()
         self.list.setIconSize(QPixmap(220, 44).size())
         buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
         for text, slot in (
             ("Relabel…", self.relabel),
             ("Delete", self.delete),
             ("Export…", self.export),
             ("Import…", self.import_folder),
         ):
-            button = QPushButton(text)
+            button = self.buttons[text] = QPushButton(text)
             button.clicked.connect(lambda *_, slot=slot: slot())  # not clicked's `checked` as an argument
             buttons.addWidget(button)
+        buttons.addStretch()
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        buttons.addWidget(close)
         self.list.installEventFilter(self)  # the Delete key deletes (once confirmed)
+        self.list.currentRowChanged.connect(lambda _: self._enable_buttons())
         layout = QVBoxLayout(self)
         self.summary = QLabel()
         layout.addWidget(self.summary)
@@ -115,6 +121,14 @@ class SampleBrowser(QDialog):
             self.list.addItem(item)
         self.list.setCurrentRow(min(row, self.list.count() - 1))
         self.summary.setText(f"{len(samples)} sample{'s' if len(samples) != 1 else ''} in {self.store.folder}")
+        self._enable_buttons()
+
+    def _enable_buttons(self) -> None:
+        """Relabel and Delete act on the sample chosen, Export on all: none, no button."""
+        chosen = self.selected() is not None
+        self.buttons["Relabel…"].setEnabled(chosen)
+        self.buttons["Delete"].setEnabled(chosen)
+        self.buttons["Export…"].setEnabled(self.list.count() > 0)
 
     def eventFilter(self, watched: object, event: object) -> bool:
         pressed = isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress

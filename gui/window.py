@@ -46,7 +46,7 @@ from gui.dialogs import (
     save_file,
 )
 from gui.document import Document
-from gui.image_view import IMAGE_FILTER, ImageTranscriptionDialog
+from gui.image_view import IMAGE_FILTER, IMAGE_SUFFIXES, ImageTranscriptionDialog
 from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
 from gui.recognition import LineKey, LiveRecognizer, PageReading, PageStrokes
 from gui.theme import UNSURE, Banner, page_colors
@@ -703,7 +703,7 @@ class MainWindow(QMainWindow):
             return True
         return confirm(
             self,
-            "Discard the page?",
+            "Discard the document?",
             "What is written in this document has not been saved to a file. Discard it?",
             QMessageBox.StandardButton.Discard,
         )
@@ -733,6 +733,8 @@ class MainWindow(QMainWindow):
             path = open_file(self, self.settings, "Open ink or a notebook", OPEN_FILTER)
             if not path:
                 return False
+        if Path(path).suffix.lower() in IMAGE_SUFFIXES:  # File > Open image's, chosen here: read it as one
+            return self.open_image(path) is not None
         try:
             ink = handwrite.read_ink(path)
             recognized = handwrite.read_recognized(path)

@@ -125,7 +125,7 @@ def test_autosave_brings_back_the_document_s_file_name(make_window, asked):
     window.close()  # autosaved, as a crash would leave it
     again = make_window()
     assert again.path == str(REPO / "data" / "notes" / "notebook.xopp") and "notebook.xopp" in again.windowTitle()
-    assert again.may_discard() and asked == ["Discard the page?"]  # the page brought back is unsaved work
+    assert again.may_discard() and asked == ["Discard the document?"]  # the page brought back is unsaved work
     again.close()  # autosaved again, with its name
     # a crash after a newer page was autosaved but before its name was: no name, not the old one
     again.autosave_path().write_bytes(SAMPLE_INK.joinpath("quick-fox.inkml").read_bytes())
@@ -147,7 +147,7 @@ def test_a_saved_document_brought_back_is_not_unsaved_work(make_window, asked, t
     again.close()
     saved.write_bytes(SAMPLE_INK.joinpath("quick-fox.inkml").read_bytes())  # changed by someone else
     third = make_window()
-    assert third.may_discard() and asked == ["Discard the page?"]
+    assert third.may_discard() and asked == ["Discard the document?"]
 
 
 def test_a_replay_window_leaves_the_user_s_autosave_alone(make_window, tmp_path):

@@ -233,3 +233,17 @@ def test_an_ensemble_is_described_as_its_networks_reading_together():
     words = dialogs.architecture_in_words(meta)
     assert words.startswith("2 networks reading together: 3-layer bidirectional LSTM, 192 units each way")
     assert "; and 3-layer bidirectional GRU" in words
+
+
+def test_an_image_chosen_in_open_ink_is_read_as_file_open_image_reads_it(make_window, monkeypatch):
+    """It said "unknown ink format '.png'"; the image model reads what File > Open image offers."""
+    from gui.image_view import IMAGE_SUFFIXES
+    from handwrite.formats import IMAGE_SUFFIXES as READ
+
+    assert IMAGE_SUFFIXES == READ
+    window = make_window()
+    opened = []
+    monkeypatch.setattr(window, "open_image", lambda path: opened.append(path) or object())
+    image = str(REPO / "data" / "images" / "hello-world.png")
+    assert window.open_ink(image) and opened == [image]
+    assert window.canvas.strokes == [] and window.path is None  # the page is as it was

@@ -313,7 +313,7 @@ def test_a_correction_is_work_to_save_and_stays_with_its_document(make_window, t
     assert window.save_ink(str(tmp_path / "page.inkml"))
     window.set_line_text(0, "hullo world")
     window.new_document()  # the correction is not in the file: asked first
-    assert asked == ["Discard the page?"]
+    assert asked == ["Discard the document?"]
     assert window.open_ink(str(tmp_path / "page.inkml"))  # the file without the correction
     assert wait_for_transcription(window, WAIT_S)
     assert window.line_texts() != ["hullo world"]  # the same strokes in another document are not corrected
@@ -322,7 +322,7 @@ def test_a_correction_is_work_to_save_and_stays_with_its_document(make_window, t
     assert window.open_ink(str(tmp_path / "corrected.inkml")) and wait_for_transcription(window, WAIT_S)
     assert window.line_texts() == ["hullo world"]
     window.new_document()  # saved, and the text read back from the file: nothing to ask
-    assert asked == ["Discard the page?"]
+    assert asked == ["Discard the document?"]
 
 
 def test_a_correction_is_autosaved(make_window, qtbot):

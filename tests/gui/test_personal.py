@@ -330,3 +330,16 @@ def test_training_on_fewer_than_two_samples_says_how_many_it_needs(make_window, 
         "Training needs at least 2 samples; none are kept. Use Samples > Keep as sample…",
         "Training needs at least 2 samples; 1 is kept. Use Samples > Keep as sample…",
     ]
+
+
+def test_the_sample_browser_enables_what_has_something_to_act_on_and_closes(make_window, qtbot):
+    window = make_window()
+    empty = SampleBrowser(window.store, window)
+    qtbot.addWidget(empty)
+    assert [b.isEnabled() for b in empty.buttons.values()] == [False, False, False, True]  # Import only
+    browser = open_browser(window, qtbot)
+    assert all(b.isEnabled() for b in browser.buttons.values())
+    browser.show()
+    close = browser.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Close)
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    assert not browser.isVisible()
