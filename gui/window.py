@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import math
 import os
 import time
 from dataclasses import replace
@@ -632,8 +633,9 @@ class MainWindow(QMainWindow):
         except (OSError, handwrite.HandwriteError) as exc:
             QMessageBox.warning(self, "Cannot keep this sample", str(exc))
             return 0
-        kept = f"{len(pairs)} sample" + ("s" if len(pairs) != 1 else "")
-        self.statusBar().showMessage(f"Kept {kept}; {len(self.store)} in all", 3000)
+        self.statusBar().showMessage(
+            f"Kept {len(pairs)} sample{'s' if len(pairs) != 1 else ''}; {len(self.store)} in all", 3000
+        )
         return len(pairs)
 
     def _toggle_copy_mode(self) -> None:
@@ -699,7 +701,7 @@ class MainWindow(QMainWindow):
         corrections = aside.corrections if aside is not None else self.corrections
         if document.is_empty():
             return True
-        if _strokes_of(document) == self._saved_strokes and corrections == self._saved_corrections:
+        if self._is_saved(document, corrections):
             return True
         return confirm(
             self,
@@ -707,6 +709,10 @@ class MainWindow(QMainWindow):
             "What is written in this document has not been saved to a file. Discard it?",
             QMessageBox.StandardButton.Discard,
         )
+
+    def _is_saved(self, document: Document, corrections: dict[LineKey, str]) -> bool:
+        """Whether the writing and corrected text are those last saved or opened."""
+        return _strokes_of(document) == self._saved_strokes and corrections == self._saved_corrections
 
     def show_document(
         self,
@@ -801,8 +807,9 @@ class MainWindow(QMainWindow):
             path, chosen = save_file(self, self.settings, "Save", "page.inkml", SAVE_FILTER, self.path)
             if not path:
                 return False
-            if not Path(path).suffix:
-                path += ".xopp" if "xopp" in chosen else ".inkml"
+            path = self._suffixed(path, ".xopp" if "xopp" in chosen else ".inkml")
+            if not path:
+                return False
         try:
             self._write(Path(path))
         except (OSError, handwrite.HandwriteError) as exc:
@@ -834,13 +841,27 @@ class MainWindow(QMainWindow):
         recognized = ["\n".join(self.line_texts(page)) for page in range(len(self.document.pages))]
         handwrite.write_ink(self.document.to_ink(), path, recognized)
 
+    def _suffixed(self, path: str, suffix: str) -> str:
+        """A name typed without a suffix gets its format's; the dialog asked before replacing
+        the name as typed, not this one, so a file there is asked about here ("": keep it)."""
+        if Path(path).suffix:
+            return path
+        path += suffix
+        if os.path.lexists(path) and not confirm(
+            self, "Replace the file?", f"{path} already exists. Replace it?", QMessageBox.StandardButton.Yes
+        ):
+            return ""
+        return path
+
     def export_png(self, path: str | None = None) -> bool:
         """The shown page as an image, all of it, whatever the zoom."""
         if path is None:
             path, _ = save_file(self, self.settings, "Export PNG", "page.png", "PNG image (*.png)")
             if not path:
                 return False
-            path = _suffixed(path, ".png")
+            path = self._suffixed(path, ".png")
+            if not path:
+                return False
         try:  # a folder typed into the dialog is made, as Save and Export PDF make theirs
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -858,7 +879,9 @@ class MainWindow(QMainWindow):
             path, _ = save_file(self, self.settings, "Export PDF", "page.pdf", "PDF (*.pdf)")
             if not path:
                 return False
-            path = _suffixed(path, ".pdf")
+            path = self._suffixed(path, ".pdf")
+            if not path:
+                return False
         unread = self._wait_for_readings(EXPORT_WAIT_S)
         if unread:  # their text would be missing from a PDF that says it is searchable
             pages = ", ".join(map(str, unread))
@@ -937,7 +960,10 @@ class MainWindow(QMainWindow):
             return
         # with the digest of the page it names: a crash between the two writes leaves a name
         # that matches no autosave, and the page comes back without one, never under another's
-        self.settings.setValue(AUTOSAVED_FILE, [self.path or "", written])
+        # and, when the document is its file's as last saved or opened, that file's size and
+        # time: at the next start one stat tells it is still so (no read, whatever its format)
+        saved = self.path is not None and self._is_saved(self.document, self.corrections)
+        self.settings.setValue(AUTOSAVED_FILE, [self.path or "", written, _stamp(self.path) if saved else ""])
 
     def _restore_autosave(self) -> None:
         path = self.autosave_path()
@@ -953,24 +979,12 @@ class MainWindow(QMainWindow):
             self.show_document(Document.from_ink(ink), recognized)
             # its file, so that Save offers it again (the page is unsaved work: asked before it goes)
             named = self.settings.value(AUTOSAVED_FILE, [], list)
-            if len(named) == 2 and named[1] == _digest(path):
+            if len(named) >= 2 and named[1] == _digest(path):
                 self.path = named[0] or None
-                self._mark_saved_if_file_holds_it(recognized)
-
-    def _mark_saved_if_file_holds_it(self, recognized: tuple[str | None, ...]) -> None:
-        """A restored document whose file still holds the same writing is saved work:
-        replacing it asks nothing (and its corrections count as saved where the file
-        holds the same text)."""
-        if self.path is None:
-            return
-        try:
-            ink = handwrite.read_ink(self.path)
-            saved_text = handwrite.read_recognized(self.path)
-        except (handwrite.HandwriteError, OSError):  # gone or changed into something else: unsaved work
-            return
-        if _strokes_of(Document.from_ink(ink)) == _strokes_of(self.document):
-            self._saved_strokes = _strokes_of(self.document)
-            self._restoring_saved = tuple(saved_text) == tuple(recognized)
+                if self.path and len(named) == 3 and named[2] and named[2] == _stamp(self.path):
+                    # its file, untouched since, holds it: saved work, its corrections too
+                    self._saved_strokes = _strokes_of(self.document)
+                    self._restoring_saved = True
 
     def changeEvent(self, event: QEvent) -> None:
         """The text pane's HTML holds colours taken from the palette: when the desktop
@@ -998,9 +1012,13 @@ class SetAside(NamedTuple):
     corrections: dict[LineKey, str]
 
 
-def _suffixed(path: str, suffix: str) -> str:
-    """A name typed without a suffix gets the one its format has (as Save gives .inkml)."""
-    return path if Path(path).suffix else path + suffix
+def _stamp(path: str) -> str:
+    """A file's size and modification time ("" if it cannot be seen): whether it changed."""
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return ""
+    return f"{status.st_size}:{status.st_mtime_ns}"
 
 
 def _strokes_of(document: Document) -> tuple[tuple[bytes, ...], ...]:
@@ -1014,7 +1032,8 @@ MENU_ALTERNATIVES = 3  # alternatives always offered; more only where the model 
 def _share(confidence: float) -> str:
     """A reading's share of the beam's probability, never a rounded 100% or 0% (the
     model is sure, not certain; a reading offered is not impossible)."""
-    return "<1%" if confidence < 0.005 else ">99%" if confidence > 0.995 else f"{confidence:.0%}"
+    percent = round(confidence * 100) if math.isfinite(confidence) else 0
+    return "<1%" if percent < 1 else ">99%" if percent > 99 else f"{percent}%"
 
 
 def _distinct_alternatives(alternatives: tuple[handwrite.Alternative, ...]) -> list[tuple[str, float]]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handwrite.errors import HandwriteError, UsageError
-from handwrite.fileio import atomic_path, atomic_write_text, remove_stale_temporaries
+from handwrite.fileio import atomic_open, atomic_write_text, remove_stale_temporaries
 from handwrite.printable import shown
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class OutputFolder:
         self.places: dict[Path, Path] = {roots[0]: folder} if len(roots) == 1 else {}
         taken: set[str] = set()
         for root in roots if len(roots) > 1 else ():
-            label = root.name or Path(os.path.abspath(root)).name or "root"
+            label = Path(os.path.abspath(root)).name or "root"  # never "..": that would lead out of the folder
             name, n = label, 1
             while name in taken:
                 n += 1
@@ -80,6 +81,7 @@ class OutputFolder:
         self.created: set[Path] = set()
         self.cleaned: set[Path] = set()
         self.made: list[Path] = []  # folders `make` made, outermost first
+        self.skipping = False  # --skip-existing: results already here are passed by
 
     def make(self) -> None:
         """Before any work: make the folder (and the folders above it that are missing),
@@ -136,29 +138,38 @@ class OutputFolder:
             )
         if not clashes:
             return
+        if self.skipping:  # what is left at a result's name is no finished result: --overwrite is no answer
+            raise UsageError(
+                f"{_some(clashes)}: no finished result (an empty file, a link, a folder or a FIFO) stands at "
+                "a result's name; nothing written. Remove it or choose another output folder"
+            )
         raise UsageError(
             f"{len(clashes)} of the files to write already exist ({_some(clashes)}); nothing written. "
             "Choose an empty output folder, or add --overwrite to replace them"
         )
 
-    def written_before(self, suffix: str) -> set[Path]:
-        """The inputs whose file (this suffix) an earlier run wrote here, to be passed by
-        (`--skip-existing`); they are no longer this run's to check or write."""
-        written = set()
-        for source in self.sources:
-            target = self.target(source.path, source.root, suffix)
-            if target.is_file() and not target.is_symlink() and not _not_a_result(target):
-                written.add(source.path)
-        self.sources = [source for source in self.sources if source.path not in written]
-        return written
+    def pass_by_written(self, sources: list[Source], suffix: str) -> tuple[list[Source], int]:
+        """`--skip-existing`: the sources left once those whose file (this suffix) an
+        earlier run wrote here are passed by, and how many were; those are no longer this
+        run's to check or write. A result is a regular file, not empty (each is written
+        whole, synced, then renamed: an empty one is no result), and for JSON one that
+        holds a result; anything else at its name is still refused by `check_targets`."""
+        self.skipping = True
+        written = {
+            (source.path, source.root)
+            for source in self.sources
+            if _finished_result(self.target(source.path, source.root, suffix))
+        }
+        self.sources = [source for source in self.sources if (source.path, source.root) not in written]
+        return [source for source in sources if (source.path, source.root) not in written], len(written)
 
     def write(self, target: Path, content: str | bytes) -> None:
         """One per-input file (atomically): text, or the bytes of a file (a PDF)."""
         replace = target in self.created or (self.overwrite and _key(target) not in self.inputs)
         self._clean(target.parent)
         data = content if isinstance(content, bytes) else content.encode("utf-8", "backslashreplace")
-        with atomic_path(target, replace=replace) as tmp:
-            tmp.write_bytes(data)
+        with atomic_open(target, "wb", replace=replace) as file:  # synced: whole after a power cut too
+            file.write(data)
         self._wrote(target)
 
     def write_new(self, name: str, content: str) -> Path:
@@ -203,6 +214,16 @@ class OutputFolder:
             )
         line = f"wrote {len(per_input)} file{'s' if len(per_input) != 1 else ''} to {shown(self.folder)}"
         return line + (f" (failures in {', '.join(map(shown, self.run_files))})" if self.run_files else "")
+
+
+def _finished_result(target: Path) -> bool:
+    """A file an earlier run wrote whole at a result's place (not a link, a folder, a
+    FIFO or an empty file)."""
+    try:
+        status = os.lstat(target)
+    except OSError:
+        return False
+    return stat.S_ISREG(status.st_mode) and status.st_size > 0 and not _not_a_result(target)
 
 
 def _not_a_result(target: Path) -> bool:

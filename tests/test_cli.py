@@ -454,6 +454,40 @@ def test_skip_existing_reads_only_the_inputs_without_a_result(capsys, tmp_path):
     assert code == 0 and "3 inputs already transcribed" in err and "nothing written" in err, err
 
 
+def test_skip_existing_knows_an_input_by_the_root_it_was_found_under(capsys, tmp_path, monkeypatch):
+    """The same file under two roots has two results: the one removed is written again."""
+    (tmp_path / "a").mkdir()
+    shutil.copy(HELLO, tmp_path / "a" / "hello-world.inkml")
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "transcribe", ".", "a/hello-world.inkml", "-o", "out")[0] == 0
+    (tmp_path / "out" / "a" / "hello-world.inkml.txt").unlink()
+    code, _, err = run(capsys, "transcribe", ".", "a/hello-world.inkml", "-o", "out", "--skip-existing")
+    assert code == 0 and "1 input already transcribed" in err and "wrote 1 file" in err, err
+    assert (tmp_path / "out" / "a" / "hello-world.inkml.txt").read_text() == "hello world\n"
+
+
+def test_skip_existing_takes_no_empty_file_or_link_for_a_result(capsys, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for make in (lambda target: target.write_bytes(b""), lambda target: target.symlink_to(HELLO)):
+        target = out / "hello-world.inkml.pdf"
+        make(target)
+        code, _, err = run(capsys, "transcribe", str(HELLO), "-f", "pdf", "-o", str(out), "--skip-existing")
+        assert code == 2 and "no finished result" in err and "--overwrite" not in err, err
+        target.unlink()
+
+
+def test_a_root_named_dot_dot_is_written_inside_the_output_folder(capsys, tmp_path, monkeypatch):
+    """Its results went to OUTDIR/.. (beside the inputs), out of the folder named."""
+    for name, sample in (("a", "hello-world.inkml"), ("b", "quick-fox.inkml")):
+        (tmp_path / "t" / name).mkdir(parents=True)
+        shutil.copy(SAMPLE_INK / sample, tmp_path / "t" / name / sample)
+    monkeypatch.chdir(tmp_path / "t" / "a")
+    assert run(capsys, "transcribe", "..", "../b", "-o", "../out")[0] == 0
+    written = sorted(str(p.relative_to(tmp_path / "t")) for p in (tmp_path / "t").rglob("*.txt"))
+    assert written == ["out/b/quick-fox.inkml.txt", "out/t/a/hello-world.inkml.txt", "out/t/b/quick-fox.inkml.txt"]
+
+
 def test_a_file_that_cannot_be_written_fails_its_input_naming_the_output(capsys, tmp_path):
     folder, out = tmp_path / "inks", tmp_path / "out"
     folder.mkdir()

@@ -177,14 +177,14 @@ def _without_written(sources: list[Source], folder: OutputFolder, suffix: str | 
         raise UsageError(f"--skip-existing: -f {format_} writes one file for the whole run; use -f txt, json or pdf")
     from handwrite.printable import shown
 
-    written = folder.written_before(suffix)
-    if written:
+    left, passed_by = folder.pass_by_written(sources, suffix)
+    if passed_by:
         print(
-            f"handwrite: {len(written)} input{'s' if len(written) != 1 else ''} already transcribed in "
+            f"handwrite: {passed_by} input{'s' if passed_by != 1 else ''} already transcribed in "
             f"{shown(folder.folder)}, passed by (--skip-existing)",
             file=sys.stderr,
         )
-    return [source for source in sources if source.path not in written]
+    return left
 
 
 def _progress(total: int, shown: bool):  # a tqdm bar or None: tqdm loads only when shown

@@ -11,7 +11,7 @@ pytest.importorskip("PyQt6.QtWidgets")
 from PyQt6.QtCore import QPoint, QPointF, Qt
 from PyQt6.QtGui import QTextCursor, QWheelEvent
 from PyQt6.QtTest import QTest
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtWidgets import QApplication, QMessageBox
 
 import handwrite
 from gui import dialogs
@@ -407,16 +407,23 @@ def test_export_png_and_searchable_pdf_of_the_document(make_window, tmp_path):
     assert [line.page for line in result.lines] == [1, 2]
 
 
-def test_exports_named_in_the_dialog_get_their_suffix_and_folder(make_window, tmp_path, monkeypatch):
+def test_exports_named_in_the_dialog_get_their_suffix_and_folder(make_window, tmp_path, monkeypatch, asked):
     """A name typed without a suffix, in a folder not made yet: both exports write
-    `name.png` and `name.pdf` there, as Save writes `name.inkml`."""
+    `name.png` and `name.pdf` there, as Save writes `name.inkml`; the next time, the
+    files of those names are asked about before they are replaced (the dialog asked
+    about the name as typed)."""
     window = make_window()
     write(window, "hello-world.inkml", top=60)
     typed = tmp_path / "new folder" / "notes"
-    monkeypatch.setattr(dialogs.QFileDialog, "getSaveFileName", lambda *args: (str(typed), ""))
-    assert window.export_png() and window.export_pdf()
-    assert sorted(p.name for p in typed.parent.iterdir()) == ["notes.pdf", "notes.png"]
-    assert (typed.parent / "notes.png").read_bytes().startswith(b"\x89PNG")
+    monkeypatch.setattr(dialogs.QFileDialog, "getSaveFileName", lambda *args: (str(typed), "Ink (*.inkml)"))
+    assert window.export_png() and window.export_pdf() and window.save_ink()
+    assert sorted(p.name for p in typed.parent.iterdir()) == ["notes.inkml", "notes.pdf", "notes.png"]
+    assert (typed.parent / "notes.png").read_bytes().startswith(b"\x89PNG") and asked == []
+    before = {p.name: p.read_bytes() for p in typed.parent.iterdir()}
+    asked.answer = QMessageBox.StandardButton.Cancel
+    assert not window.export_png() and not window.export_pdf() and not window.save_ink()
+    assert asked == ["Replace the file?"] * 3
+    assert {p.name: p.read_bytes() for p in typed.parent.iterdir()} == before
 
 
 def test_a_replayed_page_keeps_its_layout(make_window):
