@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,11 +71,27 @@ def open_file(parent: QWidget, settings: QSettings, title: str, filter_: str) ->
 
 def save_file(
     parent: QWidget, settings: QSettings, title: str, name: str, filter_: str, start: str | None = None
-) -> tuple[str, str]:
-    """(path, the filter chosen); the dialog proposes `name` in the start folder, or `start`
-    (the file the document came from) when given."""
+) -> str:
+    """The path to write ("": cancelled); the dialog proposes `name` in the start folder, or
+    `start` (the file the document came from) when given. A name typed without a suffix gets
+    the chosen filter's; the dialog asked before replacing the name as typed, not that one,
+    so a file there is asked about here."""
     path, chosen = QFileDialog.getSaveFileName(parent, title, start or start_folder(settings, name), filter_)
-    return remember_folder(settings, path), chosen
+    if path and not Path(path).suffix:
+        path += _SUFFIX.search(chosen or filter_).group(1)  # type: ignore[union-attr]
+        if os.path.lexists(path) and not confirm(
+            parent, "Replace the file?", f"{path} already exists. Replace it?", QMessageBox.StandardButton.Yes
+        ):
+            return ""
+    return remember_folder(settings, path)
+
+
+_SUFFIX = re.compile(r"\*(\.\w+)")  # a filter's first pattern, "PNG image (*.png)": ".png"
+
+
+def counted(count: int, noun: str) -> str:
+    """ "1 sample", "2 samples"."""
+    return f"{count} {noun}" + ("s" if count != 1 else "")
 
 
 def choose_folder(parent: QWidget, settings: QSettings, title: str) -> str:
@@ -296,6 +313,7 @@ __all__ = [
     "bundled_metadata",
     "choose_folder",
     "confirm",
+    "counted",
     "metric_rows",
     "model_html",
     "model_info_dialog",

@@ -30,7 +30,7 @@ from PyQt6.QtWidgets import (
 )
 
 import handwrite
-from gui.dialogs import choose_folder, confirm
+from gui.dialogs import choose_folder, confirm, counted
 from gui.theme import PageColors, page_colors
 
 T = TypeVar("T")
@@ -120,7 +120,7 @@ class SampleBrowser(QDialog):
             item.setData(Qt.ItemDataRole.UserRole, sample)
             self.list.addItem(item)
         self.list.setCurrentRow(min(row, self.list.count() - 1))
-        self.summary.setText(f"{_samples(len(samples))} in {self.store.folder}")
+        self.summary.setText(f"{counted(len(samples), 'sample')} in {self.store.folder}")
         self._enable_buttons()
 
     def _enable_buttons(self) -> None:
@@ -167,14 +167,14 @@ class SampleBrowser(QDialog):
         if folder:
             copied = self._attempt("Cannot export", lambda: self.store.export(folder))
             if copied is not None:
-                QMessageBox.information(self, "Exported", f"{_samples(copied)} copied to {folder}")
+                QMessageBox.information(self, "Exported", f"{counted(copied, 'sample')} copied to {folder}")
 
     def import_folder(self, folder: str | None = None) -> None:
         folder = folder or choose_folder(self, self.settings, "Import samples from")
         if folder:
             added = self._attempt("Cannot import", lambda: self.store.import_folder(folder))
             if added is not None:
-                QMessageBox.information(self, "Imported", f"{_samples(added)} added")
+                QMessageBox.information(self, "Imported", f"{counted(added, 'sample')} added")
             self.refresh()
 
     def _attempt(self, title: str, action: Callable[[], T]) -> T | None:
@@ -312,7 +312,3 @@ def report_in_words(report: dict) -> str:
     else:
         said.append(f"It did not read your held-out samples better ({before:.1%} before, {after:.1%} after).")
     return " ".join(said)
-
-
-def _samples(count: int) -> str:
-    return f"{count} sample" + ("s" if count != 1 else "")

@@ -41,6 +41,7 @@ from gui.dialogs import (
     about_dialog,
     bundled_metadata,
     confirm,
+    counted,
     model_info_dialog,
     network_in_brief,
     open_file,
@@ -457,8 +458,7 @@ class MainWindow(QMainWindow):
             self._pen_up_at = None
         read = sum(reading.read for reading in readings.values())
         if read:  # a reading of nothing new leaves the status bar alone ("Kept 1 sample", "Saved …")
-            lines = f"{read} line{'' if read == 1 else 's'}"
-            self.statusBar().showMessage(f"{lines} recognized in {milliseconds:.0f} ms", 5000)
+            self.statusBar().showMessage(f"{counted(read, 'line')} recognized in {milliseconds:.0f} ms", 5000)
         self.results_changed.emit()
 
     def reading(self, page: int | None = None) -> PageReading:
@@ -633,9 +633,7 @@ class MainWindow(QMainWindow):
         except (OSError, handwrite.HandwriteError) as exc:
             QMessageBox.warning(self, "Cannot keep this sample", str(exc))
             return 0
-        self.statusBar().showMessage(
-            f"Kept {len(pairs)} sample{'s' if len(pairs) != 1 else ''}; {len(self.store)} in all", 3000
-        )
+        self.statusBar().showMessage(f"Kept {counted(len(pairs), 'sample')}; {len(self.store)} in all", 3000)
         return len(pairs)
 
     def _toggle_copy_mode(self) -> None:
@@ -804,10 +802,7 @@ class MainWindow(QMainWindow):
         """Save every page at its own coordinates and size: InkML keeps the recognized text
         (as recognized, never as truth), a .xopp notebook opens in Xournal++."""
         if path is None:
-            path, chosen = save_file(self, self.settings, "Save", "page.inkml", SAVE_FILTER, self.path)
-            if not path:
-                return False
-            path = self._suffixed(path, ".xopp" if "xopp" in chosen else ".inkml")
+            path = save_file(self, self.settings, "Save", "page.inkml", SAVE_FILTER, self.path)
             if not path:
                 return False
         try:
@@ -841,32 +836,12 @@ class MainWindow(QMainWindow):
         recognized = ["\n".join(self.line_texts(page)) for page in range(len(self.document.pages))]
         handwrite.write_ink(self.document.to_ink(), path, recognized)
 
-    def _suffixed(self, path: str, suffix: str) -> str:
-        """A name typed without a suffix gets its format's; the dialog asked before replacing
-        the name as typed, not this one, so a file there is asked about here ("": keep it)."""
-        if Path(path).suffix:
-            return path
-        path += suffix
-        if os.path.lexists(path) and not confirm(
-            self, "Replace the file?", f"{path} already exists. Replace it?", QMessageBox.StandardButton.Yes
-        ):
-            return ""
-        return path
-
     def export_png(self, path: str | None = None) -> bool:
         """The shown page as an image, all of it, whatever the zoom."""
         if path is None:
-            path, _ = save_file(self, self.settings, "Export PNG", "page.png", "PNG image (*.png)")
+            path = save_file(self, self.settings, "Export PNG", "page.png", "PNG image (*.png)")
             if not path:
                 return False
-            path = self._suffixed(path, ".png")
-            if not path:
-                return False
-        try:  # a folder typed into the dialog is made, as Save and Export PDF make theirs
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            QMessageBox.warning(self, "Cannot export", str(exc))
-            return False
         if not save_png_atomically(QPixmap.fromImage(self.canvas.page_image(PNG_POINTS)), path):
             QMessageBox.warning(self, "Cannot export", f"Could not write {path}")
             return False
@@ -876,10 +851,7 @@ class MainWindow(QMainWindow):
     def export_pdf(self, path: str | None = None) -> bool:
         """Every page drawn, with its (corrected) text invisible over each word: searchable."""
         if path is None:
-            path, _ = save_file(self, self.settings, "Export PDF", "page.pdf", "PDF (*.pdf)")
-            if not path:
-                return False
-            path = self._suffixed(path, ".pdf")
+            path = save_file(self, self.settings, "Export PDF", "page.pdf", "PDF (*.pdf)")
             if not path:
                 return False
         unread = self._wait_for_readings(EXPORT_WAIT_S)
@@ -1070,7 +1042,12 @@ def corrected_line(line: handwrite.Line, text: str, page: int) -> handwrite.Line
 
 
 def save_png_atomically(pixmap: QPixmap, path: str | os.PathLike[str]) -> bool:
-    """QSaveFile writes a temporary file and renames it only on commit()."""
+    """QSaveFile writes a temporary file and renames it only on commit(); a missing folder
+    is made, as handwrite's writers make theirs."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
     out = QSaveFile(str(path))
     if not out.open(QIODevice.OpenModeFlag.WriteOnly):
         return False

@@ -14,6 +14,7 @@ from PIL import Image
 from handwrite.codec import normalize_spacing
 from handwrite.ink import Ink
 from handwrite.inputs import item_text
+from handwrite.printable import counted
 
 if TYPE_CHECKING:
     from handwrite.recognizer import Recognizer
@@ -29,8 +30,7 @@ class ErrorRates:
     skipped: int  # lines left out (their input holds a crossed-out word)
 
     def __str__(self) -> str:
-        lines = f"{self.lines} line" + ("s" if self.lines != 1 else "")
-        return f"CER {self.cer:.2%}  WER {self.wer:.2%}  ({lines}, {self.chars} chars)"
+        return f"CER {self.cer:.2%}  WER {self.wer:.2%}  ({counted(self.lines, 'line')}, {self.chars} chars)"
 
     def figures(self) -> dict[str, float | int]:
         """The rates rounded to 5 places and the lines scored: what a model file records."""

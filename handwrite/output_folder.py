@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from handwrite.errors import HandwriteError, UsageError
 from handwrite.fileio import atomic_open, atomic_write_text, remove_stale_temporaries
-from handwrite.printable import shown
+from handwrite.printable import counted, shown
 
 if TYPE_CHECKING:
     from handwrite.transcribe import Source
@@ -212,7 +212,7 @@ class OutputFolder:
                 if self.run_files
                 else f"nothing written to {shown(self.folder)}"
             )
-        line = f"wrote {len(per_input)} file{'s' if len(per_input) != 1 else ''} to {shown(self.folder)}"
+        line = f"wrote {counted(len(per_input), 'file')} to {shown(self.folder)}"
         return line + (f" (failures in {', '.join(map(shown, self.run_files))})" if self.run_files else "")
 
 

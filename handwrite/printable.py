@@ -32,3 +32,8 @@ def encodable(text: str) -> str:
         return os.fspath(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
         return os.fspath(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def counted(count: int, noun: str) -> str:
+    """ "1 line", "2 lines": a count with its noun (regular plurals only)."""
+    return f"{count} {noun}" + ("s" if count != 1 else "")

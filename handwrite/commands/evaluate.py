@@ -56,13 +56,13 @@ def evaluate_paths(paths: list[str], choice: ModelOptions, options: EvalOptions)
     (1 when a file was left out or nothing could be scored)."""
     from handwrite.evaluate import evaluate
     from handwrite.inputs import item_source
-    from handwrite.printable import printable
+    from handwrite.printable import shown
 
     _check(paths, choice, options)
     choice.check_model_named()
     files = _files(paths)  # folders walked once: for the model's kind, then for the inputs
     if not files and not options.iam_ondb:  # as transcribe says it: nothing was named to read
-        raise UsageError(f"nothing to score: no ink files or images found in {', '.join(map(printable, paths))}")
+        raise UsageError(f"nothing to score: no ink files or images found in {', '.join(map(shown, paths))}")
     model = _model([path for path, _ in files], choice, options)
     items, left_out = _labelled_inputs(files, model.kind)
     items += _iam_ondb_lines(options, model.kind)

@@ -175,15 +175,12 @@ def _without_written(sources: list[Source], folder: OutputFolder, suffix: str | 
     (each result is written whole or not at all, so one there is complete); said on stderr."""
     if suffix is None:
         raise UsageError(f"--skip-existing: -f {format_} writes one file for the whole run; use -f txt, json or pdf")
-    from handwrite.printable import shown
+    from handwrite.printable import counted, shown
 
     left, passed_by = folder.pass_by_written(sources, suffix)
     if passed_by:
-        print(
-            f"handwrite: {passed_by} input{'s' if passed_by != 1 else ''} already transcribed in "
-            f"{shown(folder.folder)}, passed by (--skip-existing)",
-            file=sys.stderr,
-        )
+        said = f"{counted(passed_by, 'input')} already transcribed in {shown(folder.folder)}"
+        print(f"handwrite: {said}, passed by (--skip-existing)", file=sys.stderr)
     return left
 
 

@@ -415,7 +415,8 @@ def test_exports_named_in_the_dialog_get_their_suffix_and_folder(make_window, tm
     window = make_window()
     write(window, "hello-world.inkml", top=60)
     typed = tmp_path / "new folder" / "notes"
-    monkeypatch.setattr(dialogs.QFileDialog, "getSaveFileName", lambda *args: (str(typed), "Ink (*.inkml)"))
+    # the dialog gives the name as typed and the filter shown (each format's own; Save's first)
+    monkeypatch.setattr(dialogs.QFileDialog, "getSaveFileName", lambda *args: (str(typed), args[3].split(";;")[0]))
     assert window.export_png() and window.export_pdf() and window.save_ink()
     assert sorted(p.name for p in typed.parent.iterdir()) == ["notes.inkml", "notes.pdf", "notes.png"]
     assert (typed.parent / "notes.png").read_bytes().startswith(b"\x89PNG") and asked == []
