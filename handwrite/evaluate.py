@@ -13,7 +13,7 @@ from PIL import Image
 
 from handwrite.codec import normalize_spacing
 from handwrite.ink import Ink
-from handwrite.inputs import item_text
+from handwrite.inputs import item_truth
 from handwrite.printable import counted
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def evaluate(
     their .gt.txt), read in one batch. ``on_line(item, reference, hypothesis)`` sees each
     line scored, in order (to keep the errors)."""
     results = model.recognize_batch(items)
-    pairs = [(item_text(item), result.text) for item, result in zip(items, results, strict=True)]
+    pairs = [(item_truth(item), result.text) for item, result in zip(items, results, strict=True)]
     if on_line is not None:
         for item, (reference, hypothesis) in zip(items, pairs, strict=True):
             on_line(item, reference, hypothesis)

@@ -58,11 +58,18 @@ class ImageInputs:
         return line_frames(item, self.settings)
 
 
-def item_text(item: Item) -> str:
-    """The transcription an ink or an image (read with its .gt.txt) carries, with its
-    spacing normalised as scoring does it: what a model learns to write."""
+def item_truth(item: Item) -> str:
+    """The transcription an ink or an image (read with its .gt.txt) carries, each line
+    spaced as scoring does it: a page's lines one per text line, which is how scoring
+    counts them."""
     text = item.text if isinstance(item, Ink) else item.info.get("text")
-    return normalize_spacing(str(text or ""))
+    return "\n".join(normalize_spacing(line) for line in str(text or "").splitlines() if line.strip())
+
+
+def item_text(item: Item) -> str:
+    """The transcription with its spacing normalised as scoring does it (a page's lines
+    joined by spaces): what a model learns to write."""
+    return normalize_spacing(item_truth(item))
 
 
 def item_source(item: Item) -> str | None:

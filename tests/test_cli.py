@@ -261,7 +261,7 @@ def test_eval_without_labels_is_a_clear_error(capsys, tmp_path):
 def test_eval_scores_a_notebook_against_the_gt_txt_beside_it_and_names_what_it_left_out(capsys, tmp_path):
     data = REPO / "data"
     code, out, err = run(capsys, "eval", str(data / "notes"))  # no truth inside a notebook: its .gt.txt
-    assert code == 0 and "(1 line," in out and "no transcription" not in err and "left out" not in out
+    assert code == 0 and "(5 lines," in out and "no transcription" not in err and "left out" not in out  # 2 pages
     code, out, err = run(capsys, "eval", str(data / "ink"), str(data / "images"))  # an ink model: images named
     assert code == 0 and "6 images in the folders not scored: this is an ink model" in err
     code, out, err = run(capsys, "eval", str(data / "ink"), "-m", "image-default")

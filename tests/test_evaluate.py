@@ -145,3 +145,17 @@ def test_evaluate_reads_labelled_inputs_with_a_model_and_scores_them():
     ]
     assert seen[2][0] is image
     assert rates.figures() == {"cer": round(rates.cer, 5), "wer": round(rates.wer, 5), "lines": 3}
+
+
+def test_evaluate_counts_the_lines_of_a_page_and_passes_them_on_as_lines():
+    from handwrite.ink import Ink
+    from handwrite.results import Result
+
+    class Model:  # reads the page right, its lines joined as recognize() joins them
+        def recognize_batch(self, items):
+            return [Result("first line\nsecond line.", 0.9) for _ in items]
+
+    seen = []
+    rates = evaluate(Model(), [Ink(text="first  line\n\nsecond line .\n")], lambda _, ref, hyp: seen.append((ref, hyp)))
+    assert (rates.lines, rates.cer) == (2, 0.0)
+    assert seen == [("first line\nsecond line.", "first line\nsecond line.")]

@@ -101,7 +101,8 @@ def to_grayscale(image: Image.Image) -> Image.Image:
 
 
 def read_ground_truth(image_path: str | os.PathLike[str]) -> str | None:
-    """The text of `name.gt.txt` beside `name.png` (None when there is none)."""
+    """The text of `name.gt.txt` beside `name.png` (None when there is none): a page's
+    lines one per text line, runs of spaces and blank lines left out."""
     truth = ground_truth_path(image_path)
     if not os.path.lexists(truth):
         return None
@@ -110,7 +111,7 @@ def read_ground_truth(image_path: str | os.PathLike[str]) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FormatError(f"{truth}: cannot read ground truth ({exc})") from exc
-    return " ".join(text.split())
+    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
 
 
 def ground_truth_path(image_path: str | os.PathLike[str]) -> Path:

@@ -105,6 +105,8 @@ def test_ground_truth_beside_the_image(tmp_path: Path):
     (tmp_path / "line.gt.txt").write_text("  hello   world \n", encoding="utf-8")
     assert read_ground_truth(tmp_path / "line.png") == "hello world"
     assert read_ground_truth(tmp_path / "other.png") is None
+    (tmp_path / "page.gt.txt").write_text("first  line\r\n\n   \nsecond line\n", encoding="utf-8")
+    assert read_ground_truth(tmp_path / "page.png") == "first line\nsecond line"  # a page's lines
     (tmp_path / "bad.gt.txt").write_bytes(b"\xff\xfe\xfa")
     with pytest.raises(FormatError, match=r"bad\.gt\.txt"):
         read_ground_truth(tmp_path / "bad.png")
