@@ -214,7 +214,7 @@ def test_bundled_image_model_reads_the_sample_images(image_model):
     rates = error_rates((i.info["text"], r.text) for i, r in zip(images, results, strict=True))
     # measured: CER 2.3% (4 errors in 173 characters, greedy; 5.2% with stage 5, 13.3% before it);
     # 5% allows about four more
-    assert rates.lines == 6 and rates.cer <= 0.05, [r.text for r in results]
+    assert rates.lines == 8 and rates.cer <= 0.05, [r.text for r in results]  # the page holds 3 lines
     page = results[[f.name for f in files].index("page-of-three-lines.png")]
     assert page.text.count("\n") == 2
     reference = (IMAGES / "page-of-three-lines.gt.txt").read_text(encoding="utf-8").splitlines()
