@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from handwrite.ink import Ink
 
 # Sentences that together hold every letter, digit and common punctuation mark,
 # for the "copy this sentence" mode.
+# a line of writing holds a few hundred characters; a label far longer cannot be its text
+MAX_LABEL_CHARS = 1000
+
 COVERAGE_SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",
     "Pack my box with five dozen liquor jugs!",
@@ -126,11 +130,11 @@ class SampleStore:
                 continue
             try:
                 ink = read_ink(path)
-            except FormatError:
+                if not _clean(ink.text) or ink.is_empty() or (fingerprint := _fingerprint(ink)) in held:
+                    continue
+                self.add(ink, ink.text)
+            except HandwriteError:  # unreadable, or a label no sample may have (control characters)
                 continue
-            if not _clean(ink.text) or ink.is_empty() or (fingerprint := _fingerprint(ink)) in held:
-                continue
-            self.add(ink, ink.text)
             held.add(fingerprint)  # a folder holding one sample twice adds it once
             added += 1
         return added
@@ -145,10 +149,24 @@ class SampleStore:
 
 
 def _clean(text: str | None) -> str:
-    """A transcription as the store keeps it: spaces collapsed, none at the ends."""
+    """A transcription as the store keeps it: spaces collapsed, none at the ends. One
+    with control characters (pasted from a terminal) or longer than any line is refused."""
+    text = _collapsed(text)
+    control = next((c for c in text if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if control is not None:
+        raise HandwriteError(f"a transcription cannot hold control characters ({control!r}): type it as plain text")
+    if len(text) > MAX_LABEL_CHARS:
+        raise HandwriteError(
+            f"a sample is one line of writing: its transcription may have at most {MAX_LABEL_CHARS} "
+            f"characters, not {len(text)}"
+        )
+    return text
+
+
+def _collapsed(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
 def _fingerprint(ink: Ink) -> str:
     """The same strokes with the same text give the same fingerprint, whatever file they came from."""
-    return hashlib.sha256(format_inkml(Ink(ink.strokes, text=_clean(ink.text))).encode()).hexdigest()
+    return hashlib.sha256(format_inkml(Ink(ink.strokes, text=_collapsed(ink.text))).encode()).hexdigest()

@@ -43,6 +43,27 @@ def test_empty_text_or_ink_is_refused(tmp_path):
     assert len(store) == 0
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("hello \x1b[0mworld", "control characters"), ("a\x07b", "control characters"), ("word " * 300, "at most 1000")],
+)
+def test_a_label_no_line_can_have_is_refused_and_the_kept_sample_stays(tmp_path, text, message):
+    """Text pasted from a terminal once made a file no reader opens: the sample vanished,
+    and relabelling a good one lost it."""
+    store = SampleStore(tmp_path)
+    sample = store.add(ink(), "hello world")
+    with pytest.raises(handwrite.HandwriteError, match=message):
+        store.add(ink(), text)
+    with pytest.raises(handwrite.HandwriteError, match=message):
+        store.relabel(sample, text)
+    assert [s.text for s in store.samples()] == ["hello world"]
+    (tmp_path / "import").mkdir()  # an import skips such a file and takes the rest
+    handwrite.write_ink(handwrite.Ink(ink().strokes, text="fine"), tmp_path / "import" / "a.json")
+    (tmp_path / "import" / "b.json").write_text('{"strokes": [[[0, 0], [3, 4]]], "text": "a\\u001bb"}')
+    assert store.import_folder(tmp_path / "import") == 1
+    assert sorted(s.text for s in store.samples()) == ["fine", "hello world"]
+
+
 def test_a_failed_save_loses_nothing(tmp_path, monkeypatch):
     store = SampleStore(tmp_path)
     kept = store.add(ink(), "kept")

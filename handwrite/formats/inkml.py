@@ -37,6 +37,8 @@ NAMESPACE = "http://www.w3.org/2003/InkML"
 TRUTH_TYPES = ("truth", "transcription")
 PAGE, PAGE_SIZE = "page", "pageSize"  # annotation types of a page's <traceGroup>
 RECOGNIZED = "recognized"  # annotation type of recognized (not confirmed) text
+# characters XML 1.0 cannot hold, escaped or not: written, they make a file no reader opens
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BLANK_POINT = re.compile(r"(?:^|,)\s*(?=,|$)")  # an empty piece between commas
 _TOKEN = re.compile(r"([!'\"]?)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?i:nan|inf(?:inity)?)|[TF*?])")
 
@@ -257,10 +259,10 @@ def format_inkml(ink: Ink, recognized: Sequence[str] | None = None) -> str:
     channels = ["X", "Y", "T"] if has_time else ["X", "Y"]
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<ink xmlns="{NAMESPACE}">']
     if ink.text is not None:
-        lines.append(f'  <annotation type="truth">{escape(ink.text)}</annotation>')
+        lines.append(f'  <annotation type="truth">{_xml_text(ink.text)}</annotation>')
     paged = ink.num_pages > 1 or bool(ink.page_sizes)
     if recognized is not None and not paged:
-        lines.append(f'  <annotation type="{RECOGNIZED}">{escape(recognized[0])}</annotation>')
+        lines.append(f'  <annotation type="{RECOGNIZED}">{_xml_text(recognized[0])}</annotation>')
     lines.append("  <traceFormat>")
     lines += [f'    <channel name="{c}" type="decimal"/>' for c in channels]
     lines.append("  </traceFormat>")
@@ -272,6 +274,15 @@ def format_inkml(ink: Ink, recognized: Sequence[str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _xml_text(text: str) -> str:
+    """Text escaped for an annotation; a character XML cannot hold is refused rather than
+    written into a file that could never be read back."""
+    bad = _NOT_XML.search(text)
+    if bad:
+        raise InkError(f"text holds a control character InkML cannot store ({bad.group()!r})")
+    return escape(text)
+
+
 def _format_pages(ink: Ink, has_time: bool, recognized: Sequence[str] | None = None) -> list[str]:
     lines = []
     for number, strokes in enumerate(ink.page_ranges()):
@@ -280,7 +291,7 @@ def _format_pages(ink: Ink, has_time: bool, recognized: Sequence[str] | None = N
             width, height = ink.page_sizes[number]
             lines.append(f'    <annotation type="{PAGE_SIZE}">{float(width)!r} {float(height)!r}</annotation>')
         if recognized is not None and number < len(recognized):
-            lines.append(f'    <annotation type="{RECOGNIZED}">{escape(recognized[number])}</annotation>')
+            lines.append(f'    <annotation type="{RECOGNIZED}">{_xml_text(recognized[number])}</annotation>')
         lines += ["  " + _format_trace(ink.strokes[index], has_time) for index in strokes]
         lines.append("  </traceGroup>")
     return lines

@@ -242,3 +242,12 @@ def test_a_y_up_file_reads_as_its_y_down_twin_with_boxes_in_its_coordinates_nega
             x0, y0, x1, y1 = word.box
             assert (x0, x1) == (points[:, 0].min(), points[:, 0].max())
             assert (y0, y1) == (-points[:, 1].max(), -points[:, 1].min())
+
+
+def test_text_xml_cannot_hold_is_refused_not_written_unreadable(tmp_path):
+    path = tmp_path / "line.inkml"
+    with pytest.raises(handwrite.InkError, match="control character"):
+        write_ink(Ink.from_points([[[0, 0], [1, 1]]], text="a\x1bb"), path)
+    assert not path.exists()
+    write_ink(Ink.from_points([[[0, 0], [1, 1]]], text="tab\tand <markup> & more"), path)
+    assert read_ink(path).text == "tab\tand <markup> & more"
