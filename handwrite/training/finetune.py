@@ -55,7 +55,17 @@ class FinetuneReport:
 
 
 def finetune(options: FinetuneOptions, cancel: threading.Event | None = None) -> FinetuneReport:
-    """Run a fine-tune; raises HandwriteError with a clear message on bad input."""
+    """Run a fine-tune on `options.threads` torch threads (the caller's count comes back
+    after); raises HandwriteError with a clear message on bad input."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(options.threads)
+    try:
+        return _finetune(options, cancel)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _finetune(options: FinetuneOptions, cancel: threading.Event | None) -> FinetuneReport:
     from handwrite.recognizer import default_model_path, model_file_path
 
     items = usable_samples(load_labelled(options.data))
