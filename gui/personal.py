@@ -210,7 +210,8 @@ class TrainDialog(QDialog):
         self.candidate = output.with_name(f"{output.stem}.new{output.suffix}")
         self.report: dict | None = None
         self.error = ""
-        self.status = QLabel(f"Fine-tuning on {len(store)} samples…")
+        start = Path(base).name if base else "the bundled model"
+        self.status = QLabel(f"Fine-tuning {start} on {counted(len(store), 'sample')}…")
         self.status.setWordWrap(True)  # what the run did is said in a few sentences
         self.setMinimumWidth(460)
         self.bar = QProgressBar()
@@ -263,8 +264,11 @@ class TrainDialog(QDialog):
         self.adjustSize()  # room for what was said
 
     def accept(self) -> None:
-        """Put the new model in place of the personal one, then close."""
+        """Put the new model in place of the personal one, keeping the one it replaces
+        beside it (`personal.previous.safetensors`) so a worse run can be undone, then close."""
         try:
+            if self.output.exists():
+                os.replace(self.output, self.output.with_name(f"{self.output.stem}.previous{self.output.suffix}"))
             os.replace(self.candidate, self.output)
         except OSError as exc:
             QMessageBox.warning(self, "Cannot keep the personal model", str(exc))

@@ -1,6 +1,7 @@
 """Keeping samples and training on them from the app."""
 
 import os
+import types
 
 import pytest
 
@@ -170,17 +171,20 @@ def test_train_on_my_samples_in_a_background_process(make_window, qtbot, tmp_pat
         write(window, name)
         window.keep_sample([handwrite.read_ink(SAMPLE_INK / name).text])
     output = tmp_path / "personal.safetensors"
+    output.write_bytes(b"the personal model trained last week")
     dialog = TrainDialog(window.store, None, output, window, extra_args=["--max-steps", "3"])
     qtbot.addWidget(dialog)
+    assert dialog.status.text() == "Fine-tuning the bundled model on 4 samples…"
     with qtbot.waitSignal(dialog.process.finished, timeout=HANG_GUARD_MS) as finished:
         pass  # the process started in the constructor; its finished signal is delivered by the event loop
     assert finished.args == [0, QProcess.ExitStatus.NormalExit], dialog.error
     assert dialog.report is not None and dialog.report["steps"] == 3, dialog.error
     assert dialog.use_button.isEnabled() and dialog.status.text().startswith("Done: 3 steps"), dialog.status.text()
     assert dialog.bar.value() == dialog.bar.maximum() == 3
-    assert not output.exists()  # put in place only when the user chooses to use it
+    assert output.read_bytes() == b"the personal model trained last week"  # replaced only when chosen
     dialog.use_button.click()
     assert dialog.result() == QDialog.DialogCode.Accepted
+    assert (tmp_path / "personal.previous.safetensors").read_bytes() == b"the personal model trained last week"
     assert handwrite.load_model(output).metadata["training"]["finetune"]["steps"] == 3
     assert window.load_model(str(output)) and window.model_name == "personal.safetensors"
 
@@ -318,6 +322,23 @@ def test_escape_or_closing_the_training_dialog_stops_the_fine_tune_too(qtbot, tm
     assert dialog.result() == QDialog.DialogCode.Rejected
     assert dialog.process.state() == QProcess.ProcessState.NotRunning
     assert not list(tmp_path.glob("personal*"))
+
+
+def test_training_again_starts_from_the_bundled_model_not_the_personal_one(make_window, monkeypatch, tmp_path):
+    """Each run trains on all the samples: started from the personal model, runs drifted
+    further on the same lines (a new user's run: 6.17% -> 7.22% CER on other writers)."""
+    bases = []
+    declined = types.SimpleNamespace(exec=lambda: QDialog.DialogCode.Rejected)
+    monkeypatch.setattr(window_module, "TrainDialog", lambda _, base, *__: bases.append(base) or declined)
+    window = make_window()
+    for text in ("hello world", "the quick brown fox jumps"):
+        write(window)
+        window.keep_sample([text])
+    personal = tmp_path / "data" / "personal.safetensors"
+    for chosen in (str(personal), "/models/mine.safetensors"):
+        window.settings.setValue("model_path", chosen)
+        window.train_on_samples()
+    assert bases == [None, "/models/mine.safetensors"]
 
 
 def test_training_on_fewer_than_two_samples_says_how_many_it_needs(make_window, messages):
