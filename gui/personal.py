@@ -256,7 +256,7 @@ class TrainDialog(QDialog):
             return
         self.status.setText(report_in_words(self.report))
         if self.report.get("changed", True):
-            self.bar.setValue(self.bar.maximum())
+            self.bar.setValue(min(self.report.get("steps", 0), self.bar.maximum()))  # a run cut short shows it
             self.use_button.setEnabled(True)
         else:  # the same weights as the model it started from: nothing to offer
             self.bar.hide()
