@@ -14,6 +14,7 @@ import html
 import math
 import os
 import time
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
@@ -484,6 +485,7 @@ class MainWindow(QMainWindow):
         the line's strokes stay as they are."""
         reading = self.reading(page)
         keys = reading.keys
+        text = plain_line(text)
         if 0 <= index < len(keys):
             if text == reading.result.lines[index].text:  # back as read: no correction to keep or save
                 self.corrections.pop(keys[index], None)
@@ -1031,6 +1033,14 @@ def _digest(path: Path) -> str:
 def _line_of_stroke(result: handwrite.Result, stroke: int) -> int | None:
     """The index of the line that holds a stroke of the page, if any does."""
     return next((index for index, line in enumerate(result.lines) if stroke in line.strokes), None)
+
+
+def plain_line(text: str) -> str:
+    """A correction as one line of plain text: tabs and line breaks become spaces, and
+    other control characters (pasted from a terminal) are dropped; kept, they could not
+    be saved in InkML, and Save and autosave would fail while the correction stood."""
+    spaced = "".join(" " if c in "\t\n\r" else c for c in text)
+    return "".join(c for c in spaced if unicodedata.category(c) not in ("Cc", "Cs"))
 
 
 def corrected_line(line: handwrite.Line, text: str, page: int) -> handwrite.Line:

@@ -284,6 +284,8 @@ def test_saved_text_is_recognized_text_never_truth_and_corrections_come_back(mak
     window = make_window()
     write(window, "hello-world.inkml", top=60)
     write(window, "quick-fox.inkml", top=160)
+    window.set_line_text(0, "hullo\t\x1b[0mworld")  # pasted from a terminal: kept as plain text
+    assert window.line_texts()[0] == "hullo [0mworld" and window.save_ink(str(tmp_path / "pasted.inkml"))
     window.set_line_text(0, "hullo world")
     assert window.save_ink(str(tmp_path / "page.inkml"))
     data = (tmp_path / "page.inkml").read_bytes()
