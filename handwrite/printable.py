@@ -34,6 +34,12 @@ def encodable(text: str) -> str:
         return os.fspath(text).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def control_character(text: str) -> str | None:
+    """The first control character (those `printable` escapes) or lone surrogate in a
+    text, or None: what no line of text typed by a person holds."""
+    return next((c for c in text if ord(c) in _CONTROLS or "\ud800" <= c <= "\udfff"), None)
+
+
 def counted(count: int, noun: str) -> str:
     """ "1 line", "2 lines": a count with its noun (regular plurals only)."""
     return f"{count} {noun}" + ("s" if count != 1 else "")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
-import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from handwrite.fileio import atomic_write_bytes, read_limited
 from handwrite.formats import MAX_INK_FILE_BYTES, read_ink, write_ink
 from handwrite.formats.inkml import format_inkml
 from handwrite.ink import Ink
+from handwrite.printable import control_character
 
 # Sentences that together hold every letter, digit and common punctuation mark,
 # for the "copy this sentence" mode.
@@ -152,7 +152,7 @@ def _clean(text: str | None) -> str:
     """A transcription as the store keeps it: spaces collapsed, none at the ends. One
     with control characters (pasted from a terminal) or longer than any line is refused."""
     text = _collapsed(text)
-    control = next((c for c in text if unicodedata.category(c) in ("Cc", "Cs")), None)
+    control = control_character(text)
     if control is not None:
         raise HandwriteError(f"a transcription cannot hold control characters ({control!r}): type it as plain text")
     if len(text) > MAX_LABEL_CHARS:
