@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("handwrite")
     if not args.replay:
         window = MainWindow()
+        if args.model:
+            window.load_model(args.model)  # one that cannot be used is said, and the last one stays
         window.show()
         return app.exec()
     try:
@@ -55,11 +57,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="handwrite-replay-") as scratch:
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings, use_autosave=False)
+        if args.model and not _use_model(window, args.model):
+            window.close()
+            return 1
         window.show()
         try:
             return _replay_and_report(window, ink, args.screenshot, args.text_out)
         finally:
             window.close()  # stops the recognition thread, whatever happened
+
+
+def _use_model(window: MainWindow, model: str) -> bool:
+    """The replay reads with this model; one that cannot be used is an error on stderr
+    (there is no one to read a message box)."""
+    try:
+        handwrite.load_model(model)  # the clear error, before the window is asked to use it
+    except handwrite.HandwriteError as exc:
+        print(f"handwrite gui: {exc}", file=sys.stderr)
+        return False
+    return window.load_model(model, quiet=True)
 
 
 def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str | None, text_out: str | None) -> int:

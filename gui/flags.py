@@ -6,20 +6,26 @@ from __future__ import annotations
 import argparse
 
 FLAGS = (
-    ("--replay", "INK", "feed this ink's strokes through the pen input path (as a pen would write them)"),
-    ("--screenshot", "PNG", "with --replay: save a screenshot of the window, print the text, exit"),
-    ("--text-out", "TXT", "with --replay: also write the page's whole transcription here"),
+    (
+        ("-m", "--model"),
+        "MODEL",
+        "read with this model (a file, a bundled model's name, or personal); "
+        "without it the app reads with the model chosen last, and a replay with the bundled one",
+    ),
+    (("--replay",), "INK", "feed this ink's strokes through the pen input path (as a pen would write them)"),
+    (("--screenshot",), "PNG", "with --replay: save a screenshot of the window, print the text, exit"),
+    (("--text-out",), "TXT", "with --replay: also write the page's whole transcription here"),
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    for flag, metavar, text in FLAGS:
-        parser.add_argument(flag, metavar=metavar, help=text)
+    for flags, metavar, text in FLAGS:
+        parser.add_argument(*flags, metavar=metavar, help=text)
 
 
 def as_argv(args: argparse.Namespace) -> list[str]:
     """The flags given, back as arguments (what `handwrite gui` passes on to the app)."""
-    given = ((flag, getattr(args, flag[2:].replace("-", "_"))) for flag, _, _ in FLAGS)
+    given = ((flags[-1], getattr(args, flags[-1][2:].replace("-", "_"))) for flags, _, _ in FLAGS)
     return [part for flag, value in given if value for part in (flag, value)]
 
 

@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -172,9 +173,9 @@ class SampleBrowser(QDialog):
     def import_folder(self, folder: str | None = None) -> None:
         folder = folder or choose_folder(self, self.settings, "Import samples from")
         if folder:
-            added = self._attempt("Cannot import", lambda: self.store.import_folder(folder))
-            if added is not None:
-                QMessageBox.information(self, "Imported", f"{counted(added, 'sample')} added")
+            report = self._attempt("Cannot import", lambda: self.store.import_folder(folder))
+            if report is not None:
+                QMessageBox.information(self, "Imported", import_in_words(report, folder))
             self.refresh()
 
     def _attempt(self, title: str, action: Callable[[], T]) -> T | None:
@@ -265,10 +266,10 @@ class TrainDialog(QDialog):
 
     def accept(self) -> None:
         """Put the new model in place of the personal one, keeping the one it replaces
-        beside it (`personal.previous.safetensors`) so a worse run can be undone, then close."""
+        beside it (previous_personal()) so a worse run can be undone, then close."""
         try:
             if self.output.exists():
-                os.replace(self.output, self.output.with_name(f"{self.output.stem}.previous{self.output.suffix}"))
+                os.replace(self.output, previous_personal(self.output))
             os.replace(self.candidate, self.output)
         except OSError as exc:
             QMessageBox.warning(self, "Cannot keep the personal model", str(exc))
@@ -288,6 +289,20 @@ class TrainDialog(QDialog):
             self.process.kill()  # the model is only written at the very end, so nothing is left half-done
             self.process.waitForFinished(5000)
         super().reject()
+
+
+def import_in_words(report: handwrite.samples.ImportReport, folder: str) -> str:
+    """What an import added, and why the rest was skipped (a folder of unlabelled ink
+    once said only "0 samples added")."""
+    if not report.added and not report.skipped:
+        return f"No ink files (.inkml, .json) in {folder}: nothing was added."
+    why = [
+        (report.held_already, "kept already"),
+        (report.unlabelled, 'without a transcription (an InkML <annotation type="truth">) or strokes'),
+        (report.unreadable, "not readable as ink, or with a transcription no sample may have"),
+    ]
+    skipped = "; ".join(f"{count} {what}" for count, what in why if count)
+    return f"{counted(report.added, 'sample')} added." + (f" Skipped: {skipped}." if skipped else "")
 
 
 def report_in_words(report: dict) -> str:
@@ -316,3 +331,18 @@ def report_in_words(report: dict) -> str:
     else:
         said.append(f"It did not read your held-out samples better ({before:.1%} before, {after:.1%} after).")
     return " ".join(said)
+
+
+def previous_personal(personal: Path) -> Path:
+    """Where the personal model a new one replaced is kept: personal.previous.safetensors."""
+    return personal.with_name(f"{personal.stem}.previous{personal.suffix}")
+
+
+def personal_in_brief(path: Path, meta: dict | None) -> str:
+    """e.g. 'trained on 12 of your samples, 2026-12-04', for a menu entry."""
+    if meta is None:
+        return "cannot be read"
+    data = (meta.get("training") or {}).get("data") or []
+    samples = next((str(entry).split()[0] for entry in data if str(entry).endswith("user samples")), None)
+    when = time.strftime("%Y-%m-%d", time.localtime(path.stat().st_mtime))
+    return f"trained on {samples} of your samples, {when}" if samples else f"written {when}"

@@ -50,7 +50,7 @@ from gui.dialogs import (
 )
 from gui.document import Document
 from gui.image_view import IMAGE_FILTER, IMAGE_SUFFIXES, ImageTranscriptionDialog
-from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog
+from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog, personal_in_brief, previous_personal
 from gui.recognition import LineKey, LiveRecognizer, PageReading, PageStrokes
 from gui.theme import UNSURE, Banner, page_colors
 from gui.words import add_word_view
@@ -72,10 +72,16 @@ def data_dir() -> Path:
 
 def model_name(path: str | None) -> str:
     """How the app names an ink model: "bundled model NAME" for one shipped with
-    handwrite (path None: the default), else the file's name."""
-    file = model_file(path, "ink")
+    handwrite (path None: the default), "your personal model" for the one trained on
+    the user's samples, else the file's name."""
+    file = model_file(path, "ink").resolve()
     bundled = {found.resolve(): name for name, found in handwrite.bundled_models().items()}
-    return f"bundled model {bundled[file.resolve()]}" if file.resolve() in bundled else file.name
+    personal = handwrite.personal_model_path()
+    mine = {
+        personal.resolve(): "your personal model",
+        previous_personal(personal).resolve(): "your previous personal model",
+    }
+    return f"bundled model {bundled[file]}" if file in bundled else mine.get(file, file.name)
 
 
 def model_file(path: str | None, kind: str) -> Path:
@@ -206,9 +212,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Export page as PNG…", self.export_png, "Ctrl+E")
         self._action(file_menu, "Export searchable &PDF…", self.export_pdf, "Ctrl+Shift+E")
         file_menu.addSeparator()
-        self.bundled_menu = file_menu.addMenu("&Bundled models")
+        self.bundled_menu = file_menu.addMenu("&Models")
         # filled each time it opens, so the ticks follow the models in use
-        self.bundled_menu.aboutToShow.connect(self._fill_bundled_menu)
+        self.bundled_menu.aboutToShow.connect(self._fill_models_menu)
         self._action(file_menu, "Choose &model file…", self.choose_model, "Ctrl+M")
         self._action(file_menu, "Model &info", self.show_model_info, "Ctrl+I")
         self.lm_action = self._action(file_menu, "English &language model", self._toggle_language_model, "Ctrl+L")
@@ -316,6 +322,7 @@ class MainWindow(QMainWindow):
             if self.model is None:
                 self._use_ink_model(self._load(None), None)
             return False
+        path = model.path if path else None  # a name ("personal", "online-gru") is kept as the file it names
         if model.kind == "image":
             self._use_image_model(model, path, quiet)
             if self.model is None:  # settings from an older version named an image model here
@@ -370,33 +377,48 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model(path)
 
-    def _fill_bundled_menu(self) -> None:
+    def _fill_models_menu(self) -> None:
         """The models shipped with handwrite under what they read, each with its network,
-        ticked where it is in use: the page's ink model, and the image model that File >
-        Open image reads with. Choosing one in use changes nothing."""
+        then the user's personal models (Samples > Train on my samples), each ticked where
+        it is in use: the page's ink model, and the image model that File > Open image
+        reads with. Choosing one in use changes nothing."""
         self.bundled_menu.clear()
-        in_use = self._bundled_in_use()
-        described = {name: self._bundled_metadata(path) for name, path in handwrite.bundled_models().items()}
+        in_use = self._models_in_use()
+        shipped = handwrite.bundled_models()
+        described = {name: self._bundled_metadata(path) for name, path in shipped.items()}
         for kind, heading in (("ink", "Read what you write"), ("image", "Read pictures (File > Open image)")):
             self.bundled_menu.addAction(heading).setEnabled(False)
             for name, meta in described.items():
                 if (meta.get("kind") if meta else "ink") != kind:  # one that cannot be read: listed once
                     continue
                 brief = network_in_brief(meta) if meta else "cannot be read"
-                action = self.bundled_menu.addAction(f"{name}  ({brief})")
-                action.setEnabled(meta is not None)
-                action.setCheckable(True)
-                action.setChecked(name in in_use)
-                action.setData(name)
-                action.triggered.connect(lambda checked=False, n=name: self._choose_bundled(n))
+                self._add_model_entry(name, brief, meta is not None, shipped[name], in_use)
             if kind == "ink":
+                self._add_personal_entries(in_use)
                 self.bundled_menu.addSeparator()
 
-    def _choose_bundled(self, name: str) -> None:
-        """Load the shipped file itself: a bare name would let a file of that name in the
-        folder the app started from stand in for it."""
-        if name not in self._bundled_in_use():  # the one in use: nothing to do, nothing to say
-            self.load_model(str(handwrite.bundled_models()[name]))
+    def _add_personal_entries(self, in_use: set[Path]) -> None:
+        """The personal model and the one it replaced, where they exist: trained on the
+        user's samples, they are found here again rather than through a file dialog."""
+        personal = handwrite.personal_model_path()
+        mine = [(personal, "your personal model"), (previous_personal(personal), "your previous personal model")]
+        for path, label in [(path, label) for path, label in mine if path.is_file()]:
+            meta = self._bundled_metadata(path)
+            self._add_model_entry(label, personal_in_brief(path, meta), meta is not None, path, in_use)
+
+    def _add_model_entry(self, label: str, brief: str, readable: bool, path: Path, in_use: set[Path]) -> None:
+        action = self.bundled_menu.addAction(f"{label}  ({brief})")
+        action.setEnabled(readable)
+        action.setCheckable(True)
+        action.setChecked(path.resolve() in in_use)
+        action.setData(path.stem)
+        action.triggered.connect(lambda checked=False, p=path: self._choose_model_file(p))
+
+    def _choose_model_file(self, path: Path) -> None:
+        """Load the file itself: a bare name would let a file of that name in the folder
+        the app started from stand in for it."""
+        if path.resolve() not in self._models_in_use():  # the one in use: nothing to do, nothing to say
+            self.load_model(str(path))
 
     def _bundled_metadata(self, path: Path) -> dict | None:
         """A bundled model's metadata (read once), None when the file cannot be read."""
@@ -405,13 +427,12 @@ class MainWindow(QMainWindow):
         except handwrite.HandwriteError:
             return None
 
-    def _bundled_in_use(self) -> set[str]:
-        """The names of the bundled models in use: the page's, and the one for pictures."""
-        in_use = {
+    def _models_in_use(self) -> set[Path]:
+        """The model files in use, resolved: the page's, and the one for pictures."""
+        return {
             model_file(self.settings.value("model_path", "", str) or None, "ink").resolve(),
             model_file(self.image_model_path, "image").resolve(),
         }
-        return {name for name, path in handwrite.bundled_models().items() if path.resolve() in in_use}
 
     def show_model_info(self) -> None:
         model_info_dialog(self.model_name, self.model, self).exec()
@@ -678,7 +699,7 @@ class MainWindow(QMainWindow):
                 self, "Train on my samples", f"Training needs at least 2 samples; {kept}. Use Samples > Keep as sample…"
             )
             return
-        personal = data_dir() / "personal.safetensors"
+        personal = handwrite.personal_model_path()
         base = self.settings.value("model_path", "", str) or None
         if base and Path(base).resolve() == personal.resolve():
             # every run trains on all the samples: from the personal model itself, each run
@@ -787,7 +808,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _image_reader(self) -> handwrite.Recognizer:
-        """The image model: the one chosen in File > Bundled models or File > Choose model
+        """The image model: the one chosen in File > Models or File > Choose model
         file, else the bundled one. A chosen file that can no longer be read is said once
         and forgotten."""
         if self.image_model is None:

@@ -25,6 +25,7 @@ _LAZY = {
     "write_ink": "handwrite.formats",
     "write_searchable_pdf": "handwrite.pdf",
     "data_home": "handwrite.samples",
+    "personal_model_path": "handwrite.samples",
     "bundled_models": "handwrite.recognizer",
     "default_model_path": "handwrite.recognizer",
     "Ink": "handwrite.ink",
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from handwrite.pdf import write_searchable_pdf
     from handwrite.recognizer import Recognizer, bundled_models, default_model_path, load_model
     from handwrite.results import Alternative, Line, Result, Word
-    from handwrite.samples import SampleStore, data_home
+    from handwrite.samples import SampleStore, data_home, personal_model_path
 
 
 def __getattr__(name: str) -> object:
@@ -83,6 +84,7 @@ __all__ = [
     "default_model_path",
     "find_lines",
     "load_model",
+    "personal_model_path",
     "read_ink",
     "read_recognized",
     "write_ink",

@@ -161,8 +161,9 @@ def _range(low: float | None, high: float | None) -> str:
 
 
 def check_model_named(name: str | None, flag: str) -> None:
-    """A usage error naming `flag` when `name` is neither a file nor a bundled model (a
-    file that is there but cannot be read fails when it is loaded)."""
+    """A usage error naming `flag` when `name` is neither a file nor a model's name (a
+    bundled one, or personal once trained; a file that is there but cannot be read
+    fails when it is loaded)."""
     if name is None:
         return
     from handwrite.recognizer import bundled_models, model_file_path

@@ -34,6 +34,7 @@ from handwrite.model import batched_log_probs, inference_network
 from handwrite.modelfile import ModelFile, load_model_file
 from handwrite.page_reading import InkLine, image_line_result, ink_line, line_result
 from handwrite.results import Alternative, Calibration, Line, Result
+from handwrite.samples import PERSONAL_MODEL, personal_model_path
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_INK_MODEL = MODELS_DIR / "online-default.safetensors"
@@ -143,8 +144,9 @@ def load_model(
     kind: str = "ink",
     words: bool | str | os.PathLike[str] | None = None,
 ) -> Recognizer:
-    """A Recognizer for a model file (a path, or the name of a bundled model such as
-    "online-default"), or when path is None the bundled model of this kind: "ink"
+    """A Recognizer for a model file (a path, the name of a bundled model such as
+    "online-default", or "personal" for the model trained on the user's samples), or
+    when path is None the bundled model of this kind: "ink"
     (the default, online) or "image".
 
     ``language_model``: True for the bundled English character n-gram, or a path.
@@ -200,9 +202,10 @@ def bundled_models() -> dict[str, Path]:
 
 
 def model_file_path(path: str | os.PathLike[str]) -> Path:
-    """The model file a path or a bundled model's name means. A path (with a folder or
-    a suffix) is itself; so is a bare name that is a file here. Any other bare name
-    names a bundled model, and an unknown one is an error that lists them."""
+    """The model file a path or a model's name means. A path (with a folder or a suffix)
+    is itself; so is a bare name that is a file here. Any other bare name names a
+    bundled model, or "personal" the one trained on the user's samples
+    (personal_model_path()); an unknown one is an error that lists them."""
     text = os.fspath(path)
     if not text:
         raise ModelFileError("a model must be named (a file, or one of the bundled models)")
@@ -210,10 +213,26 @@ def model_file_path(path: str | os.PathLike[str]) -> Path:
     if given.suffix or any(sep and sep in text for sep in ("/", os.sep, os.altsep)) or _is_file(given):
         return given
     bundled = bundled_models()
+    if text == PERSONAL_MODEL and text not in bundled:
+        return _personal_model()
     if text not in bundled:
         names = ", ".join(bundled)
-        raise ModelFileError(f"{text}: no such file, and no bundled model of that name (bundled: {names})")
+        raise ModelFileError(
+            f"{text}: no such file, and no model of that name (bundled: {names}; or {PERSONAL_MODEL}, "
+            "the model trained on your samples)"
+        )
     return bundled[text]
+
+
+def _personal_model() -> Path:
+    """The personal model's file, or a clear error when none has been trained yet."""
+    path = personal_model_path()
+    if not _is_file(path):
+        raise ModelFileError(
+            f"{PERSONAL_MODEL}: no personal model yet ({path} does not exist): train one in the app "
+            f"(Samples > Train on my samples), or with `handwrite finetune SAMPLES -o {path}`"
+        )
+    return path
 
 
 def _is_file(path: Path) -> bool:

@@ -55,9 +55,32 @@ def data_home() -> Path:
     return Path(base) / "handwrite"
 
 
+PERSONAL_MODEL = "personal"  # the name `-m` and load_model() know the personal model by
+
+
+def personal_model_path() -> Path:
+    """data_home()/personal.safetensors: the model the app's Train on my samples writes
+    (the one it replaces is kept beside it as personal.previous.safetensors)."""
+    return data_home() / f"{PERSONAL_MODEL}.safetensors"
+
+
 def default_store_dir() -> Path:
     """data_home()/samples: the app's samples are the library's default store."""
     return data_home() / "samples"
+
+
+@dataclass
+class ImportReport:
+    """What SampleStore.import_folder did with the ink files it found."""
+
+    added: int = 0
+    held_already: int = 0  # the store holds the same strokes and text (a backup imported twice)
+    unlabelled: int = 0  # no transcription (InkML's annotation type="truth"), or no strokes
+    unreadable: int = 0  # not ink, or a transcription no sample may have
+
+    @property
+    def skipped(self) -> int:
+        return self.held_already + self.unlabelled + self.unreadable
 
 
 class SampleStore:
@@ -120,24 +143,30 @@ class SampleStore:
             atomic_write_bytes(target / sample.path.name, data)
         return len(samples)
 
-    def import_folder(self, folder: str | os.PathLike[str]) -> int:
+    def import_folder(self, folder: str | os.PathLike[str]) -> ImportReport:
         """Add every labelled ink file of a folder that the store does not already
-        hold (importing a backup twice adds nothing); returns how many were added."""
+        hold (importing a backup twice adds nothing); what was added and what was
+        skipped, and why."""
         held = {_fingerprint(ink) for _, ink in self._stored()}
-        added = 0
+        report = ImportReport()
         for path in sorted(Path(folder).rglob("*")):
             if path.suffix.lower() not in (".inkml", ".json"):
                 continue
             try:
                 ink = read_ink(path)
-                if not _clean(ink.text) or ink.is_empty() or (fingerprint := _fingerprint(ink)) in held:
+                if not _clean(ink.text) or ink.is_empty():
+                    report.unlabelled += 1
+                    continue
+                if (fingerprint := _fingerprint(ink)) in held:
+                    report.held_already += 1
                     continue
                 self.add(ink, ink.text)
             except HandwriteError:  # unreadable, or a label no sample may have (control characters)
+                report.unreadable += 1
                 continue
             held.add(fingerprint)  # a folder holding one sample twice adds it once
-            added += 1
-        return added
+            report.added += 1
+        return report
 
     def next_sentence(self) -> str:
         """The prompt sentence that adds the most characters not yet written."""

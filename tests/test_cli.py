@@ -182,6 +182,12 @@ def test_gui_screenshot_without_a_replay_is_a_usage_error_not_a_wait(capsys, tmp
     assert not list(tmp_path.iterdir())
 
 
+def test_gui_with_a_personal_model_not_yet_trained_says_how_to_train_one(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    code, _, err = run(capsys, "gui", "-m", "personal")
+    assert code == 2 and "-m personal: no personal model yet" in err and "Train on my samples" in err
+
+
 def test_eval_prints_cer_and_wer(capsys, labelled_ink):
     code, out, _ = run(capsys, "eval", str(labelled_ink))
     assert code == 0 and "CER" in out and "WER" in out

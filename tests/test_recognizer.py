@@ -1,6 +1,7 @@
 """The public API with the bundled model."""
 
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -192,6 +193,21 @@ def test_an_unknown_model_name_lists_the_bundled_ones(tmp_path, monkeypatch):
         handwrite.load_model("online-lstm")
     with pytest.raises(handwrite.ModelFileError, match=r"online-lstm\.safetensors: no such file$"):
         handwrite.load_model("online-lstm.safetensors")
+
+
+def test_personal_names_the_model_trained_on_the_users_samples(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    personal = handwrite.personal_model_path()
+    assert personal == tmp_path / "data" / "handwrite" / "personal.safetensors"
+    with pytest.raises(handwrite.ModelFileError, match=r"personal: no personal model yet .*finetune"):
+        handwrite.load_model("personal")
+    personal.parent.mkdir(parents=True)
+    shutil.copy(handwrite.default_model_path("ink"), personal)
+    assert handwrite.load_model("personal").path == str(personal)
+    (tmp_path / "personal").write_bytes(b"a file named so here")  # a file of that name is itself, as for any name
+    with pytest.raises(handwrite.ModelFileError, match=r"^personal: "):
+        handwrite.load_model("personal")
 
 
 @pytest.fixture(scope="module")

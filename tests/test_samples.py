@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import handwrite
-from handwrite.samples import COVERAGE_SENTENCES, SampleStore
+from handwrite.samples import COVERAGE_SENTENCES, ImportReport, SampleStore
 from tests.hostile import time_limit
 
 
@@ -60,7 +60,7 @@ def test_a_label_no_line_can_have_is_refused_and_the_kept_sample_stays(tmp_path,
     (tmp_path / "import").mkdir()  # an import skips such a file and takes the rest
     handwrite.write_ink(handwrite.Ink(ink().strokes, text="fine"), tmp_path / "import" / "a.json")
     (tmp_path / "import" / "b.json").write_text('{"strokes": [[[0, 0], [3, 4]]], "text": "a\\u001bb"}')
-    assert store.import_folder(tmp_path / "import") == 1
+    assert store.import_folder(tmp_path / "import") == ImportReport(added=1, unreadable=1)
     assert sorted(s.text for s in store.samples()) == ["fine", "hello world"]
 
 
@@ -113,19 +113,19 @@ def test_export_and_import(tmp_path):
     store.add(ink(), "two")
     assert store.export(tmp_path / "backup") == 2
     other = SampleStore(tmp_path / "b")
-    assert other.import_folder(tmp_path / "backup") == 2
+    assert other.import_folder(tmp_path / "backup").added == 2
     assert sorted(s.text for s in other.samples()) == ["one", "two"]
-    assert other.import_folder(tmp_path / "backup") == 0  # a backup imported twice adds nothing
+    assert other.import_folder(tmp_path / "backup") == ImportReport(held_already=2)  # a backup twice adds nothing
     (tmp_path / "backup" / "copy.inkml").write_bytes(next((tmp_path / "backup").iterdir()).read_bytes())
-    assert SampleStore(tmp_path / "c").import_folder(tmp_path / "backup") == 2  # nor a sample held twice
-    assert store.import_folder(tmp_path / "backup") == 0
+    assert SampleStore(tmp_path / "c").import_folder(tmp_path / "backup").added == 2  # nor a sample held twice
+    assert store.import_folder(tmp_path / "backup").added == 0
     other.relabel(other.samples()[0], "one, changed")
-    assert store.import_folder(other.folder) == 1  # only what differs
+    assert store.import_folder(other.folder).added == 1  # only what differs
     assert sorted(s.text for s in store.samples()) == ["one", "one, changed", "two"]
     blank = ink()
     blank.text = "   "
     handwrite.write_ink(blank, tmp_path / "backup" / "blank.json")  # JSON ink keeps the spaces
-    assert SampleStore(tmp_path / "d").import_folder(tmp_path / "backup") == 2  # skipped, not an error
+    assert SampleStore(tmp_path / "d").import_folder(tmp_path / "backup") == ImportReport(2, 1, 1)  # skipped, said
 
 
 def test_unreadable_files_in_the_store_are_left_alone(tmp_path):
@@ -154,4 +154,4 @@ def test_a_fifo_or_device_in_the_store_or_an_import_is_left_alone(tmp_path):
     with time_limit(60, "listing a store holding a FIFO"):
         assert [s.text for s in store.samples()] == ["fine"]
         assert store.export(tmp_path / "exported") == 1
-        assert store.import_folder(backup) == 0
+        assert store.import_folder(backup) == ImportReport(unreadable=1)

@@ -7,6 +7,7 @@ import argparse
 
 from handwrite.commands import Command
 from handwrite.errors import UsageError
+from handwrite.options import check_model_named
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     if wrong := problem(args):
         raise UsageError(wrong)
+    check_model_named(args.model, "-m")  # a usage error before the window opens
     from gui.app import main as gui_main
 
     return gui_main(as_argv(args))

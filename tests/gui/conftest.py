@@ -43,7 +43,9 @@ def asked(monkeypatch):
 
 @pytest.fixture
 def make_window(qtbot, tmp_path, monkeypatch, messages, asked):
-    monkeypatch.setattr(window_module, "data_dir", lambda: tmp_path / "data")
+    # the app's data folder and the library's (the personal model's) are the same one
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setattr(window_module, "data_dir", lambda: tmp_path / "handwrite")
 
     windows = []
 

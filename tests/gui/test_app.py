@@ -227,6 +227,27 @@ def test_replay_command_prints_text_saves_screenshot_and_text(tmp_path):
     assert written == {"shot.png", "page.txt"}  # no settings, no autosave in the user's home
 
 
+def test_a_replay_reads_with_the_model_named_and_refuses_one_it_cannot_use(tmp_path, monkeypatch, capsys):
+    from gui import app
+
+    opened = []
+
+    class Spied(app.MainWindow):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(app, "MainWindow", Spied)
+    hello = str(SAMPLE_INK / "hello-world.inkml")
+    assert app.main(["-m", "online-gru", "--replay", hello]) == 0
+    assert opened[-1].model_name == "bundled model online-gru"
+    assert capsys.readouterr().out.splitlines()[-1] == "hello world"
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x00" * 64)
+    assert app.main(["-m", str(broken), "--replay", hello]) == 1
+    assert capsys.readouterr().err.startswith(f"handwrite gui: {broken}: ")
+
+
 def test_copy_text_and_export_png(make_window, tmp_path):
     from PyQt6.QtWidgets import QApplication
 

@@ -1,5 +1,7 @@
 """Model info, Help > About, choosing an image model, and where file dialogs start."""
 
+import dataclasses
+import datetime
 import shutil
 
 import pytest
@@ -12,6 +14,7 @@ from PyQt6.QtWidgets import QApplication
 import handwrite
 from gui import dialogs
 from gui.dialogs import TextDialog
+from handwrite.modelfile import load_model_file, save_model_file
 from handwrite.recognizer import DEFAULT_IMAGE_MODEL, DEFAULT_INK_MODEL
 from tests.conftest import REPO, SAMPLE_INK
 
@@ -95,7 +98,7 @@ def test_choosing_an_image_model_says_what_it_is_for_and_keeps_the_page_s_model(
 
 
 def bundled_menu_entries(window) -> dict[str, bool]:
-    """File > Bundled models as the user sees it when it opens: model name -> ticked."""
+    """File > Models as the user sees it when it opens: model name -> ticked."""
     window.bundled_menu.aboutToShow.emit()
     return {entry.data(): entry.isChecked() for entry in window.bundled_menu.actions() if entry.data()}
 
@@ -134,6 +137,29 @@ def test_bundled_models_are_offered_by_name_ticked_where_in_use_and_remembered(
     again = make_window()
     assert again.model_name == "bundled model online-other"
     assert bundled_menu_entries(again)["online-other"]
+
+
+def test_the_personal_models_are_found_again_in_the_models_menu(make_window, messages):
+    """Trained on the user's samples, the personal model (and the one it replaced) are
+    chosen like the bundled ones, named for what they are, not through a file dialog."""
+    window = make_window()
+    assert {"personal", "personal.previous"}.isdisjoint(bundled_menu_entries(window))
+    personal = handwrite.personal_model_path()
+    personal.parent.mkdir(parents=True, exist_ok=True)
+    shipped = load_model_file(DEFAULT_INK_MODEL)
+    info = {**shipped.info, "training": {**shipped.info["training"], "data": ["12 user samples"]}}
+    save_model_file(dataclasses.replace(shipped, info=info), personal)
+    (personal.parent / "personal.previous.safetensors").write_bytes(b"not a model")
+    entries = {"online-default": True, "online-ensemble": False, "online-gru": False, "image-default": True}
+    assert bundled_menu_entries(window) == {**entries, "personal": False, "personal.previous": False}
+    shown = {a.data(): a for a in window.bundled_menu.actions() if a.data()}
+    written = datetime.date.fromtimestamp(personal.stat().st_mtime).isoformat()
+    assert shown["personal"].text() == f"your personal model  (trained on 12 of your samples, {written})"
+    assert shown["personal.previous"].text() == "your previous personal model  (cannot be read)"
+    assert not shown["personal.previous"].isEnabled()
+    shown["personal"].trigger()
+    assert window.model_name == "your personal model" and "your personal model" in window.model_label.text()
+    assert bundled_menu_entries(window)["personal"] and not messages
 
 
 def test_file_dialogs_start_in_documents_then_in_the_last_folder_used(make_window, tmp_path, monkeypatch):

@@ -334,7 +334,7 @@ def test_training_again_starts_from_the_bundled_model_not_the_personal_one(make_
     for text in ("hello world", "the quick brown fox jumps"):
         write(window)
         window.keep_sample([text])
-    personal = tmp_path / "data" / "personal.safetensors"
+    personal = tmp_path / "handwrite" / "personal.safetensors"
     for chosen in (str(personal), "/models/mine.safetensors"):
         window.settings.setValue("model_path", chosen)
         window.train_on_samples()
@@ -364,3 +364,23 @@ def test_the_sample_browser_enables_what_has_something_to_act_on_and_closes(make
     close = browser.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Close)
     qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
     assert not browser.isVisible()
+
+
+def test_an_import_says_what_it_added_and_why_it_skipped_the_rest(make_window, qtbot, tmp_path, messages):
+    window = make_window()
+    browser = open_browser(window, qtbot)
+    browser.export(str(tmp_path / "backup"))
+    unlabelled = tmp_path / "unlabelled"
+    unlabelled.mkdir()
+    ink = handwrite.read_ink(SAMPLE_INK / "quick-fox.inkml")
+    handwrite.write_ink(handwrite.Ink(ink.strokes), unlabelled / "fox.inkml")  # written, never transcribed
+    (unlabelled / "junk.json").write_text("{")
+    browser.import_folder(str(unlabelled))
+    browser.import_folder(str(tmp_path / "backup"))
+    browser.import_folder(str(tmp_path / "empty-folder"))
+    assert messages[1:] == [
+        '0 samples added. Skipped: 1 without a transcription (an InkML <annotation type="truth">) or strokes; '
+        "1 not readable as ink, or with a transcription no sample may have.",
+        "0 samples added. Skipped: 1 kept already.",
+        f"No ink files (.inkml, .json) in {tmp_path / 'empty-folder'}: nothing was added.",
+    ]
