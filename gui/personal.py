@@ -325,7 +325,10 @@ def report_in_words(report: dict) -> str:
         said.append("Stopped early: the time budget ran out before all the planned steps.")
     before, after = report.get("cer_before"), report.get("cer_after")
     if before is None or after is None:
-        said.append("Too few samples to hold some out for a before/after figure.")
+        said.append(
+            "Too few samples to hold some out and check that it reads your hand better: try it, and if it "
+            "reads worse, go back to the model you had in File > Models."
+        )
     elif after < before:
         said.append(f"Errors on your held-out samples: {before:.1%} before, {after:.1%} after.")
     else:

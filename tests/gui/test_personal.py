@@ -218,6 +218,10 @@ def test_a_fine_tune_cut_short_by_its_time_budget_says_so():
     )
     assert "Stopped early: the time budget ran out" in said
     assert "did not read your held-out samples better (20.0% before, 25.0% after)" in said
+    unchecked = report_in_words({"changed": True, "steps": 100, "seconds": 30.0, "stopped": "steps"})
+    assert (
+        "Too few samples to hold some out" in unchecked and "go back to the model you had in File > Models" in unchecked
+    )
 
 
 def test_cancel_stops_the_fine_tune_process_and_offers_no_model(make_window, qtbot, monkeypatch, messages):
