@@ -7,7 +7,6 @@ import itertools
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -341,11 +340,12 @@ def previous_personal(personal: Path) -> Path:
     return personal.with_name(f"{personal.stem}.previous{personal.suffix}")
 
 
-def personal_in_brief(path: Path, meta: dict | None) -> str:
+def personal_in_brief(meta: dict | None) -> str:
     """e.g. 'trained on 12 of your samples, 2026-12-04', for a menu entry."""
     if meta is None:
         return "cannot be read"
     data = (meta.get("training") or {}).get("data") or []
     samples = next((str(entry).split()[0] for entry in data if str(entry).endswith("user samples")), None)
-    when = time.strftime("%Y-%m-%d", time.localtime(path.stat().st_mtime))
-    return f"trained on {samples} of your samples, {when}" if samples else f"written {when}"
+    created = str(meta.get("created") or "")[:10]  # the day its file was written (ISO 8601)
+    said = [f"trained on {samples} of your samples" if samples else "", created and f"written {created}"]
+    return ", ".join(part for part in said if part) or "when and how it was made is not recorded"

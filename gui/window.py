@@ -404,7 +404,7 @@ class MainWindow(QMainWindow):
         mine = [(personal, "your personal model"), (previous_personal(personal), "your previous personal model")]
         for path, label in [(path, label) for path, label in mine if path.is_file()]:
             meta = self._bundled_metadata(path)
-            self._add_model_entry(label, personal_in_brief(path, meta), meta is not None, path, in_use)
+            self._add_model_entry(label, personal_in_brief(meta), meta is not None, path, in_use)
 
     def _add_model_entry(self, label: str, brief: str, readable: bool, path: Path, in_use: set[Path]) -> None:
         action = self.bundled_menu.addAction(f"{label}  ({brief})")

@@ -1,7 +1,6 @@
 """Model info, Help > About, choosing an image model, and where file dialogs start."""
 
 import dataclasses
-import datetime
 import shutil
 
 import pytest
@@ -153,8 +152,10 @@ def test_the_personal_models_are_found_again_in_the_models_menu(make_window, mes
     entries = {"online-default": True, "online-ensemble": False, "online-gru": False, "image-default": True}
     assert bundled_menu_entries(window) == {**entries, "personal": False, "personal.previous": False}
     shown = {a.data(): a for a in window.bundled_menu.actions() if a.data()}
-    written = datetime.date.fromtimestamp(personal.stat().st_mtime).isoformat()
-    assert shown["personal"].text() == f"your personal model  (trained on 12 of your samples, {written})"
+    assert (
+        shown["personal"].text()
+        == f"your personal model  (trained on 12 of your samples, written {shipped.info['created'][:10]})"
+    )
     assert shown["personal.previous"].text() == "your previous personal model  (cannot be read)"
     assert not shown["personal.previous"].isEnabled()
     shown["personal"].trigger()
