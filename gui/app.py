@@ -68,14 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _use_model(window: MainWindow, model: str) -> bool:
-    """The replay reads with this model; one that cannot be used is an error on stderr
-    (there is no one to read a message box)."""
-    try:
-        handwrite.load_model(model)  # the clear error, before the window is asked to use it
-    except handwrite.HandwriteError as exc:
-        print(f"handwrite gui: {exc}", file=sys.stderr)
-        return False
-    return window.load_model(model, quiet=True)
+    """The replay reads with this ink model; one that cannot be used is an error on
+    stderr (there is no one to read a message box)."""
+    if error := window.use_model(model, kind="ink"):
+        print(f"handwrite gui: {error}", file=sys.stderr)
+    return error is None
 
 
 def _replay_and_report(window: MainWindow, ink: handwrite.Ink, screenshot: str | None, text_out: str | None) -> int:

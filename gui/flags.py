@@ -9,8 +9,9 @@ FLAGS = (
     (
         ("-m", "--model"),
         "MODEL",
-        "read with this model (a file, a bundled model's name, or personal); "
-        "without it the app reads with the model chosen last, and a replay with the bundled one",
+        "read with this model (a file, a bundled model's name, or personal), and keep it for later starts "
+        "as File > Models does (an image model reads pictures); without it the app reads with the model "
+        "chosen last, and a replay, which keeps nothing, with the bundled one",
     ),
     (("--replay",), "INK", "feed this ink's strokes through the pen input path (as a pen would write them)"),
     (("--screenshot",), "PNG", "with --replay: save a screenshot of the window, print the text, exit"),

@@ -203,10 +203,13 @@ class TrainDialog(QDialog):
         output: Path,
         parent: QWidget | None = None,
         extra_args: list[str] | None = None,
+        in_use: str | None = None,
     ) -> None:
+        """`in_use`: the model file the app reads with now (None: the bundled one)."""
         super().__init__(parent)
         self.setWindowTitle("Train on my samples")
         self.output = output
+        self.in_use = in_use
         self.candidate = output.with_name(f"{output.stem}.new{output.suffix}")
         self.report: dict | None = None
         self.error = ""
@@ -264,11 +267,15 @@ class TrainDialog(QDialog):
         self.adjustSize()  # room for what was said
 
     def accept(self) -> None:
-        """Put the new model in place of the personal one, keeping the one it replaces
-        beside it (previous_personal()) so a worse run can be undone, then close."""
+        """Put the new model in place of the personal one, keeping the model in use
+        before beside it (previous_personal()) so a worse run can be undone, then close."""
         try:
-            if self.output.exists():
-                os.replace(self.output, previous_personal(self.output))
+            previous = previous_personal(self.output)
+            # the one kept is the one the user read with: after going back to the previous
+            # model, the personal model they turned away from is the one replaced
+            going_back = self.in_use is not None and Path(self.in_use).resolve() == previous.resolve()
+            if self.output.exists() and not going_back:
+                os.replace(self.output, previous)
             os.replace(self.candidate, self.output)
         except OSError as exc:
             QMessageBox.warning(self, "Cannot keep the personal model", str(exc))
@@ -290,14 +297,14 @@ class TrainDialog(QDialog):
         super().reject()
 
 
-def import_in_words(report: handwrite.samples.ImportReport, folder: str) -> str:
+def import_in_words(report: handwrite.ImportReport, folder: str) -> str:
     """What an import added, and why the rest was skipped (a folder of unlabelled ink
     once said only "0 samples added")."""
     if not report.added and not report.skipped:
         return f"No ink files (.inkml, .json) in {folder}: nothing was added."
     why = [
-        (report.held_already, "kept already"),
-        (report.unlabelled, 'without a transcription (an InkML <annotation type="truth">) or strokes'),
+        (report.duplicates, "the same as a sample kept already or another file there"),
+        (report.unlabelled, "without a transcription or without strokes"),
         (report.unreadable, "not readable as ink, or with a transcription no sample may have"),
     ]
     skipped = "; ".join(f"{count} {what}" for count, what in why if count)
@@ -340,12 +347,27 @@ def previous_personal(personal: Path) -> Path:
     return personal.with_name(f"{personal.stem}.previous{personal.suffix}")
 
 
+def personal_models() -> list[tuple[Path, str]]:
+    """The user's personal model files and how the app names them: the one Train on my
+    samples wrote last, and the one it replaced."""
+    personal = handwrite.personal_model_path()
+    return [(personal, "your personal model"), (previous_personal(personal), "your previous personal model")]
+
+
+def is_personal(path: str | os.PathLike[str] | None) -> bool:
+    """Whether a model file is one of the user's personal models."""
+    return bool(path) and Path(path).resolve() in {mine.resolve() for mine, _ in personal_models()}
+
+
 def personal_in_brief(meta: dict | None) -> str:
     """e.g. 'trained on 12 of your samples, 2026-12-04', for a menu entry."""
     if meta is None:
         return "cannot be read"
-    data = (meta.get("training") or {}).get("data") or []
-    samples = next((str(entry).split()[0] for entry in data if str(entry).endswith("user samples")), None)
+    training = meta.get("training") or {}
+    samples = (training.get("finetune") or {}).get("samples")
+    if samples is None:  # a personal model written before the count was recorded: "12 user samples"
+        data = [str(entry) for entry in training.get("data") or []]
+        samples = next((entry.split()[0] for entry in data if entry.endswith(" user samples")), None)
     created = str(meta.get("created") or "")[:10]  # the day its file was written (ISO 8601)
     said = [f"trained on {samples} of your samples" if samples else "", created and f"written {created}"]
     return ", ".join(part for part in said if part) or "when and how it was made is not recorded"

@@ -50,7 +50,7 @@ from gui.dialogs import (
 )
 from gui.document import Document
 from gui.image_view import IMAGE_FILTER, IMAGE_SUFFIXES, ImageTranscriptionDialog
-from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog, personal_in_brief, previous_personal
+from gui.personal import KeepSampleDialog, SampleBrowser, TrainDialog, is_personal, personal_in_brief, personal_models
 from gui.recognition import LineKey, LiveRecognizer, PageReading, PageStrokes
 from gui.theme import UNSURE, Banner, page_colors
 from gui.words import add_word_view
@@ -76,11 +76,7 @@ def model_name(path: str | None) -> str:
     the user's samples, else the file's name."""
     file = model_file(path, "ink").resolve()
     bundled = {found.resolve(): name for name, found in handwrite.bundled_models().items()}
-    personal = handwrite.personal_model_path()
-    mine = {
-        personal.resolve(): "your personal model",
-        previous_personal(personal).resolve(): "your previous personal model",
-    }
+    mine = {path.resolve(): label for path, label in personal_models()}
     return f"bundled model {bundled[file]}" if file in bundled else mine.get(file, file.name)
 
 
@@ -212,9 +208,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Export page as PNG…", self.export_png, "Ctrl+E")
         self._action(file_menu, "Export searchable &PDF…", self.export_pdf, "Ctrl+Shift+E")
         file_menu.addSeparator()
-        self.bundled_menu = file_menu.addMenu("&Models")
+        self.models_menu = file_menu.addMenu("&Models")
         # filled each time it opens, so the ticks follow the models in use
-        self.bundled_menu.aboutToShow.connect(self._fill_models_menu)
+        self.models_menu.aboutToShow.connect(self._fill_models_menu)
         self._action(file_menu, "Choose &model file…", self.choose_model, "Ctrl+M")
         self._action(file_menu, "Model &info", self.show_model_info, "Ctrl+I")
         self.lm_action = self._action(file_menu, "English &language model", self._toggle_language_model, "Ctrl+L")
@@ -309,27 +305,40 @@ class MainWindow(QMainWindow):
 
     # ---- model --------------------------------------------------------------
     def load_model(self, path: str | None, quiet: bool = False) -> bool:
-        """Use a model file: an ink model reads the page; an image model reads pictures
-        (File > Open image) while the page keeps its ink model. A file that cannot be
-        used is refused with the reason and the models in use stay (at start, the
-        bundled ones). Whether the file is now in use."""
+        """Use a model file (see use_model); one that cannot be used is refused in a
+        message box with the reason (at start, `quiet`, only when a file was named).
+        Whether the file is now in use."""
+        error = self.use_model(path, quiet=quiet)
+        if error and (not quiet or path):
+            QMessageBox.warning(
+                self, "Cannot use this model", f"{error}\n\nThe page is still read by the {self.model_name}."
+            )
+        return error is None
+
+    def use_model(self, path: str | None, kind: str | None = None, quiet: bool = True) -> str | None:
+        """Use a model file (a path, or a name as `-m` takes it): an ink model reads the
+        page; an image model reads pictures (File > Open image) while the page keeps its
+        ink model. `kind`: the only kind accepted; `quiet`: no word on an image model
+        chosen. Why it cannot be used, or None; the models in use then stay (at start,
+        the bundled ones)."""
         try:
             model = self._load(path)
+            if kind and model.kind != kind:
+                raise handwrite.HandwriteError(f"{path}: an {model.kind} model, and an {kind} model is needed here")
         except handwrite.HandwriteError as exc:
-            if not quiet or path:
-                in_use = f"the {self.model_name}" if self.model is not None else f"the {model_name(None)}"
-                QMessageBox.warning(self, "Cannot use this model", f"{exc}\n\nThe page is still read by {in_use}.")
             if self.model is None:
                 self._use_ink_model(self._load(None), None)
-            return False
-        path = model.path if path else None  # a name ("personal", "online-gru") is kept as the file it names
+            return str(exc)
+        # kept as the absolute file it names: a name ("personal") or a relative path would
+        # mean another file, or none, when the app next starts from another folder
+        path = str(Path(model.path).resolve()) if path else None
         if model.kind == "image":
             self._use_image_model(model, path, quiet)
             if self.model is None:  # settings from an older version named an image model here
                 self._use_ink_model(self._load(None), None)
-            return True
+            return None
         self._use_ink_model(model, path)
-        return True
+        return None
 
     def _load(self, path: str | None) -> handwrite.Recognizer:
         """Beam 8 (with the LM when it is on), keeping 8 readings of each line: a word's
@@ -382,12 +391,12 @@ class MainWindow(QMainWindow):
         then the user's personal models (Samples > Train on my samples), each ticked where
         it is in use: the page's ink model, and the image model that File > Open image
         reads with. Choosing one in use changes nothing."""
-        self.bundled_menu.clear()
+        self.models_menu.clear()
         in_use = self._models_in_use()
         shipped = handwrite.bundled_models()
-        described = {name: self._bundled_metadata(path) for name, path in shipped.items()}
+        described = {name: self._model_metadata(path) for name, path in shipped.items()}
         for kind, heading in (("ink", "Read what you write"), ("image", "Read pictures (File > Open image)")):
-            self.bundled_menu.addAction(heading).setEnabled(False)
+            self.models_menu.addAction(heading).setEnabled(False)
             for name, meta in described.items():
                 if (meta.get("kind") if meta else "ink") != kind:  # one that cannot be read: listed once
                     continue
@@ -395,19 +404,17 @@ class MainWindow(QMainWindow):
                 self._add_model_entry(name, brief, meta is not None, shipped[name], in_use)
             if kind == "ink":
                 self._add_personal_entries(in_use)
-                self.bundled_menu.addSeparator()
+                self.models_menu.addSeparator()
 
     def _add_personal_entries(self, in_use: set[Path]) -> None:
         """The personal model and the one it replaced, where they exist: trained on the
         user's samples, they are found here again rather than through a file dialog."""
-        personal = handwrite.personal_model_path()
-        mine = [(personal, "your personal model"), (previous_personal(personal), "your previous personal model")]
-        for path, label in [(path, label) for path, label in mine if path.is_file()]:
-            meta = self._bundled_metadata(path)
+        for path, label in [(path, label) for path, label in personal_models() if _is_file(path)]:
+            meta = self._model_metadata(path)
             self._add_model_entry(label, personal_in_brief(meta), meta is not None, path, in_use)
 
     def _add_model_entry(self, label: str, brief: str, readable: bool, path: Path, in_use: set[Path]) -> None:
-        action = self.bundled_menu.addAction(f"{label}  ({brief})")
+        action = self.models_menu.addAction(f"{label}  ({brief})")
         action.setEnabled(readable)
         action.setCheckable(True)
         action.setChecked(path.resolve() in in_use)
@@ -420,11 +427,11 @@ class MainWindow(QMainWindow):
         if path.resolve() not in self._models_in_use():  # the one in use: nothing to do, nothing to say
             self.load_model(str(path))
 
-    def _bundled_metadata(self, path: Path) -> dict | None:
-        """A bundled model's metadata (read once), None when the file cannot be read."""
+    def _model_metadata(self, path: Path) -> dict | None:
+        """A model file's metadata (read once), None when the file cannot be read."""
         try:
             return bundled_metadata(path, (self.model, self.image_model))
-        except handwrite.HandwriteError:
+        except (handwrite.HandwriteError, OSError):  # OSError: gone, or its folder closed, since it was listed
             return None
 
     def _models_in_use(self) -> set[Path]:
@@ -699,13 +706,11 @@ class MainWindow(QMainWindow):
                 self, "Train on my samples", f"Training needs at least 2 samples; {kept}. Use Samples > Keep as sample…"
             )
             return
-        personal = handwrite.personal_model_path()
-        base = self.settings.value("model_path", "", str) or None
-        if base and Path(base).resolve() == personal.resolve():
-            # every run trains on all the samples: from the personal model itself, each run
-            # drifted further on the same lines (a new user's run: 6.17% -> 7.22% on other writers)
-            base = None
-        dialog = TrainDialog(self.store, base, personal, self)
+        in_use = self.settings.value("model_path", "", str) or None
+        # every run trains on all the samples: from a personal model itself, each run
+        # drifted further on the same lines (a new user's run: 6.17% -> 7.22% on other writers)
+        base = None if is_personal(in_use) else in_use
+        dialog = TrainDialog(self.store, base, handwrite.personal_model_path(), self, in_use=in_use)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.load_model(str(dialog.output))
 
@@ -1105,3 +1110,12 @@ def save_text_atomically(text: str, path: str | os.PathLike[str]) -> bool:
 
 
 __all__ = ["MainWindow", "save_png_atomically", "save_text_atomically"]
+
+
+def _is_file(path: Path) -> bool:
+    """Whether a file is there; a folder the system will not search says no (Python
+    3.11 raises there, and an exception in a menu's slot would end the app)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False

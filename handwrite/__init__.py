@@ -38,6 +38,7 @@ _LAZY = {
     "Result": "handwrite.results",
     "Word": "handwrite.results",
     "SampleStore": "handwrite.samples",
+    "ImportReport": "handwrite.samples",
 }
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     from handwrite.pdf import write_searchable_pdf
     from handwrite.recognizer import Recognizer, bundled_models, default_model_path, load_model
     from handwrite.results import Alternative, Line, Result, Word
-    from handwrite.samples import SampleStore, data_home, personal_model_path
+    from handwrite.samples import ImportReport, SampleStore, data_home, personal_model_path
 
 
 def __getattr__(name: str) -> object:
@@ -69,6 +70,7 @@ __all__ = [
     "Alternative",
     "FormatError",
     "HandwriteError",
+    "ImportReport",
     "Ink",
     "InkError",
     "Line",

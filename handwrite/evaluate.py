@@ -33,9 +33,10 @@ class ErrorRates:
         return f"CER {self.cer:.2%}  WER {self.wer:.2%}  ({counted(self.lines, 'line')}, {self.chars} chars)"
 
     def figures(self) -> dict[str, float | int]:
-        """The rates rounded to 6 places and the lines scored: what a model file records.
-        (At 5, a CER eval printed as 5.77% was recorded as 0.05775 and shown as 5.78%.)"""
-        return {"cer": round(self.cer, 6), "wer": round(self.wer, 6), "lines": self.lines}
+        """The rates and the lines scored: what a model file records. Not rounded: a
+        rounded rate, rounded again for display, can differ from what eval printed
+        (5.77% recorded as 0.05775 showed as 5.78%)."""
+        return {"cer": self.cer, "wer": self.wer, "lines": self.lines}
 
 
 def error_rates(pairs: Iterable[tuple[str, str]]) -> ErrorRates:

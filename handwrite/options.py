@@ -185,7 +185,8 @@ class ModelOptions:
     model: str | None = option(
         None,
         flags=("-m", "--model"),
-        help="model file or bundled model name (default: the bundled model for the input kind)",
+        help="a model file, a bundled model's name, or personal (the model trained on your samples); "
+        "default: the bundled model for the input kind",
     )
     beam: int = option(
         1, metavar="N", bounds=(1, MAX_BEAM), help=f"beam width, 1 to {MAX_BEAM} (1 = greedy; default 1)"

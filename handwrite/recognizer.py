@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +35,7 @@ from handwrite.model import batched_log_probs, inference_network
 from handwrite.modelfile import ModelFile, load_model_file
 from handwrite.page_reading import InkLine, image_line_result, ink_line, line_result
 from handwrite.results import Alternative, Calibration, Line, Result
-from handwrite.samples import PERSONAL_MODEL, personal_model_path
+from handwrite.samples import PERSONAL_MODEL, default_store_dir, personal_model_path
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_INK_MODEL = MODELS_DIR / "online-default.safetensors"
@@ -225,12 +226,14 @@ def model_file_path(path: str | os.PathLike[str]) -> Path:
 
 
 def _personal_model() -> Path:
-    """The personal model's file, or a clear error when none has been trained yet."""
+    """The personal model's file (one that is there but cannot be read fails when it is
+    loaded, saying why), or a clear error when none has been trained yet."""
     path = personal_model_path()
-    if not _is_file(path):
+    if not os.path.lexists(path):
+        train = f"handwrite finetune {shlex.quote(str(default_store_dir()))} -o {shlex.quote(str(path))}"
         raise ModelFileError(
             f"{PERSONAL_MODEL}: no personal model yet ({path} does not exist): train one in the app "
-            f"(Samples > Train on my samples), or with `handwrite finetune SAMPLES -o {path}`"
+            f"(Samples > Train on my samples), or on the samples kept there with `{train}`"
         )
     return path
 

@@ -50,9 +50,12 @@ class Sample:
 
 def data_home() -> Path:
     """Where handwrite keeps the user's data, for the app and the library alike:
-    $XDG_DATA_HOME/handwrite (~/.local/share/handwrite)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "handwrite"
+    $XDG_DATA_HOME/handwrite when that is an absolute path, else
+    ~/.local/share/handwrite."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    # the XDG spec: a relative path is invalid and ignored (it would mean another folder,
+    # and so other samples and another personal model, wherever handwrite was started)
+    return (Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share") / "handwrite"
 
 
 PERSONAL_MODEL = "personal"  # the name `-m` and load_model() know the personal model by
@@ -74,13 +77,13 @@ class ImportReport:
     """What SampleStore.import_folder did with the ink files it found."""
 
     added: int = 0
-    held_already: int = 0  # the store holds the same strokes and text (a backup imported twice)
-    unlabelled: int = 0  # no transcription (InkML's annotation type="truth"), or no strokes
+    duplicates: int = 0  # the same strokes and text as a sample kept already, or as another file here
+    unlabelled: int = 0  # no transcription (InkML's annotation type="truth", JSON's "text"), or no strokes
     unreadable: int = 0  # not ink, or a transcription no sample may have
 
     @property
     def skipped(self) -> int:
-        return self.held_already + self.unlabelled + self.unreadable
+        return self.duplicates + self.unlabelled + self.unreadable
 
 
 class SampleStore:
@@ -147,10 +150,12 @@ class SampleStore:
         """Add every labelled ink file of a folder that the store does not already
         hold (importing a backup twice adds nothing); what was added and what was
         skipped, and why."""
+        if not Path(folder).is_dir():
+            raise HandwriteError(f"{folder}: not a folder (samples are imported from a folder of ink files)")
         held = {_fingerprint(ink) for _, ink in self._stored()}
         report = ImportReport()
         for path in sorted(Path(folder).rglob("*")):
-            if path.suffix.lower() not in (".inkml", ".json"):
+            if path.suffix.lower() not in (".inkml", ".json") or path.is_dir():
                 continue
             try:
                 ink = read_ink(path)
@@ -158,7 +163,7 @@ class SampleStore:
                     report.unlabelled += 1
                     continue
                 if (fingerprint := _fingerprint(ink)) in held:
-                    report.held_already += 1
+                    report.duplicates += 1
                     continue
                 self.add(ink, ink.text)
             except HandwriteError:  # unreadable, or a label no sample may have (control characters)

@@ -809,3 +809,11 @@ def test_an_interrupted_batch_keeps_the_results_read_so_far(capsys, tmp_path, la
     assert code == 130 and "interrupted" in err and "results.jsonl" in err  # and it says where
     rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(row["text"] for row in rows)
+
+
+def test_gui_passes_its_model_on_to_the_app():
+    from gui.flags import as_argv
+    from handwrite.cli import build_parser
+
+    args = build_parser().parse_args(["gui", "-m", "personal", "--replay", "page.inkml"])
+    assert as_argv(args) == ["--model", "personal", "--replay", "page.inkml"]

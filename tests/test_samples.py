@@ -115,7 +115,7 @@ def test_export_and_import(tmp_path):
     other = SampleStore(tmp_path / "b")
     assert other.import_folder(tmp_path / "backup").added == 2
     assert sorted(s.text for s in other.samples()) == ["one", "two"]
-    assert other.import_folder(tmp_path / "backup") == ImportReport(held_already=2)  # a backup twice adds nothing
+    assert other.import_folder(tmp_path / "backup") == ImportReport(duplicates=2)  # a backup twice adds nothing
     (tmp_path / "backup" / "copy.inkml").write_bytes(next((tmp_path / "backup").iterdir()).read_bytes())
     assert SampleStore(tmp_path / "c").import_folder(tmp_path / "backup").added == 2  # nor a sample held twice
     assert store.import_folder(tmp_path / "backup").added == 0
@@ -125,7 +125,9 @@ def test_export_and_import(tmp_path):
     blank = ink()
     blank.text = "   "
     handwrite.write_ink(blank, tmp_path / "backup" / "blank.json")  # JSON ink keeps the spaces
-    assert SampleStore(tmp_path / "d").import_folder(tmp_path / "backup") == ImportReport(2, 1, 1)  # skipped, said
+    assert SampleStore(tmp_path / "d").import_folder(tmp_path / "backup") == ImportReport(
+        added=2, duplicates=1, unlabelled=1
+    )  # skipped, said
 
 
 def test_unreadable_files_in_the_store_are_left_alone(tmp_path):
@@ -155,3 +157,12 @@ def test_a_fifo_or_device_in_the_store_or_an_import_is_left_alone(tmp_path):
         assert [s.text for s in store.samples()] == ["fine"]
         assert store.export(tmp_path / "exported") == 1
         assert store.import_folder(backup) == ImportReport(unreadable=1)
+
+
+def test_the_data_folder_follows_xdg_and_ignores_a_relative_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert handwrite.data_home() == tmp_path / "xdg" / "handwrite"
+    for relative in ("xdg", ""):  # invalid by the XDG spec: the default instead of a folder that moves
+        monkeypatch.setenv("XDG_DATA_HOME", relative)
+        assert handwrite.data_home() == tmp_path / "home" / ".local" / "share" / "handwrite"

@@ -104,7 +104,12 @@ def _finetune(options: FinetuneOptions, cancel: threading.Event | None) -> Finet
         "training": {
             "data": [f"{len(samples)} user samples"]
             + ([f"synthetic {_SYNTHETIC[base.kind]}"] if options.synthetic_fraction else []),
-            "finetune": {"steps": run.step, "new_chars": new_chars, "learning_rate": options.learning_rate},
+            "finetune": {
+                "samples": len(samples),
+                "steps": run.step,
+                "new_chars": new_chars,
+                "learning_rate": options.learning_rate,
+            },
             "base_training": base.info.get("training", {}).get("data", []),
         },
         "metrics": {"held-out user samples": {"before": _rates(before), "after": _rates(after)}} if heldout else {},
@@ -156,7 +161,7 @@ def _of_kind(items: list[Item], kind: str) -> list[Item]:
 
 
 def _rates(rates: ErrorRates | None) -> dict | None:
-    return None if rates is None else {"cer": round(rates.cer, 5), "wer": round(rates.wer, 5), "lines": rates.lines}
+    return None if rates is None else rates.figures()
 
 
 class _Run:

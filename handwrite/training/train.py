@@ -336,11 +336,7 @@ class Trainer:
                 "options": {**asdict(o), **{k: getattr(self.net.config, k) for k in ("rnn", "hidden", "layers")}},
             },
             # keyed like `handwrite eval --record-metrics`: set, then decoding
-            "metrics": {
-                f"{self.selected_on}, {result.lines} lines (model selection)": {
-                    "beam 1": {"cer": round(result.cer, 5), "wer": round(result.wer, 5), "lines": result.lines}
-                }
-            },
+            "metrics": {f"{self.selected_on}, {result.lines} lines (model selection)": {"beam 1": result.figures()}},
         }
         return ModelFile(self.inputs.kind, self.codec, self.net.config, self.inputs.preprocessing(), state, info)
 

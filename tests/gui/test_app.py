@@ -1,5 +1,6 @@
 """The drawing app, offscreen, driven through real input events."""
 
+import shutil
 import subprocess
 import sys
 
@@ -246,6 +247,17 @@ def test_a_replay_reads_with_the_model_named_and_refuses_one_it_cannot_use(tmp_p
     broken.write_bytes(b"\x00" * 64)
     assert app.main(["-m", str(broken), "--replay", hello]) == 1
     assert capsys.readouterr().err.startswith(f"handwrite gui: {broken}: ")
+    assert app.main(["-m", "image-default", "--replay", hello]) == 1  # a replay writes ink: not read as pictures
+    assert "image-default: an image model, and an ink model is needed here" in capsys.readouterr().err
+
+
+def test_a_model_chosen_by_a_relative_path_is_remembered_as_its_file(make_window, tmp_path, monkeypatch):
+    """The next start may be from another folder: the setting names the file itself."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(handwrite.default_model_path("ink"), tmp_path / "mine.safetensors")
+    window = make_window()
+    assert window.load_model("mine.safetensors")
+    assert window.settings.value("model_path") == str(tmp_path / "mine.safetensors")
 
 
 def test_copy_text_and_export_png(make_window, tmp_path):

@@ -96,10 +96,10 @@ def test_choosing_an_image_model_says_what_it_is_for_and_keeps_the_page_s_model(
     assert again.image_model_path == str(tiny_image_model) and again.model_name == "bundled model online-default"
 
 
-def bundled_menu_entries(window) -> dict[str, bool]:
+def models_menu_entries(window) -> dict[str, bool]:
     """File > Models as the user sees it when it opens: model name -> ticked."""
-    window.bundled_menu.aboutToShow.emit()
-    return {entry.data(): entry.isChecked() for entry in window.bundled_menu.actions() if entry.data()}
+    window.models_menu.aboutToShow.emit()
+    return {entry.data(): entry.isChecked() for entry in window.models_menu.actions() if entry.data()}
 
 
 def test_bundled_models_are_offered_by_name_ticked_where_in_use_and_remembered(
@@ -118,8 +118,8 @@ def test_bundled_models_are_offered_by_name_ticked_where_in_use_and_remembered(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "online-other").write_bytes(b"not the bundled model")  # a file named like it: never used
     window = make_window()
-    assert bundled_menu_entries(window) == {"image-default": True, "online-default": True, "online-other": False}
-    shown = [a.text() for a in window.bundled_menu.actions() if not a.isSeparator()]
+    assert models_menu_entries(window) == {"image-default": True, "online-default": True, "online-other": False}
+    shown = [a.text() for a in window.models_menu.actions() if not a.isSeparator()]
     assert shown == [  # under what each reads, with its network
         "Read what you write",
         "online-default  (3 \u00d7 192 BiLSTM)",
@@ -127,40 +127,50 @@ def test_bundled_models_are_offered_by_name_ticked_where_in_use_and_remembered(
         "Read pictures (File > Open image)",
         "image-default  (3 \u00d7 192 BiLSTM)",
     ]
-    entry = {a.data(): a for a in window.bundled_menu.actions() if a.data()}
+    entry = {a.data(): a for a in window.models_menu.actions() if a.data()}
     entry["image-default"].trigger()  # the one in use already: nothing happens, nothing is said
     entry["online-other"].trigger()
     assert window.model_name == "bundled model online-other" and window.model.kind == "ink" and not messages
     assert "bundled model online-other" in window.model_label.text()
-    assert bundled_menu_entries(window) == {"image-default": True, "online-default": False, "online-other": True}
+    assert models_menu_entries(window) == {"image-default": True, "online-default": False, "online-other": True}
     again = make_window()
     assert again.model_name == "bundled model online-other"
-    assert bundled_menu_entries(again)["online-other"]
+    assert models_menu_entries(again)["online-other"]
 
 
 def test_the_personal_models_are_found_again_in_the_models_menu(make_window, messages):
     """Trained on the user's samples, the personal model (and the one it replaced) are
     chosen like the bundled ones, named for what they are, not through a file dialog."""
     window = make_window()
-    assert {"personal", "personal.previous"}.isdisjoint(bundled_menu_entries(window))
+    assert {"personal", "personal.previous"}.isdisjoint(models_menu_entries(window))
     personal = handwrite.personal_model_path()
     personal.parent.mkdir(parents=True, exist_ok=True)
     shipped = load_model_file(DEFAULT_INK_MODEL)
-    info = {**shipped.info, "training": {**shipped.info["training"], "data": ["12 user samples"]}}
-    save_model_file(dataclasses.replace(shipped, info=info), personal)
-    (personal.parent / "personal.previous.safetensors").write_bytes(b"not a model")
+    written = shipped.info["created"][:10]
+
+    def save(path, **training):
+        info = {**shipped.info, "training": {**shipped.info["training"], **training}}
+        save_model_file(dataclasses.replace(shipped, info=info), path)
+
+    save(personal, finetune={"samples": 12, "steps": 100})
+    previous = personal.parent / "personal.previous.safetensors"
+    save(previous, data=["5 user samples"])  # as fine-tunes recorded it before the count was kept apart
     entries = {"online-default": True, "online-ensemble": False, "online-gru": False, "image-default": True}
-    assert bundled_menu_entries(window) == {**entries, "personal": False, "personal.previous": False}
-    shown = {a.data(): a for a in window.bundled_menu.actions() if a.data()}
+    assert models_menu_entries(window) == {**entries, "personal": False, "personal.previous": False}
+    shown = {a.data(): a for a in window.models_menu.actions() if a.data()}
+    assert shown["personal"].text() == f"your personal model  (trained on 12 of your samples, written {written})"
     assert (
-        shown["personal"].text()
-        == f"your personal model  (trained on 12 of your samples, written {shipped.info['created'][:10]})"
+        shown["personal.previous"].text()
+        == f"your previous personal model  (trained on 5 of your samples, written {written})"
     )
-    assert shown["personal.previous"].text() == "your previous personal model  (cannot be read)"
-    assert not shown["personal.previous"].isEnabled()
     shown["personal"].trigger()
     assert window.model_name == "your personal model" and "your personal model" in window.model_label.text()
-    assert bundled_menu_entries(window)["personal"] and not messages
+    assert models_menu_entries(window)["personal"] and not messages
+    previous.write_bytes(b"not a model")
+    models_menu_entries(window)
+    shown = {a.data(): a for a in window.models_menu.actions() if a.data()}
+    assert shown["personal.previous"].text() == "your previous personal model  (cannot be read)"
+    assert not shown["personal.previous"].isEnabled()
 
 
 def test_file_dialogs_start_in_documents_then_in_the_last_folder_used(make_window, tmp_path, monkeypatch):

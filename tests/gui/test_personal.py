@@ -333,16 +333,39 @@ def test_training_again_starts_from_the_bundled_model_not_the_personal_one(make_
     further on the same lines (a new user's run: 6.17% -> 7.22% CER on other writers)."""
     bases = []
     declined = types.SimpleNamespace(exec=lambda: QDialog.DialogCode.Rejected)
-    monkeypatch.setattr(window_module, "TrainDialog", lambda _, base, *__: bases.append(base) or declined)
+    monkeypatch.setattr(window_module, "TrainDialog", lambda _, base, *__, **___: bases.append(base) or declined)
     window = make_window()
     for text in ("hello world", "the quick brown fox jumps"):
         write(window)
         window.keep_sample([text])
     personal = tmp_path / "handwrite" / "personal.safetensors"
-    for chosen in (str(personal), "/models/mine.safetensors"):
+    previous = tmp_path / "handwrite" / "personal.previous.safetensors"
+    for chosen in (str(personal), str(previous), "/models/mine.safetensors"):
         window.settings.setValue("model_path", chosen)
         window.train_on_samples()
-    assert bases == [None, "/models/mine.safetensors"]
+    assert bases == [None, None, "/models/mine.safetensors"]
+
+
+@pytest.mark.parametrize(
+    ("in_use", "kept"),
+    [
+        ("personal.safetensors", {"personal.previous.safetensors": b"B", "personal.safetensors": b"C"}),
+        # gone back to the previous model because the last one read worse: that one is replaced
+        ("personal.previous.safetensors", {"personal.previous.safetensors": b"A", "personal.safetensors": b"C"}),
+    ],
+)
+def test_the_model_a_new_personal_model_replaces_is_the_one_the_user_read_with(qtbot, tmp_path, in_use, kept):
+    store = handwrite.SampleStore(tmp_path / "samples")
+    (tmp_path / "personal.previous.safetensors").write_bytes(b"A")
+    output = tmp_path / "personal.safetensors"
+    output.write_bytes(b"B")
+    dialog = TrainDialog(store, None, output, in_use=str(tmp_path / in_use))
+    qtbot.addWidget(dialog)
+    dialog.process.kill()  # the fine-tune itself is tested above; here only what Use keeps
+    dialog.process.waitForFinished(5000)
+    dialog.candidate.write_bytes(b"C")
+    dialog.accept()
+    assert {path.name: path.read_bytes() for path in tmp_path.glob("personal*")} == kept
 
 
 def test_training_on_fewer_than_two_samples_says_how_many_it_needs(make_window, messages):
@@ -381,10 +404,13 @@ def test_an_import_says_what_it_added_and_why_it_skipped_the_rest(make_window, q
     (unlabelled / "junk.json").write_text("{")
     browser.import_folder(str(unlabelled))
     browser.import_folder(str(tmp_path / "backup"))
+    (tmp_path / "empty-folder").mkdir()
     browser.import_folder(str(tmp_path / "empty-folder"))
+    browser.import_folder(str(tmp_path / "not-there"))
     assert messages[1:] == [
-        '0 samples added. Skipped: 1 without a transcription (an InkML <annotation type="truth">) or strokes; '
+        "0 samples added. Skipped: 1 without a transcription or without strokes; "
         "1 not readable as ink, or with a transcription no sample may have.",
-        "0 samples added. Skipped: 1 kept already.",
+        "0 samples added. Skipped: 1 the same as a sample kept already or another file there.",
         f"No ink files (.inkml, .json) in {tmp_path / 'empty-folder'}: nothing was added.",
+        f"{tmp_path / 'not-there'}: not a folder (samples are imported from a folder of ink files)",
     ]
