@@ -167,17 +167,24 @@ def metrics_table(metrics: dict) -> str:
     return f"<table cellspacing='0' cellpadding='4' border='1'>{head}{cells}</table>"
 
 
+def training_data(meta: dict) -> list[str]:
+    """What a model file says it was trained on. Only the file's outer shape is checked
+    when it loads; a list of anything else here must not break a menu or a dialog."""
+    data = (meta.get("training") or {}).get("data")
+    return [str(entry) for entry in data] if isinstance(data, list) else []
+
+
 def model_html(name: str, meta: dict) -> str:
     """A model file described for people: what it reads, how it is built, on what it
     was trained, how well it reads, and who wrote it when."""
     kind = str(meta.get("kind", "?"))
     training = meta.get("training") or {}
-    data = training.get("data") or []
+    data = training_data(meta)
     facts = [
         ("Reads", INPUTS.get(kind, kind)),
         ("Network", architecture_in_words(meta)),
         ("Alphabet", f"{len(meta.get('alphabet', ''))} characters"),
-        ("Trained on", ", ".join(map(str, data)) or "not recorded"),
+        ("Trained on", ", ".join(data) or "not recorded"),
     ]
     if training.get("selected_on"):
         facts.append(("Chosen on", str(training["selected_on"])))
@@ -279,7 +286,7 @@ def about_html(loaded: Sequence[handwrite.Recognizer | None] = ()) -> str:
         models.append(
             f"<li><b>{html.escape(path.name)}</b> reads {INPUTS[meta['kind']]}: "
             f"{html.escape(architecture_in_words(meta))}."
-            f"<br>Trained on {html.escape(', '.join(map(str, (meta.get('training') or {}).get('data', []))))}."
+            f"<br>Trained on {html.escape(', '.join(training_data(meta)))}."
             f"<br>IAM-OnDB testset_t: {_headline(meta)}.<br><i>{html.escape(terms)}</i></li>"
         )
     return (
@@ -322,4 +329,5 @@ __all__ = [
     "remember_folder",
     "save_file",
     "start_folder",
+    "training_data",
 ]

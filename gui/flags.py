@@ -11,7 +11,8 @@ FLAGS = (
         "MODEL",
         "read with this model (a file, a bundled model's name, or personal), and keep it for later starts "
         "as File > Models does (an image model reads pictures); without it the app reads with the model "
-        "chosen last, and a replay, which keeps nothing, with the bundled one",
+        "chosen last. A replay keeps nothing, reads with the bundled model unless -m names an ink model, "
+        "and refuses another kind",
     ),
     (("--replay",), "INK", "feed this ink's strokes through the pen input path (as a pen would write them)"),
     (("--screenshot",), "PNG", "with --replay: save a screenshot of the window, print the text, exit"),

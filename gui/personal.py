@@ -30,7 +30,7 @@ from PyQt6.QtWidgets import (
 )
 
 import handwrite
-from gui.dialogs import choose_folder, confirm, counted
+from gui.dialogs import choose_folder, confirm, counted, training_data
 from gui.theme import PageColors, page_colors
 
 T = TypeVar("T")
@@ -267,8 +267,9 @@ class TrainDialog(QDialog):
         self.adjustSize()  # room for what was said
 
     def accept(self) -> None:
-        """Put the new model in place of the personal one, keeping the model in use
-        before beside it (previous_personal()) so a worse run can be undone, then close."""
+        """Put the new model in place of the personal one, keeping the personal model it
+        replaces beside it (previous_personal()) so a worse run can be undone, unless the
+        previous one is in use (then that one stays and the personal model goes), then close."""
         try:
             previous = previous_personal(self.output)
             # the one kept is the one the user read with: after going back to the previous
@@ -360,14 +361,15 @@ def is_personal(path: str | os.PathLike[str] | None) -> bool:
 
 
 def personal_in_brief(meta: dict | None) -> str:
-    """e.g. 'trained on 12 of your samples, 2026-12-04', for a menu entry."""
+    """e.g. 'made from 12 of your samples, written 2026-12-04', for a menu entry."""
     if meta is None:
         return "cannot be read"
-    training = meta.get("training") or {}
-    samples = (training.get("finetune") or {}).get("samples")
+    finetune = (meta.get("training") or {}).get("finetune")
+    samples = finetune.get("samples") if isinstance(finetune, dict) else None
     if samples is None:  # a personal model written before the count was recorded: "12 user samples"
-        data = [str(entry) for entry in training.get("data") or []]
-        samples = next((entry.split()[0] for entry in data if entry.endswith(" user samples")), None)
+        recorded = (entry.split()[0] for entry in training_data(meta) if entry.endswith(" user samples"))
+        samples = next(recorded, None)
     created = str(meta.get("created") or "")[:10]  # the day its file was written (ISO 8601)
-    said = [f"trained on {samples} of your samples" if samples else "", created and f"written {created}"]
+    # "made from": from 10 samples up a fifth of them were held out to check it, not trained on
+    said = [f"made from {samples} of your samples" if samples else "", created and f"written {created}"]
     return ", ".join(part for part in said if part) or "when and how it was made is not recorded"

@@ -76,7 +76,7 @@ def model_name(path: str | None) -> str:
     the user's samples, else the file's name."""
     file = model_file(path, "ink").resolve()
     bundled = {found.resolve(): name for name, found in handwrite.bundled_models().items()}
-    mine = {path.resolve(): label for path, label in personal_models()}
+    mine = {personal.resolve(): label for personal, label in personal_models()}
     return f"bundled model {bundled[file]}" if file in bundled else mine.get(file, file.name)
 
 
@@ -330,10 +330,12 @@ class MainWindow(QMainWindow):
                 self._use_ink_model(self._load(None), None)
             return str(exc)
         # kept as the absolute file it names: a name ("personal") or a relative path would
-        # mean another file, or none, when the app next starts from another folder
-        path = str(Path(model.path).resolve()) if path else None
+        # mean another file, or none, when the app next starts from another folder (not
+        # resolved: a link the user chose stays the link, to be pointed elsewhere later)
+        chosen_again = Path(model.path).resolve() in self._models_in_use()
+        path = os.path.abspath(model.path) if path else None
         if model.kind == "image":
-            self._use_image_model(model, path, quiet)
+            self._use_image_model(model, path, quiet or chosen_again)
             if self.model is None:  # settings from an older version named an image model here
                 self._use_ink_model(self._load(None), None)
             return None
@@ -409,9 +411,10 @@ class MainWindow(QMainWindow):
     def _add_personal_entries(self, in_use: set[Path]) -> None:
         """The personal model and the one it replaced, where they exist: trained on the
         user's samples, they are found here again rather than through a file dialog."""
-        for path, label in [(path, label) for path, label in personal_models() if _is_file(path)]:
-            meta = self._model_metadata(path)
-            self._add_model_entry(label, personal_in_brief(meta), meta is not None, path, in_use)
+        for path, label in personal_models():
+            if os.path.isfile(path):  # never raises (a folder the system will not search: False)
+                meta = self._model_metadata(path)
+                self._add_model_entry(label, personal_in_brief(meta), meta is not None, path, in_use)
 
     def _add_model_entry(self, label: str, brief: str, readable: bool, path: Path, in_use: set[Path]) -> None:
         action = self.models_menu.addAction(f"{label}  ({brief})")
@@ -1110,12 +1113,3 @@ def save_text_atomically(text: str, path: str | os.PathLike[str]) -> bool:
 
 
 __all__ = ["MainWindow", "save_png_atomically", "save_text_atomically"]
-
-
-def _is_file(path: Path) -> bool:
-    """Whether a file is there; a folder the system will not search says no (Python
-    3.11 raises there, and an exception in a menu's slot would end the app)."""
-    try:
-        return path.is_file()
-    except OSError:
-        return False

@@ -105,7 +105,8 @@ def _finetune(options: FinetuneOptions, cancel: threading.Event | None) -> Finet
             "data": [f"{len(samples)} user samples"]
             + ([f"synthetic {_SYNTHETIC[base.kind]}"] if options.synthetic_fraction else []),
             "finetune": {
-                "samples": len(samples),
+                "samples": len(samples),  # all of them: held_out of these checked it, the rest trained it
+                "held_out": len(heldout),
                 "steps": run.step,
                 "new_chars": new_chars,
                 "learning_rate": options.learning_rate,

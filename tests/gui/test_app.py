@@ -258,6 +258,9 @@ def test_a_model_chosen_by_a_relative_path_is_remembered_as_its_file(make_window
     window = make_window()
     assert window.load_model("mine.safetensors")
     assert window.settings.value("model_path") == str(tmp_path / "mine.safetensors")
+    (tmp_path / "latest.safetensors").symlink_to(tmp_path / "mine.safetensors")  # one to point elsewhere later
+    assert window.load_model("latest.safetensors")
+    assert window.settings.value("model_path") == str(tmp_path / "latest.safetensors")
 
 
 def test_copy_text_and_export_png(make_window, tmp_path):

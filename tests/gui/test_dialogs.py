@@ -94,6 +94,7 @@ def test_choosing_an_image_model_says_what_it_is_for_and_keeps_the_page_s_model(
     assert window.image_model.kind == "image"
     again = make_window()  # remembered, for images only
     assert again.image_model_path == str(tiny_image_model) and again.model_name == "bundled model online-default"
+    assert again.load_model(str(tiny_image_model)) and len(messages) == 1  # the one in use: said once, not again
 
 
 def models_menu_entries(window) -> dict[str, bool]:
@@ -158,14 +159,18 @@ def test_the_personal_models_are_found_again_in_the_models_menu(make_window, mes
     entries = {"online-default": True, "online-ensemble": False, "online-gru": False, "image-default": True}
     assert models_menu_entries(window) == {**entries, "personal": False, "personal.previous": False}
     shown = {a.data(): a for a in window.models_menu.actions() if a.data()}
-    assert shown["personal"].text() == f"your personal model  (trained on 12 of your samples, written {written})"
+    assert shown["personal"].text() == f"your personal model  (made from 12 of your samples, written {written})"
     assert (
         shown["personal.previous"].text()
-        == f"your previous personal model  (trained on 5 of your samples, written {written})"
+        == f"your previous personal model  (made from 5 of your samples, written {written})"
     )
     shown["personal"].trigger()
     assert window.model_name == "your personal model" and "your personal model" in window.model_label.text()
     assert models_menu_entries(window)["personal"] and not messages
+    save(previous, data=5, finetune=3)  # odd metadata: said as far as it can be, never raised into the menu
+    models_menu_entries(window)
+    shown = {a.data(): a for a in window.models_menu.actions() if a.data()}
+    assert shown["personal.previous"].text() == f"your previous personal model  (written {written})"
     previous.write_bytes(b"not a model")
     models_menu_entries(window)
     shown = {a.data(): a for a in window.models_menu.actions() if a.data()}
