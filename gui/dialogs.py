@@ -257,7 +257,7 @@ def _headline(meta: dict) -> str:
     )
 
 
-def bundled_metadata(path: Path, loaded: Sequence[handwrite.Recognizer | None] = ()) -> dict:
+def model_metadata(path: Path, loaded: Sequence[handwrite.Recognizer | None] = ()) -> dict:
     """A model file's metadata: from a model already loaded from that file, else read
     once (loading a model takes a second or more; About should not, every time)."""
     for model in loaded:
@@ -278,7 +278,7 @@ def about_html(loaded: Sequence[handwrite.Recognizer | None] = ()) -> str:
     models = []
     for path in handwrite.bundled_models().values():
         try:
-            meta = bundled_metadata(path, loaded)
+            meta = model_metadata(path, loaded)
         except handwrite.HandwriteError as exc:
             models.append(f"<li><b>{path.name}</b>: cannot be read ({html.escape(str(exc))})</li>")
             continue
@@ -317,13 +317,13 @@ __all__ = [
     "about_dialog",
     "about_html",
     "architecture_in_words",
-    "bundled_metadata",
     "choose_folder",
     "confirm",
     "counted",
     "metric_rows",
     "model_html",
     "model_info_dialog",
+    "model_metadata",
     "network_in_brief",
     "open_file",
     "remember_folder",

@@ -14,7 +14,6 @@ import html
 import math
 import os
 import time
-import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
@@ -40,10 +39,10 @@ import handwrite
 from gui.canvas import STYLES, InkCanvas, PageView
 from gui.dialogs import (
     about_dialog,
-    bundled_metadata,
     confirm,
     counted,
     model_info_dialog,
+    model_metadata,
     network_in_brief,
     open_file,
     save_file,
@@ -433,7 +432,7 @@ class MainWindow(QMainWindow):
     def _model_metadata(self, path: Path) -> dict | None:
         """A model file's metadata (read once), None when the file cannot be read."""
         try:
-            return bundled_metadata(path, (self.model, self.image_model))
+            return model_metadata(path, (self.model, self.image_model))
         except (handwrite.HandwriteError, OSError):  # OSError: gone, or its folder closed, since it was listed
             return None
 
@@ -516,7 +515,9 @@ class MainWindow(QMainWindow):
         the line's strokes stay as they are."""
         reading = self.reading(page)
         keys = reading.keys
-        text = plain_line(text)
+        # one line of plain text: a tab, a line break or ESC pasted in could not be saved in InkML,
+        # and Save and autosave would fail while the correction stood
+        text = handwrite.plain_line(text)
         if 0 <= index < len(keys):
             if text == reading.result.lines[index].text:  # back as read: no correction to keep or save
                 self.corrections.pop(keys[index], None)
@@ -1062,14 +1063,6 @@ def _digest(path: Path) -> str:
 def _line_of_stroke(result: handwrite.Result, stroke: int) -> int | None:
     """The index of the line that holds a stroke of the page, if any does."""
     return next((index for index, line in enumerate(result.lines) if stroke in line.strokes), None)
-
-
-def plain_line(text: str) -> str:
-    """A correction as one line of plain text: tabs and line breaks become spaces, and
-    other control characters (pasted from a terminal) are dropped; kept, they could not
-    be saved in InkML, and Save and autosave would fail while the correction stood."""
-    spaced = "".join(" " if c in "\t\n\r" else c for c in text)
-    return "".join(c for c in spaced if unicodedata.category(c) not in ("Cc", "Cs"))
 
 
 def corrected_line(line: handwrite.Line, text: str, page: int) -> handwrite.Line:

@@ -26,6 +26,7 @@ _LAZY = {
     "write_searchable_pdf": "handwrite.pdf",
     "data_home": "handwrite.samples",
     "personal_model_path": "handwrite.samples",
+    "plain_line": "handwrite.printable",
     "bundled_models": "handwrite.recognizer",
     "default_model_path": "handwrite.recognizer",
     "Ink": "handwrite.ink",
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from handwrite.ink import Ink
     from handwrite.layout import TextLine, find_lines
     from handwrite.pdf import write_searchable_pdf
+    from handwrite.printable import plain_line
     from handwrite.recognizer import Recognizer, bundled_models, default_model_path, load_model
     from handwrite.results import Alternative, Line, Result, Word
     from handwrite.samples import ImportReport, SampleStore, data_home, personal_model_path
@@ -87,6 +89,7 @@ __all__ = [
     "find_lines",
     "load_model",
     "personal_model_path",
+    "plain_line",
     "read_ink",
     "read_recognized",
     "write_ink",

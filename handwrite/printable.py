@@ -37,7 +37,19 @@ def encodable(text: str) -> str:
 def control_character(text: str) -> str | None:
     """The first control character (those `printable` escapes) or lone surrogate in a
     text, or None: what no line of text typed by a person holds."""
-    return next((c for c in text if ord(c) in _CONTROLS or "\ud800" <= c <= "\udfff"), None)
+    return next((c for c in text if _is_control(c)), None)
+
+
+def plain_line(text: str) -> str:
+    """Text as one line of plain text, as a person would have typed it: tabs and line
+    breaks become spaces, and the other control characters and lone surrogates (pasted
+    from a terminal) are dropped. Kept, InkML could not hold them."""
+    spaced = "".join(" " if c in "\t\n\r" else c for c in text)
+    return "".join(c for c in spaced if not _is_control(c))
+
+
+def _is_control(c: str) -> bool:
+    return ord(c) in _CONTROLS or "\ud800" <= c <= "\udfff"
 
 
 def counted(count: int, noun: str) -> str:
